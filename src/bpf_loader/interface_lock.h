@@ -1,0 +1,29 @@
+// InterfaceLock: one xcap per interface. An flock on /run/xcap/<iface>.lock is held for the
+// life of the capture; the kernel drops it when the process dies, even by SIGKILL, so a lock
+// that can be taken means any xcap program still attached is a leftover, safe to remove.
+#pragma once
+
+#include <string>
+
+#include "common/fd.h"
+#include "common/result.h"
+
+namespace xcap::bpf_loader {
+
+class InterfaceLock {
+ public:
+  // Error "interface X is already in use by xcap (pid N)" when another capture holds it.
+  static Result<InterfaceLock> acquire(const std::string& ifname,
+                                       const std::string& dir = "/run/xcap");
+
+  InterfaceLock(InterfaceLock&&) = default;
+  InterfaceLock& operator=(InterfaceLock&&) = default;
+  ~InterfaceLock();
+
+ private:
+  InterfaceLock(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  Fd fd_;
+  std::string path_;
+};
+
+}  // namespace xcap::bpf_loader

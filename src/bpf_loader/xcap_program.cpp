@@ -1,0 +1,155 @@
+// The only translation unit that includes the skeleton (and with it <linux/bpf.h>): libpcap's
+// headers define struct bpf_insn too, so the two never meet in one file.
+#include "bpf_loader/xcap_program.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <xdp/libxdp.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "xcap.skel.h"
+
+namespace xcap::bpf_loader {
+namespace {
+
+constexpr const char* kProgName = "xcap_xdp";
+
+std::string xdp_strerror(int err) {
+  char buf[256];
+  libxdp_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+xdp_attach_mode to_libxdp(XdpMode m) { return m == XdpMode::Skb ? XDP_MODE_SKB : XDP_MODE_NATIVE; }
+
+}  // namespace
+
+Result<void> ensure_bpffs() {
+  struct statfs st {};
+  if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC) return ok();
+  mkdir("/sys/fs/bpf", 0700);
+  if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
+    return make_error(std::string("bpffs is not mounted at /sys/fs/bpf and mounting it failed: ") +
+                      strerror(errno));
+  log_info("mounted bpffs at /sys/fs/bpf (libxdp keeps its dispatcher state there)");
+  return ok();
+}
+
+Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
+  long err = libxdp_get_error(mp);
+  if (err || !mp) return 0;  // nothing attached (libxdp reports that as an error or null)
+  int removed = 0;
+  std::string foreign;
+  if (xdp_multiprog__is_legacy(mp)) {
+    xdp_program* p = xdp_multiprog__main_prog(mp);
+    if (p && strcmp(xdp_program__name(p), kProgName) == 0) {
+      if (xdp_multiprog__detach(mp) == 0) removed++;
+    } else if (p) {
+      foreign = xdp_program__name(p) + std::string(" (id ") + std::to_string(xdp_program__id(p)) +
+                ")";
+    }
+  } else {
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
+         p = xdp_multiprog__next_prog(p, mp)) {
+      if (strcmp(xdp_program__name(p), kProgName) == 0 &&
+          xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0) == 0)
+        removed++;
+    }
+  }
+  xdp_multiprog__close(mp);
+  if (removed) log_info("removed %d xcap XDP program(s) left on %s by a capture that died", removed,
+                        ifname.c_str());
+  if (!foreign.empty())
+    return make_error("interface " + ifname + " already has another XDP program attached: " +
+                      foreign + "; xcap cannot share it without libxdp's dispatcher");
+  return removed;
+}
+
+Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& opts) {
+  if (opts.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
+    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) +
+                      " ports");
+  std::unique_ptr<XcapProgram> self(new XcapProgram());
+  self->opts_ = opts;
+
+  self->skel_ = xcap_bpf__open();
+  if (!self->skel_) return make_error(std::string("cannot open the XDP program: ") + strerror(errno));
+  auto& cfg = self->skel_->rodata->xcap_cfg;
+  cfg.mode = opts.mode;
+  for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
+    cfg.vxlan_ports[i] = i < opts.vxlan_ports.size() ? opts.vxlan_ports[i] : 0;
+  cfg.geneve_port = opts.geneve_port;
+
+  self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp");
+  if (long e = libxdp_get_error(self->prog_)) {
+    self->prog_ = nullptr;
+    return make_error("libxdp cannot use the XDP program: " + xdp_strerror(int(e)));
+  }
+
+  std::vector<XdpMode> tries;
+  if (opts.xdp_mode == XdpMode::Auto)
+    tries = {XdpMode::Native, XdpMode::Skb};
+  else
+    tries = {opts.xdp_mode};
+  std::string errors;
+  for (XdpMode m : tries) {
+    int rc = xdp_program__attach(self->prog_, opts.ifindex, to_libxdp(m), 0);
+    if (rc == 0) {
+      self->mode_ = m;
+      self->attached_ = true;
+      break;
+    }
+    errors += std::string(errors.empty() ? "" : "; ") + to_string(m) + ": " + xdp_strerror(rc);
+  }
+  if (!self->attached_)
+    return make_error("cannot attach XDP to " + opts.ifname + " (" + errors + ")");
+
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts.ifindex);
+      mp && !libxdp_get_error(mp)) {
+    self->dispatcher_ = !xdp_multiprog__is_legacy(mp);
+    xdp_multiprog__close(mp);
+  }
+  log_info("XDP program attached to %s in %s mode (%s)", opts.ifname.c_str(),
+           self->mode_ == XdpMode::Native ? "native" : "skb",
+           self->dispatcher_ ? "libxdp dispatcher"
+                             : "single program: libxdp's dispatcher is not available here");
+  return self;
+}
+
+void XcapProgram::detach() {
+  if (!attached_) return;
+  attached_ = false;
+  int rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
+  if (rc) log_error("detaching XDP from %s failed: %s", opts_.ifname.c_str(), xdp_strerror(rc).c_str());
+}
+
+XcapProgram::~XcapProgram() {
+  detach();
+  if (prog_) xdp_program__close(prog_);  // the bpf_object stays the skeleton's to destroy
+  if (skel_) xcap_bpf__destroy(skel_);
+}
+
+int XcapProgram::xsks_map_fd() const { return bpf_map__fd(skel_->maps.xsks_map); }
+
+XdpCounters XcapProgram::counters() const {
+  XdpCounters out;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  int fd = bpf_map__fd(skel_->maps.xcap_counters);
+  for (uint32_t k = 0; k < XCAP_CNT_MAX; k++) {
+    if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0) continue;
+    for (uint64_t c : per_cpu) out.v[k] += c;
+  }
+  return out;
+}
+
+}  // namespace xcap::bpf_loader

@@ -1,0 +1,274 @@
+#include "cli/capture_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "bpf_loader/interface_lock.h"
+#include "bpf_loader/xcap_program.h"
+#include "cli/capture_options.h"
+#include "cli/capture_totals.h"
+#include "common/log.h"
+#include "metrics/metrics_server.h"
+#include "source/xsk_source.h"
+#include "worker/worker.h"
+
+namespace xcap::cli {
+namespace {
+
+using bpf_loader::XcapProgram;
+
+// The running pipeline. Member order is teardown order reversed: the metrics server goes
+// first (it reads everything else), the interface lock last.
+struct Capture {
+  const CaptureOptions& opt;
+  std::optional<bpf_loader::InterfaceLock> lock;
+  std::unique_ptr<XcapProgram> prog;
+  std::vector<std::unique_ptr<source::XskSource>> sources;
+  std::unique_ptr<sink::FileRing> file;
+  worker::CaptureLimit limit;
+  std::vector<std::unique_ptr<worker::Worker>> workers;
+  std::unique_ptr<metrics::MetricsServer> metrics;
+
+  explicit Capture(const CaptureOptions& o) : opt(o), limit(o.count) {}
+
+  CaptureTotals totals() const {
+    CaptureTotals t;
+    if (prog) t.kernel += prog->counters()[XCAP_CNT_NO_SOCKET];
+    for (const auto& s : sources) {
+      auto k = s->kernel_stats();
+      t.kernel += k.rx_dropped + k.rx_invalid_descs;
+      t.ring += k.rx_ring_full;
+    }
+    if (file) {
+      auto fs = file->stats();
+      t.captured = fs.written_packets;
+      t.writer = fs.backpressure_drops + fs.write_error_drops;
+    } else {
+      for (const auto& w : workers) t.captured += w->counters().delivered.get();
+    }
+    return t;
+  }
+
+  void collect(metrics::FamilyBuilder& b) const;
+};
+
+void Capture::collect(metrics::FamilyBuilder& b) const {
+  const std::string& ifc = opt.iface;
+  b.gauge("xcap_build_info", "xcap build: version label, always 1", {{"version", XCAP_VERSION}}, 1);
+  const char* drop_help = "Packets lost, by stage and reason";
+  for (size_t i = 0; i < workers.size(); i++) {
+    std::string q = std::to_string(sources[i]->queue());
+    const auto& c = workers[i]->counters();
+    b.counter("xcap_rx_packets_total", "Frames received from the AF_XDP socket of a queue",
+              {{"iface", ifc}, {"queue", q}}, double(c.rx_packets.get()));
+    b.counter("xcap_rx_bytes_total", "Bytes (wire length) received from the AF_XDP socket",
+              {{"iface", ifc}, {"queue", q}}, double(c.rx_bytes.get()));
+    b.counter("xcap_rx_batches_total", "Non-empty batches taken from the RX ring",
+              {{"iface", ifc}, {"queue", q}}, double(c.batches.get()));
+    auto k = sources[i]->kernel_stats();
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", q}, {"reason", "xsk_ring_full"}}, double(k.rx_ring_full));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", q}, {"reason", "fill_ring_empty"}}, double(k.rx_dropped));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", q}, {"reason", "xsk_invalid_desc"}},
+              double(k.rx_invalid_descs));
+    if (file)
+      b.counter("xcap_dropped_packets_total", drop_help,
+                {{"iface", ifc}, {"queue", q}, {"reason", "writer_backpressure"}},
+                double(file->producer(unsigned(i)).backpressure_drops()));
+    b.counter("xcap_xsk_fill_ring_empty_events_total",
+              "Times the kernel found the fill ring empty (a starved fill ring looks like a slow NIC)",
+              {{"iface", ifc}, {"queue", q}}, double(k.fill_ring_empty_events));
+    b.counter("xcap_missing_metadata_packets_total",
+              "Frames without XDP metadata, timestamped in user space instead",
+              {{"iface", ifc}, {"queue", q}}, double(sources[i]->missing_meta()));
+  }
+  if (prog) {
+    auto x = prog->counters();
+    b.counter("xcap_xdp_packets_total", "Frames seen by the XDP program", {{"iface", ifc}},
+              double(x[XCAP_CNT_RX_PACKETS]));
+    b.counter("xcap_xdp_bytes_total", "Bytes seen by the XDP program", {{"iface", ifc}},
+              double(x[XCAP_CNT_RX_BYTES]));
+    const std::pair<const char*, xcap_counter> verdicts[] = {
+        {"pass", XCAP_CNT_PASS}, {"redirect", XCAP_CNT_REDIRECT}};
+    for (auto [name, idx] : verdicts)
+      b.counter("xcap_xdp_verdicts_total", "XDP verdicts: pass to the host or redirect to capture",
+                {{"iface", ifc}, {"verdict", name}}, double(x[idx]));
+    const std::pair<const char*, xcap_counter> kinds[] = {
+        {"vxlan", XCAP_CNT_VXLAN}, {"geneve", XCAP_CNT_GENEVE}, {"gre", XCAP_CNT_GRE},
+        {"malformed", XCAP_CNT_MALFORMED}};
+    for (auto [name, idx] : kinds)
+      b.counter("xcap_xdp_classified_packets_total", "Frames by what the XDP program found",
+                {{"iface", ifc}, {"kind", name}}, double(x[idx]));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", "any"}, {"reason", "xdp_no_socket"}},
+              double(x[XCAP_CNT_NO_SOCKET]));
+  }
+  CaptureTotals t = totals();
+  b.counter("xcap_captured_packets_total", "Packets written to the sinks", {{"iface", ifc}},
+            double(t.captured));
+  b.counter("xcap_filter_excluded_packets_total", "Packets the filter did not select",
+            {{"iface", ifc}, {"where", "worker"}}, double(t.filter_excluded));
+  if (file) {
+    auto fs = file->stats();
+    b.counter("xcap_files_written_total", "Capture files completed (renamed from .part)",
+              {{"iface", ifc}}, double(fs.files_completed));
+    b.counter("xcap_files_deleted_total", "Capture files removed by -W", {{"iface", ifc}},
+              double(fs.files_deleted));
+    b.counter("xcap_written_bytes_total", "Bytes written to capture files", {{"iface", ifc}},
+              double(fs.written_bytes));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", "any"}, {"reason", "write_error"}},
+              double(fs.write_error_drops));
+  }
+}
+
+sink::FileRingConfig file_config(const CaptureOptions& o) {
+  sink::FileRingConfig c;
+  c.path = o.write_path;
+  c.format = o.format;
+  c.snaplen = o.snaplen;
+  c.link_type = 1;
+  c.iface_name = o.iface;
+  c.rotate_bytes = o.rotate_mb * 1'000'000;
+  c.rotate_seconds = o.rotate_seconds;
+  c.max_files = o.max_files;
+  return c;
+}
+
+// Builds everything; on error returns it, and the destructors undo what was done.
+Result<void> start(Capture& c) {
+  const CaptureOptions& o = c.opt;
+  auto lock = bpf_loader::InterfaceLock::acquire(o.iface);
+  if (!lock) return lock.error();
+  c.lock.emplace(std::move(lock.value()));
+  if (auto r = bpf_loader::ensure_bpffs(); !r) return r.error();
+  if (auto r = bpf_loader::remove_stale_programs(o.ifindex, o.iface); !r) return r.error();
+
+  if (!o.write_path.empty()) {
+    auto f = sink::FileRing::open(file_config(o), unsigned(o.queues.size()));
+    if (!f) return f.error();
+    c.file = std::move(f.value());
+  }
+
+  bpf_loader::ProgramOptions po;
+  po.ifname = o.iface;
+  po.ifindex = o.ifindex;
+  po.mode = o.mode;
+  po.vxlan_ports = o.vxlan_ports;
+  po.geneve_port = o.geneve_port;
+  po.xdp_mode = o.xdp_mode;
+  auto prog = XcapProgram::attach(po);
+  if (!prog) return prog.error();
+  c.prog = std::move(prog.value());
+
+  for (uint32_t q : o.queues) {
+    source::XskConfig xc;
+    xc.ifname = o.iface;
+    xc.queue = q;
+    xc.frame_size = o.frame_size;
+    xc.rx_size = o.rx_ring;
+    xc.fill_size = o.fill_ring;
+    xc.skb_mode = c.prog->attached_mode() == bpf_loader::XdpMode::Skb;
+    xc.busy_poll = o.busy_poll;
+    auto s = source::XskSource::open(xc, c.prog->xsks_map_fd());
+    if (!s) return s.error();
+    c.sources.push_back(std::move(s.value()));
+  }
+  log_info("capturing on %s: %zu queue(s), %s mode, AF_XDP %s", o.iface.c_str(), o.queues.size(),
+           o.mode == XCAP_MODE_SPAN ? "span" : "mirror",
+           c.sources.front()->zero_copy() ? "zero-copy" : "copy");
+
+  if (!o.metrics_addr.empty()) {
+    auto m = metrics::MetricsServer::start(o.metrics_addr,
+                                           [&c](metrics::FamilyBuilder& b) { c.collect(b); });
+    if (!m) return m.error();
+    c.metrics = std::move(m.value());
+    log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
+  }
+
+  unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < c.sources.size(); i++) {
+    worker::WorkerConfig wc;
+    wc.batch_size = o.batch_size;
+    wc.cpu = o.pin_workers ? int(c.sources[i]->queue() % ncpu) : -1;
+    c.workers.push_back(std::make_unique<worker::Worker>(
+        wc, *c.sources[i], c.file ? &c.file->producer(unsigned(i)) : nullptr, c.limit));
+  }
+  for (auto& w : c.workers) w->start();
+  return ok();
+}
+
+// Waits for SIGINT/SIGTERM, -c, --duration, or a failed output.
+void wait_for_end(Capture& c, const sigset_t& stop_signals) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = c.opt.duration_s > 0
+                            ? clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                 std::chrono::duration<double>(c.opt.duration_s))
+                            : clock::time_point::max();
+  for (;;) {
+    timespec tick{0, 20'000'000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) return;
+    if (c.limit.reached() || clock::now() >= deadline) return;
+    if (c.file && c.file->failed()) {
+      log_error("output failed; stopping");
+      return;
+    }
+  }
+}
+
+// Detach first so nothing new arrives, drain every ring, then flush the files.
+void stop(Capture& c) {
+  if (c.prog) c.prog->detach();
+  for (auto& w : c.workers) w->drain();
+  for (auto& w : c.workers) w->join();
+  if (c.file) {
+    if (auto r = c.file->close(); !r) log_error("%s", r.error().message.c_str());
+  }
+}
+
+}  // namespace
+
+int capture_command(const std::vector<std::string>& args) {
+  ParsedCapture parsed = parse_capture_args(args);
+  if (!parsed.options) {
+    if (parsed.exit_code == 0) {
+      fputs(parsed.message.c_str(), stdout);
+      return 0;
+    }
+    fprintf(stderr, "xcap capture: %s\n", parsed.message.c_str());
+    return parsed.exit_code;
+  }
+  const CaptureOptions& o = *parsed.options;
+  set_log_level(LogLevel(o.verbosity));
+
+  // Signals are taken synchronously by the main thread; workers never see them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a reader of -w - that goes away is an EPIPE, handled as failure
+
+  Capture c(o);
+  if (auto r = start(c); !r) {
+    fprintf(stderr, "xcap: %s\n", r.error().message.c_str());
+    c.metrics.reset();
+    return 1;
+  }
+  wait_for_end(c, stop_signals);
+  stop(c);
+  CaptureTotals t = c.totals();
+  c.metrics.reset();
+  fprintf(stderr, "%s\n", stats_line(t).c_str());
+  return c.file && c.file->failed() ? 1 : 0;
+}
+
+}  // namespace xcap::cli

@@ -1,0 +1,61 @@
+// CaptureOptions: everything `xcap capture` was asked to do, parsed and validated before any
+// kernel object is touched. A bad flag yields a UsageError naming it (exit status 2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf_loader/xdp_mode.h"
+#include "common/result.h"
+#include "sink/file/file_ring.h"
+#include "xcap_abi.h"
+
+namespace xcap::cli {
+
+struct CaptureOptions {
+  std::string iface;                 // -i
+  int ifindex = 0;
+  uint32_t iface_rx_queues = 1;      // queues the interface has
+  std::vector<uint32_t> queues;      // --queues: the ones captured (all by default)
+  std::string write_path;            // -w; empty = count only (a rate check)
+  sink::FileFormat format = sink::FileFormat::Pcap;
+  uint32_t snaplen = 262144;         // -s (0 means the default, as in tcpdump)
+  uint64_t count = 0;                // -c; 0 = unlimited
+  double duration_s = 0;             // --duration; 0 = until a signal
+  uint64_t rotate_mb = 0;            // -C
+  uint32_t rotate_seconds = 0;       // -G
+  uint32_t max_files = 0;            // -W
+  xcap_mode mode = XCAP_MODE_MIRROR;
+  std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
+  uint16_t geneve_port = XCAP_GENEVE_PORT;
+  bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;
+  std::string metrics_addr;          // --metrics, normalised ADDR:PORT
+  // Tuning (README "Tuning" explains each).
+  unsigned batch_size = 64;
+  uint32_t rx_ring = 2048;
+  uint32_t fill_ring = 4096;
+  uint32_t frame_size = 4096;
+  bool busy_poll = false;
+  bool pin_workers = true;
+  int verbosity = 1;                 // -q 0, default 1, -v 2
+};
+
+// Outcome of parsing: options to run with, or text to print and an exit status.
+struct ParsedCapture {
+  std::optional<CaptureOptions> options;
+  std::string message;  // help text (exit 0) or the error (exit 2)
+  int exit_code = 0;
+};
+
+// args excludes "xcap" and "capture". Looks the interface up (needs no privilege).
+ParsedCapture parse_capture_args(const std::vector<std::string>& args);
+
+// "all" or "0,2-3" against an interface with n rx queues.
+Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues);
+
+// Number of rx queues of an interface from /sys/class/net/IF/queues (1 if unknown).
+uint32_t interface_rx_queues(const std::string& ifname);
+
+}  // namespace xcap::cli

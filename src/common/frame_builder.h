@@ -1,0 +1,57 @@
+// FrameBuilder: composes Ethernet frames layer by layer for tests, the BPF test runner and
+// xcap-gen's templates. Lengths and checksums of every IPv4/IPv6/UDP/TCP layer are fixed up
+// in build(), innermost first, so tunnels (VXLAN inside UDP inside IPv4) come out consistent.
+//
+//   auto f = FrameBuilder().eth().ipv4("198.18.0.1", "198.18.0.2").udp(1000, 4789)
+//                .vxlan(100).eth().ipv4(...).tcp(1234, 443).payload(64).build();
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xcap {
+
+using Bytes = std::vector<uint8_t>;
+using MacAddr = std::array<uint8_t, 6>;
+
+class FrameBuilder {
+ public:
+  FrameBuilder& eth(MacAddr dst = {0x02, 0, 0, 0, 0, 2}, MacAddr src = {0x02, 0, 0, 0, 0, 1},
+                    uint16_t ethertype = 0);  // 0: set by the next layer
+  FrameBuilder& vlan(uint16_t vid, uint16_t tpid = 0x8100);
+  FrameBuilder& ipv4(const std::string& src, const std::string& dst, uint8_t proto = 0,
+                     uint8_t ttl = 64);
+  FrameBuilder& ipv6(const std::string& src, const std::string& dst, uint8_t next = 0);
+  FrameBuilder& udp(uint16_t sport, uint16_t dport);
+  FrameBuilder& tcp(uint16_t sport, uint16_t dport, uint8_t flags = 0x18, uint32_t seq = 1,
+                    uint32_t ack = 1);
+  FrameBuilder& icmp_echo(uint16_t id = 1, uint16_t seq = 1);
+  FrameBuilder& vxlan(uint32_t vni, uint8_t flags = 0x08);
+  FrameBuilder& gre(uint16_t proto);
+  FrameBuilder& payload(size_t n, uint8_t fill = 0xab);
+  FrameBuilder& bytes(const Bytes& raw);
+
+  // Finishes lengths and checksums. Pads to the 60-byte Ethernet minimum unless pad is false.
+  Bytes build(bool pad = true) const;
+
+ private:
+  enum class Kind { Eth, Vlan, Ipv4, Ipv6, Udp, Tcp, Icmp, Other };
+  struct Layer {
+    Kind kind;
+    size_t offset;
+  };
+  void set_next_type(uint16_t ethertype, uint8_t ipproto);
+  void put16(size_t off, uint16_t v) { buf_[off] = v >> 8, buf_[off + 1] = v & 0xff; }
+  void append(std::initializer_list<uint8_t> b) { buf_.insert(buf_.end(), b); }
+
+  Bytes buf_;
+  std::vector<Layer> layers_;
+};
+
+// Internet checksum over a byte range, folded, not inverted.
+uint32_t checksum_add(const uint8_t* p, size_t n, uint32_t sum = 0);
+uint16_t checksum_fold(uint32_t sum);
+
+}  // namespace xcap

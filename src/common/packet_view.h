@@ -1,0 +1,19 @@
+// PacketView: one captured frame as it travels from a Source to the sinks. It points into
+// memory the Source owns (a UMEM frame, a replay buffer) and is valid until the Source
+// releases the batch: nothing on the hot path copies the bytes before the sink does.
+#pragma once
+
+#include <cstdint>
+
+namespace xcap {
+
+struct PacketView {
+  const uint8_t* data = nullptr;
+  uint32_t caplen = 0;    // bytes available at data
+  uint32_t wire_len = 0;  // length of the frame on the wire (>= caplen)
+  uint64_t ts_ns = 0;     // UTC, nanoseconds since the Unix epoch
+  uint32_t queue = 0;     // rx queue it arrived on
+  uint32_t iface_id = 0;  // pcapng interface the record belongs to
+};
+
+}  // namespace xcap

@@ -1,0 +1,40 @@
+// xcap: one binary, subcommands. Each subcommand lives in src/cli/.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/capture_command.h"
+
+namespace {
+const char* kUsage =
+    "Usage: xcap <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  capture   capture from an interface with XDP + AF_XDP into pcap/pcapng files\n"
+    "  stream    follow capturing xcaps over TCP (not available yet)\n"
+    "\n"
+    "  xcap <command> --help    options of a command\n"
+    "  xcap --version\n";
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    printf("xcap %s\n", XCAP_VERSION);
+    return 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "capture") return xcap::cli::capture_command(args);
+  if (cmd == "stream") {
+    fprintf(stderr, "xcap stream: not available in this version yet\n");
+    return 2;
+  }
+  fprintf(stderr, "xcap: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,199 @@
+// FileRing assembly: validates the configuration, reports a bad output path before capture
+// starts, allocates each worker's blocks and rings, and runs the writer thread.
+#include "sink/file/file_ring.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "common/log.h"
+#include "sink/file/fd.h"
+#include "sink/file/file_namer.h"
+#include "sink/file/file_writer.h"
+#include "sink/file/pcap_format.h"
+#include "sink/file/record_block.h"
+#include "sink/file/spsc_ring.h"
+
+namespace xcap::sink {
+namespace {
+
+constexpr uint32_t kDefaultSnaplen = 262144;  // tcpdump's -s 0
+constexpr size_t kPage = 4096;
+
+// Bytes one block can hold. With -C a file is cut at block granularity, so a block is at
+// most a quarter of the file size (files stay within ~25% of the size asked). It always holds
+// at least one record of snaplen bytes, so any record fits in an empty block.
+size_t block_capacity(const FileRingConfig& cfg) {
+  const size_t max_record = cfg.format == FileFormat::Pcapng ? pcapng_record_bytes(cfg.snaplen)
+                                                             : pcap_record_bytes(cfg.snaplen);
+  size_t cap = cfg.block_bytes;
+  if (cfg.rotate_bytes) cap = static_cast<size_t>(std::min<uint64_t>(cap, cfg.rotate_bytes / 4));
+  return std::max(cap, max_record);
+}
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// Rotating files are created later, by the writer; create (and remove) one now so a missing
+// directory or a permission problem is reported before capture starts.
+Result<void> probe_directory(const FileRingConfig& cfg) {
+  std::string probe = rotation_base(cfg.path) + ".xcap-probe-XXXXXX";
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) {
+    return make_error("-w " + cfg.path + ": cannot create files in " + dir_of(cfg.path) + ": " +
+                      std::strerror(errno));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return ok();
+}
+
+Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
+  InitialOutput out;
+  if (cfg.path == "-") {
+    out.fd = cfg.stdout_fd;
+    return out;
+  }
+  if (cfg.rotating()) {
+    if (auto r = probe_directory(cfg); !r) return r.error();
+    return out;
+  }
+  struct stat st {};
+  if (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+    return make_error("-w " + cfg.path + ": is a directory");
+  }
+  out.final = cfg.path;
+  out.part = cfg.path + std::string(kPartSuffix);
+  const int fd = ::open(out.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return make_error("-w " + cfg.path + ": cannot create " + out.part + ": " +
+                      std::strerror(errno));
+  }
+  out.owned = Fd(fd);
+  out.fd = fd;
+  return out;
+}
+
+Result<void> validate(const FileRingConfig& cfg, unsigned n_workers) {
+  if (cfg.path.empty()) return make_error("-w: empty output path");
+  if (cfg.path == "-" && cfg.rotating()) {
+    return make_error(
+        "-w - (stdout) cannot be combined with -C/-G/-W: rotation needs file names");
+  }
+  if (n_workers == 0) return make_error("file ring: needs at least one worker");
+  if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0) {
+    return make_error("file ring: block_bytes and blocks_per_worker must be > 0");
+  }
+  if (cfg.link_type > 0xffff && cfg.format == FileFormat::Pcapng) {
+    return make_error("file ring: link type does not fit pcapng's 16-bit field");
+  }
+  return ok();
+}
+
+}  // namespace
+
+class FileRingImpl final : public FileRing {
+ public:
+  static Result<std::unique_ptr<FileRing>> create(FileRingConfig cfg, unsigned n_workers);
+  ~FileRingImpl() override {
+    if (auto r = close(); !r) log_error("%s", r.error().message.c_str());
+  }
+
+  FileRingProducer& producer(unsigned worker) override { return *producers_.at(worker); }
+  Result<void> close() override;
+  bool failed() const override { return writer_->failed(); }
+  FileRingStats stats() const override;
+  std::vector<std::string> completed_files() const override {
+    return writer_->completed_files();
+  }
+
+ private:
+  // One worker's memory and its two rings; producers and the writer point into it.
+  struct Worker {
+    BlockArena arena;
+    std::vector<RecordBlock> blocks;
+    std::unique_ptr<BlockRing> full;
+    std::unique_ptr<BlockRing> free;
+  };
+
+  FileRingConfig cfg_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<FileRingProducer>> producers_;
+  std::unique_ptr<FileWriter> writer_;  // declared last: stops before the blocks go away
+  std::mutex close_mu_;
+  bool closed_ = false;
+  Result<void> close_result_;
+};
+
+Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsigned n_workers) {
+  if (cfg.snaplen == 0) cfg.snaplen = kDefaultSnaplen;
+  if (auto r = validate(cfg, n_workers); !r) return r.error();
+
+  const size_t capacity = block_capacity(cfg);
+  const size_t stride = (capacity + kPage - 1) / kPage * kPage;  // page-aligned blocks
+
+  auto ring = std::unique_ptr<FileRingImpl>(new FileRingImpl());
+  ring->cfg_ = cfg;
+  std::vector<WorkerRings> wiring;
+  for (unsigned w = 0; w < n_workers; ++w) {
+    auto worker = std::make_unique<Worker>();
+    if (!worker->arena.allocate(stride * cfg.blocks_per_worker)) {
+      return make_error("file ring: cannot allocate " +
+                        std::to_string(stride * cfg.blocks_per_worker) +
+                        " bytes of blocks: " + std::strerror(errno));
+    }
+    // Each ring can hold every block of the worker, so a push never fails.
+    worker->full = std::make_unique<BlockRing>(cfg.blocks_per_worker);
+    worker->free = std::make_unique<BlockRing>(cfg.blocks_per_worker);
+    worker->blocks.resize(cfg.blocks_per_worker);
+    for (size_t i = 0; i < cfg.blocks_per_worker; ++i) {
+      RecordBlock& b = worker->blocks[i];
+      b.data = worker->arena.base() + i * stride;
+      b.capacity = capacity;
+      (void)worker->free->try_push(&b);
+    }
+    wiring.push_back({worker->full.get(), worker->free.get()});
+    ring->producers_.push_back(std::unique_ptr<FileRingProducer>(
+        new FileRingProducer(worker->full.get(), worker->free.get(), cfg)));
+    ring->workers_.push_back(std::move(worker));
+  }
+
+  auto out = open_initial_output(cfg);
+  if (!out) return out.error();
+  ring->writer_ = std::make_unique<FileWriter>(cfg, std::move(wiring), std::move(out.value()));
+  ring->writer_->start();
+  log_debug("file ring: %s, %u workers x %zu blocks of %zu bytes", cfg.path.c_str(), n_workers,
+            cfg.blocks_per_worker, capacity);
+  return std::unique_ptr<FileRing>(std::move(ring));
+}
+
+Result<void> FileRingImpl::close() {
+  std::lock_guard lock(close_mu_);
+  if (closed_ || !writer_) return close_result_;  // no writer: create() gave up half way
+  closed_ = true;
+  for (auto& p : producers_) p->seal();  // precondition: workers stopped appending
+  close_result_ = writer_->stop();
+  return close_result_;
+}
+
+FileRingStats FileRingImpl::stats() const {
+  FileRingStats s;
+  writer_->add_stats(s);
+  for (const auto& p : producers_) s.backpressure_drops += p->backpressure_drops();
+  return s;
+}
+
+Result<std::unique_ptr<FileRing>> FileRing::open(const FileRingConfig& cfg, unsigned n_workers) {
+  return FileRingImpl::create(cfg, n_workers);
+}
+
+}  // namespace xcap::sink

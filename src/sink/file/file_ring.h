@@ -1,0 +1,133 @@
+// FileRing: the pcap/pcapng file sink. Each worker appends records to blocks it owns (no lock,
+// no syscall per packet); a full block is sealed and handed to one writer thread through a
+// single-producer ring; the writer writes blocks to files, rotates them (-C size, -G aligned
+// time, -W count), keeps a file hidden as <name>.part until it is complete, then renames it.
+// When the writer falls behind and a worker has no free block, the worker drops the packet
+// and counts it (writer_backpressure): a worker never waits for the disk.
+//
+// CONTRACT (other parts code against this; extend, don't break):
+//   auto ring = FileRing::open(cfg, n_workers);      // validates, opens the first file
+//   FileRingProducer& p = ring->producer(w);          // one per worker thread, owned by it
+//   p.append(view);                                   // hot path (or append(span) per batch)
+//   p.flush_if_idle(now_ns);                          // once per batch/poll: seals a block
+//                                                     //   that has waited > cfg.flush_ns
+//   p.seal();                                         // end of capture: hand off partial block
+//   ring->close();                                    // joins writer, flushes, renames .part
+//
+// Output files:
+//   - "-": pcap or pcapng on stdout (cfg.stdout_fd), no .part, no rotation.
+//   - a path, no -C/-G/-W: PATH.part is created by open() (an empty capture still gives a
+//     valid file) and renamed to PATH by close().
+//   - rotating (-C/-G/-W): <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (see
+//     file_namer.h), created lazily when the first block for it arrives (no empty files),
+//     written as <name>.part, renamed when complete. open() test-creates a file in the
+//     directory so a bad path is reported before capture starts.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/packet_view.h"
+#include "common/result.h"
+
+namespace xcap::sink {
+
+enum class FileFormat { Pcap, Pcapng };
+
+struct FileRingConfig {
+  std::string path;              // -w: a file path, or "-" for stdout (pcap or pcapng)
+  FileFormat format = FileFormat::Pcap;
+  uint32_t snaplen = 262144;     // -s: records are cut to this many bytes (0 = 262144)
+  uint32_t link_type = 1;        // DLT/LINKTYPE of the records (1 = Ethernet)
+  std::string iface_name;        // pcapng Interface Description Block name (if_name)
+  uint64_t rotate_bytes = 0;     // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
+  uint32_t rotate_seconds = 0;   // -G: rotate at wall-clock multiples of this; 0 = off
+  uint32_t max_files = 0;        // -W: keep at most this many completed files; 0 = unlimited
+  size_t block_bytes = 1 << 20;  // size of one worker block (capped at rotate_bytes/4 with -C,
+                                 // raised to hold one snaplen record)
+  size_t blocks_per_worker = 16;
+  uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
+  int stdout_fd = 1;  // where "-" writes; tests inject a pipe here. Never closed by FileRing.
+  // true when any of -C/-G/-W asks for a ring: names become
+  // <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (first-packet time, UTC)
+  bool rotating() const { return rotate_bytes || rotate_seconds || max_files; }
+};
+
+struct FileRingStats {
+  uint64_t written_packets = 0;     // records that reached a file (or stdout)
+  uint64_t written_bytes = 0;       // bytes written, headers included
+  uint64_t files_completed = 0;     // files renamed from .part to their final name
+  uint64_t files_deleted = 0;       // removed because of -W
+  uint64_t backpressure_drops = 0;  // packets dropped because no free block (writer behind)
+  uint64_t write_error_drops = 0;   // packets lost because a write failed (disk full, EPIPE)
+};
+
+struct RecordBlock;
+template <typename T>
+class SpscRing;
+using BlockRing = SpscRing<RecordBlock*>;
+
+// One per worker; only that worker's thread calls it. A concrete final class (not an
+// interface) so append() is a direct call the compiler can see through: it runs per packet.
+// Invariant after close(): appended == written_packets + backpressure_drops +
+// write_error_drops.
+class alignas(64) FileRingProducer final {
+ public:
+  // Encodes the record into the current block; seals the block first when the record does
+  // not fit or (with -G) belongs to another period. No free block: drops and counts it.
+  void append(const PacketView& pkt);
+  void append(std::span<const PacketView> batch) {
+    for (const PacketView& p : batch) append(p);
+  }
+  // Seals the current block if it has records and a previous call (any clock, the same one
+  // every time, e.g. CLOCK_MONOTONIC) saw it non-empty at least cfg.flush_ns ago: a record
+  // reaches the writer within flush_ns plus one call interval.
+  void flush_if_idle(uint64_t now_ns);
+  // Hands the current block to the writer if it has records. The next append takes a fresh
+  // block.
+  void seal();
+  uint64_t backpressure_drops() const { return drops_.load(std::memory_order_relaxed); }
+
+  FileRingProducer(const FileRingProducer&) = delete;
+  FileRingProducer& operator=(const FileRingProducer&) = delete;
+
+ private:
+  friend class FileRingImpl;
+  FileRingProducer(BlockRing* full, BlockRing* free, const FileRingConfig& cfg);
+  RecordBlock* next_block();  // cold path of append()
+
+  BlockRing* const full_;  // to the writer
+  BlockRing* const free_;  // back from the writer
+  RecordBlock* cur_ = nullptr;
+  const uint32_t snaplen_;
+  const bool pcapng_;
+  const uint64_t period_ns_;  // -G period in ns; 0 when not rotating by time
+  const uint64_t flush_ns_;
+  uint64_t period_lo_ = 0;  // [lo, hi): the current block's -G period
+  uint64_t period_hi_ = 0;
+  std::atomic<uint64_t> drops_{0};  // written by the worker only, read by anyone
+};
+
+class FileRing {
+ public:
+  static Result<std::unique_ptr<FileRing>> open(const FileRingConfig& cfg, unsigned n_workers);
+  virtual ~FileRing() = default;  // closes (errors are logged)
+  virtual FileRingProducer& producer(unsigned worker) = 0;
+  // Joins the writer after every sealed block is written; completes the last file.
+  // Precondition: no worker appends any more. close() seals each producer's partial block
+  // itself, so a worker's own seal() is recommended but not required. Idempotent: later
+  // calls return the first call's result. Error when the output failed or a rename failed.
+  virtual Result<void> close() = 0;
+  // True once the output failed for good (stdout reader went away, disk error): stop capture.
+  virtual bool failed() const = 0;
+  virtual FileRingStats stats() const = 0;  // safe from any thread, e.g. at scrape time
+  // Final names of the completed files still kept (-W deletes the oldest), oldest first.
+  virtual std::vector<std::string> completed_files() const = 0;
+};
+
+}  // namespace xcap::sink

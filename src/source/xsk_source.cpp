@@ -1,0 +1,216 @@
+#include "source/xsk_source.h"
+
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <xdp/xsk.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "common/log.h"
+#include "xcap_abi.h"
+
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+namespace xcap::source {
+
+struct XskSource::Rings {
+  xsk_ring_prod fill;
+  xsk_ring_cons comp;
+  xsk_ring_cons rx;
+};
+
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Binding a queue right after the previous socket on it closed can fail with EBUSY while the
+// kernel finishes tearing it down: retry for a while before giving up.
+int create_socket_with_retry(xsk_socket** xsk, const XskConfig& cfg, xsk_umem* umem,
+                             xsk_ring_cons* rx, const xsk_socket_config& sc) {
+  int rc = 0;
+  for (int attempt = 0; attempt < 20; attempt++) {
+    rc = xsk_socket__create(xsk, cfg.ifname.c_str(), cfg.queue, umem, rx, nullptr, &sc);
+    if (rc != -EBUSY) return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << std::min(attempt, 4)));
+  }
+  return rc;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsks_map_fd) {
+  if (cfg.fill_size < 2 * cfg.rx_size)
+    return make_error("the fill ring must be at least twice the RX ring");
+  std::unique_ptr<XskSource> self(new XskSource(cfg));
+  self->rings_ = std::make_unique<Rings>();
+  Rings& r = *self->rings_;
+
+  self->umem_bytes_ = size_t(cfg.fill_size) * cfg.frame_size;
+  void* area = mmap(nullptr, self->umem_bytes_, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (area == MAP_FAILED)
+    return make_error("queue " + std::to_string(cfg.queue) + ": cannot map UMEM of " +
+                      std::to_string(self->umem_bytes_ >> 20) + " MiB: " + strerror(errno));
+  self->umem_area_ = area;
+
+  xsk_umem_config uc{};
+  uc.fill_size = cfg.fill_size;
+  uc.comp_size = 64;  // receive only: nothing is transmitted
+  uc.frame_size = cfg.frame_size;
+  uc.frame_headroom = 0;
+  uc.flags = 0;
+  if (int rc = xsk_umem__create(&self->umem_, area, self->umem_bytes_, &r.fill, &r.comp, &uc))
+    return make_error("queue " + std::to_string(cfg.queue) +
+                      ": cannot register UMEM: " + strerror(-rc));
+
+  // Every frame goes to the fill ring before bind, so the first burst finds room.
+  uint32_t idx = 0;
+  if (xsk_ring_prod__reserve(&r.fill, cfg.fill_size, &idx) != cfg.fill_size)
+    return make_error("cannot populate the fill ring");
+  for (uint32_t i = 0; i < cfg.fill_size; i++)
+    *xsk_ring_prod__fill_addr(&r.fill, idx + i) = uint64_t(i) * cfg.frame_size;
+  xsk_ring_prod__submit(&r.fill, cfg.fill_size);
+
+  xsk_socket_config sc{};
+  sc.rx_size = cfg.rx_size;
+  sc.tx_size = 0;
+  sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // our own program is attached
+  sc.xdp_flags = cfg.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  // Zero-copy where the driver has it; copy mode otherwise (veth, skb mode).
+  int rc = -EOPNOTSUPP;
+  if (!cfg.skb_mode) {
+    sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY;
+    rc = create_socket_with_retry(&self->xsk_, cfg, self->umem_, &r.rx, sc);
+    self->zero_copy_ = rc == 0;
+  }
+  if (rc != 0) {
+    sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+    rc = create_socket_with_retry(&self->xsk_, cfg, self->umem_, &r.rx, sc);
+  }
+  if (rc != 0)
+    return make_error("cannot bind an AF_XDP socket to " + cfg.ifname + " queue " +
+                      std::to_string(cfg.queue) + ": " + strerror(-rc) +
+                      (rc == -EBUSY ? " (is another AF_XDP program using this queue?)" : ""));
+
+  int fd = xsk_socket__fd(self->xsk_);
+  if (cfg.busy_poll) {
+    int one = 1, usec = 20, budget = 256;
+    setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec);
+    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget);
+  }
+  uint32_t key = cfg.queue;
+  if (bpf_map_update_elem(xsks_map_fd, &key, &fd, BPF_ANY) != 0)
+    return make_error("cannot register the socket of queue " + std::to_string(cfg.queue) +
+                      " in the XSKMAP: " + strerror(errno));
+  self->refresh_clock();
+  log_debug("queue %u: AF_XDP socket bound (%s), UMEM %zu MiB", cfg.queue,
+            self->zero_copy_ ? "zero-copy" : "copy", self->umem_bytes_ >> 20);
+  return self;
+}
+
+XskSource::XskSource(const XskConfig& cfg) : cfg_(cfg) {}
+
+XskSource::~XskSource() {
+  if (xsk_) xsk_socket__delete(xsk_);  // the kernel removes it from the XSKMAP
+  if (umem_) xsk_umem__delete(umem_);
+  if (umem_area_) munmap(umem_area_, umem_bytes_);
+}
+
+int XskSource::fd() const { return xsk_socket__fd(xsk_); }
+
+void XskSource::refresh_clock() {
+  // Sample REALTIME between two TAI reads so the offset is exact to the syscall cost.
+  int64_t a = clock_ns(CLOCK_TAI), u = clock_ns(CLOCK_REALTIME), b = clock_ns(CLOCK_TAI);
+  tai_minus_utc_ns_ = (a + (b - a) / 2) - u;
+}
+
+unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
+  Rings& r = *rings_;
+  uint32_t idx = 0;
+  unsigned n = xsk_ring_cons__peek(&r.rx, max, &idx);
+  if (n == 0) {
+    if (xsk_ring_prod__needs_wakeup(&r.fill))
+      recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    if (timeout_ms > 0) {
+      pollfd p{fd(), POLLIN, 0};
+      poll(&p, 1, timeout_ms);
+    }
+    n = xsk_ring_cons__peek(&r.rx, max, &idx);
+    if (n == 0) return 0;
+  }
+  held_ = n;
+  held_idx_ = idx;
+  const int64_t offset = tai_minus_utc_ns_;
+  for (unsigned i = 0; i < n; i++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&r.rx, idx + i);
+    auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(umem_area_, d->addr));
+    // The XDP program put xcap_meta right before the frame; the copy carried it along.
+    xcap_meta meta;
+    memcpy(&meta, data - sizeof meta, sizeof meta);
+    PacketView& v = out[i];
+    v.data = data;
+    v.caplen = d->len;
+    v.wire_len = d->len;
+    if (meta.magic == XCAP_META_MAGIC) [[likely]] {
+      v.ts_ns = meta.tai_ns - uint64_t(offset);
+      v.queue = meta.queue;
+    } else {
+      v.ts_ns = uint64_t(clock_ns(CLOCK_REALTIME));
+      v.queue = cfg_.queue;
+      missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+    }
+    v.iface_id = 0;
+  }
+  return n;
+}
+
+void XskSource::release() {
+  if (!held_) return;
+  Rings& r = *rings_;
+  uint32_t fidx = 0;
+  // The fill ring holds every frame not in flight, so room for the held ones always exists;
+  // the loop only guards against a kernel that has not consumed its side yet.
+  while (xsk_ring_prod__reserve(&r.fill, held_, &fidx) != held_) {
+    if (xsk_ring_prod__needs_wakeup(&r.fill))
+      recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  }
+  for (unsigned i = 0; i < held_; i++) {
+    uint64_t addr = xsk_ring_cons__rx_desc(&r.rx, held_idx_ + i)->addr;
+    *xsk_ring_prod__fill_addr(&r.fill, fidx + i) = addr & ~uint64_t(cfg_.frame_size - 1);
+  }
+  xsk_ring_prod__submit(&r.fill, held_);
+  xsk_ring_cons__release(&r.rx, held_);
+  held_ = 0;
+}
+
+XskKernelStats XskSource::kernel_stats() const {
+  xdp_statistics st{};
+  socklen_t len = sizeof st;
+  XskKernelStats out;
+  if (getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &st, &len) != 0) return out;
+  out.rx_dropped = st.rx_dropped;
+  out.rx_invalid_descs = st.rx_invalid_descs;
+  out.rx_ring_full = st.rx_ring_full;
+  out.fill_ring_empty_events = st.rx_fill_ring_empty_descs;
+  return out;
+}
+
+}  // namespace xcap::source

@@ -1,0 +1,78 @@
+// XskSource: one AF_XDP socket bound to one rx queue, with its own UMEM. The worker that owns
+// it calls receive() and release() in batches; nothing here allocates, locks or makes a
+// syscall per packet (a syscall happens only when the rings are empty: to sleep, or to wake
+// the kernel when it asked for it with needs_wakeup).
+//
+// Rings follow the xdpsock pattern: the fill ring holds every UMEM frame and is filled before
+// bind; a received frame goes straight back to the fill ring once the sinks copied it out.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/packet_view.h"
+#include "common/result.h"
+
+struct xsk_socket;
+struct xsk_umem;
+
+namespace xcap::source {
+
+struct XskConfig {
+  std::string ifname;
+  uint32_t queue = 0;
+  uint32_t frame_size = 4096;  // one UMEM frame per packet; 4096 fits the veth XDP MTU
+  uint32_t rx_size = 2048;     // RX ring descriptors
+  uint32_t fill_size = 4096;   // fill ring = UMEM frames; at least twice the RX ring
+  bool skb_mode = false;       // XDP program attached in skb (generic) mode
+  bool busy_poll = false;      // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
+};
+
+// XDP_STATISTICS of one socket: the kernel's own drop counters.
+struct XskKernelStats {
+  uint64_t rx_dropped = 0;        // no free UMEM frame (fill ring empty) or frame too big
+  uint64_t rx_invalid_descs = 0;
+  uint64_t rx_ring_full = 0;      // RX ring full: user space did not keep up
+  uint64_t fill_ring_empty_events = 0;
+};
+
+class XskSource {
+ public:
+  static Result<std::unique_ptr<XskSource>> open(const XskConfig& cfg, int xsks_map_fd);
+  ~XskSource();
+  XskSource(const XskSource&) = delete;
+  XskSource& operator=(const XskSource&) = delete;
+
+  // Up to max packets into out[]; waits up to timeout_ms when the ring is empty. The views
+  // stay valid until release(). Timestamps are UTC (converted from the XDP TAI stamp).
+  unsigned receive(PacketView* out, unsigned max, int timeout_ms);
+  // Gives the last receive()'s frames back to the kernel (fill ring) and frees RX slots.
+  void release();
+
+  XskKernelStats kernel_stats() const;  // getsockopt: call at scrape time, any thread
+  uint64_t missing_meta() const { return missing_meta_.load(std::memory_order_relaxed); }
+  bool zero_copy() const { return zero_copy_; }
+  uint32_t queue() const { return cfg_.queue; }
+  int fd() const;
+  // Re-reads the TAI-UTC offset (leap seconds, clock steps); the worker calls it once a second.
+  void refresh_clock();
+
+ private:
+  explicit XskSource(const XskConfig& cfg);
+  struct Rings;
+  XskConfig cfg_;
+  std::unique_ptr<Rings> rings_;
+  void* umem_area_ = nullptr;
+  size_t umem_bytes_ = 0;
+  xsk_umem* umem_ = nullptr;
+  xsk_socket* xsk_ = nullptr;
+  unsigned held_ = 0;       // frames of the last receive() not yet released
+  uint32_t held_idx_ = 0;   // their first RX ring index
+  int64_t tai_minus_utc_ns_ = 0;
+  std::atomic<uint64_t> missing_meta_{0};  // frames without xcap metadata (META_FAILED)
+  bool zero_copy_ = false;
+};
+
+}  // namespace xcap::source

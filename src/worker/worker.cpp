@@ -1,0 +1,83 @@
+#include "worker/worker.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <ctime>
+#include <vector>
+
+#include "common/log.h"
+
+namespace xcap::worker {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, sink::FileRingProducer* file,
+               CaptureLimit& limit)
+    : cfg_(cfg), src_(src), file_(file), limit_(limit) {}
+
+Worker::~Worker() {
+  drain();
+  join();
+}
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+void Worker::drain() { draining_.store(true, std::memory_order_release); }
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+unsigned Worker::process_batch(int timeout_ms) {
+  PacketView batch[256];
+  const unsigned max = std::min<unsigned>(cfg_.batch_size, 256);
+  unsigned n = src_.receive(batch, max, timeout_ms);
+  if (n == 0) return 0;
+  uint64_t bytes = 0;
+  for (unsigned i = 0; i < n; i++) bytes += batch[i].wire_len;
+  counters_.rx_packets.add(n);
+  counters_.rx_bytes.add(bytes);
+  counters_.batches.add(1);
+  unsigned take = limit_.take(n);
+  if (file_)
+    for (unsigned i = 0; i < take; i++) file_->append(batch[i]);
+  counters_.delivered.add(take);
+  if (take < n) counters_.over_limit.add(n - take);
+  src_.release();
+  return n;
+}
+
+void Worker::run() {
+  if (cfg_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cfg_.cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  char name[16];
+  snprintf(name, sizeof name, "xcap-q%u", src_.queue());
+  pthread_setname_np(pthread_self(), name);
+
+  uint64_t next_clock_refresh = 0;
+  while (!draining_.load(std::memory_order_acquire)) {
+    process_batch(cfg_.idle_poll_ms);
+    uint64_t now = monotonic_ns();
+    if (file_) file_->flush_if_idle(now);
+    if (now >= next_clock_refresh) {
+      src_.refresh_clock();
+      next_clock_refresh = now + 1'000'000'000;
+    }
+  }
+  // Drain: XDP is detached, so the ring only holds what was already delivered. It is empty
+  // for good once several consecutive short polls find nothing.
+  for (int quiet = 0; quiet < 3;) quiet = process_batch(10) ? 0 : quiet + 1;
+  if (file_) file_->seal();
+}
+
+}  // namespace xcap::worker

@@ -1,0 +1,51 @@
+// Worker: one thread per rx queue, pinned to a core. It drains its XskSource in batches and
+// hands every frame to the sinks; the frames go back to the kernel right after.
+//
+// Stopping is two-phase so nothing the kernel delivered is lost: the XDP program is detached
+// first (no new frames), then drain() lets the worker empty its ring until it stays empty,
+// seal its last partial block, and exit.
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "sink/file/file_ring.h"
+#include "source/xsk_source.h"
+#include "worker/capture_limit.h"
+#include "worker/worker_counters.h"
+
+namespace xcap::worker {
+
+struct WorkerConfig {
+  unsigned batch_size = 64;
+  int cpu = -1;              // core to pin to; -1 = no pinning
+  int idle_poll_ms = 100;    // how long receive() may sleep when the ring is empty
+};
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& cfg, source::XskSource& src, sink::FileRingProducer* file,
+         CaptureLimit& limit);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void drain();  // finish what the ring holds, then exit (call after detaching XDP)
+  void join();
+  const WorkerCounters& counters() const { return counters_; }
+
+ private:
+  void run();
+  unsigned process_batch(int timeout_ms);
+
+  WorkerConfig cfg_;
+  source::XskSource& src_;
+  sink::FileRingProducer* file_;
+  CaptureLimit& limit_;
+  WorkerCounters counters_;
+  std::atomic<bool> draining_{false};
+  std::thread thread_;
+};
+
+}  // namespace xcap::worker

@@ -1,0 +1,45 @@
+// Pacer: keeps the average send rate at --rate frames per second (a token bucket on
+// CLOCK_MONOTONIC). Frame i is due at start + i / rate; a chunk may go once its first frame is
+// due. When the sender falls behind (the rate is above what it can do), the schedule slides
+// forward so it never makes up lost time with a long burst.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+
+namespace xcap::gen {
+
+inline int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+class Pacer {
+ public:
+  Pacer(uint64_t rate_pps, int64_t start_ns) : rate_(rate_pps), start_ns_(start_ns) {}
+
+  // Nanoseconds to wait before frame number `sent` (0-based) may go; 0 when it is due.
+  int64_t wait_ns(uint64_t sent, int64_t now_ns) {
+    if (rate_ == 0) return 0;
+    int64_t due = start_ns_ + int64_t(__int128(sent) * 1'000'000'000 / rate_);
+    if (now_ns - due > kMaxLagNs) start_ns_ += now_ns - due - kMaxLagNs;
+    return due > now_ns ? due - now_ns : 0;
+  }
+
+  // Frames per call: about a millisecond's worth, so pacing stays smooth while each call
+  // still amortises its setup; as fast as possible uses the largest chunk.
+  static uint32_t chunk(uint64_t rate_pps) {
+    constexpr uint64_t kMaxChunk = 65536;
+    if (rate_pps == 0) return kMaxChunk;
+    uint64_t c = rate_pps / 1000;
+    return uint32_t(c < 1 ? 1 : c > kMaxChunk ? kMaxChunk : c);
+  }
+
+ private:
+  static constexpr int64_t kMaxLagNs = 50'000'000;  // at most 50 ms of catch-up burst
+  uint64_t rate_;
+  int64_t start_ns_;
+};
+
+}  // namespace xcap::gen
