@@ -29,6 +29,15 @@ std::string xdp_strerror(int err) {
 
 xdp_attach_mode to_libxdp(XdpMode m) { return m == XdpMode::Skb ? XDP_MODE_SKB : XDP_MODE_NATIVE; }
 
+// libbpf and libxdp narrate every step (the dispatcher probe, skipped ELF sections); xcap says
+// what matters itself, so their lines appear only with -v.
+int library_print(const char* fmt, va_list ap) {
+  if (log_level() < LogLevel::Debug) return 0;
+  return vfprintf(stderr, fmt, ap);
+}
+int libbpf_print(libbpf_print_level, const char* fmt, va_list ap) { return library_print(fmt, ap); }
+int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) { return library_print(fmt, ap); }
+
 }  // namespace
 
 Result<void> ensure_bpffs() {
@@ -43,6 +52,8 @@ Result<void> ensure_bpffs() {
 }
 
 Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
+  libbpf_set_print(libbpf_print);
+  libxdp_set_print(libxdp_print);
   xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
   long err = libxdp_get_error(mp);
   if (err || !mp) return 0;  // nothing attached (libxdp reports that as an error or null)
@@ -77,6 +88,8 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   if (opts.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
     return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) +
                       " ports");
+  libbpf_set_print(libbpf_print);
+  libxdp_set_print(libxdp_print);
   std::unique_ptr<XcapProgram> self(new XcapProgram());
   self->opts_ = opts;
 

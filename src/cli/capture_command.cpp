@@ -234,6 +234,24 @@ void stop(Capture& c) {
   }
 }
 
+// With -v: where every frame went, for checking that the stats line adds up. Frames the XDP
+// program redirected plus those it found no socket for equal captured + dropped (+ over -c).
+void log_accounting(const Capture& c) {
+  if (log_level() < LogLevel::Debug || !c.prog) return;
+  auto x = c.prog->counters();
+  uint64_t rx = 0, over = 0;
+  for (const auto& w : c.workers) {
+    rx += w->counters().rx_packets.get();
+    over += w->counters().over_limit.get();
+  }
+  log_debug("accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu; "
+            "sockets delivered %llu, over-count %llu",
+            (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
+            (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
+            (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)rx,
+            (unsigned long long)over);
+}
+
 }  // namespace
 
 int capture_command(const std::vector<std::string>& args) {
@@ -267,6 +285,7 @@ int capture_command(const std::vector<std::string>& args) {
   stop(c);
   CaptureTotals t = c.totals();
   c.metrics.reset();
+  log_accounting(c);
   fprintf(stderr, "%s\n", stats_line(t).c_str());
   return c.file && c.file->failed() ? 1 : 0;
 }

@@ -65,9 +65,18 @@ void Worker::run() {
   pthread_setname_np(pthread_self(), name);
 
   uint64_t next_clock_refresh = 0;
+  uint64_t idle_since = 0;
   while (!draining_.load(std::memory_order_acquire)) {
-    process_batch(cfg_.idle_poll_ms);
+    // Under load, spin on the ring: sleeping in poll() makes the kernel wake this thread for
+    // every few frames, and those wake-ups cost more than the frames. Sleep only after the
+    // ring stayed empty for spin_ns.
     uint64_t now = monotonic_ns();
+    bool spin = idle_since == 0 || now - idle_since < cfg_.spin_ns;
+    if (process_batch(spin ? 0 : cfg_.idle_poll_ms)) {
+      idle_since = 0;
+    } else if (idle_since == 0) {
+      idle_since = now;
+    }
     if (file_) file_->flush_if_idle(now);
     if (now >= next_clock_refresh) {
       src_.refresh_clock();

@@ -28,7 +28,8 @@ TEST(FileNamer, RotationNameMatchesContract) {
   EXPECT_EQ(n, "/d/cap-20240229T235959.123456789Z-000007.pcapng");
   EXPECT_TRUE(std::regex_match(n, std::regex(R"(.*-\d{8}T\d{6}\.\d{9}Z-\d{6}\.pcap(ng)?)")));
   // Past six digits the sequence grows instead of wrapping.
-  EXPECT_EQ(rotation_file_name("c", 0, 1234567, "pcap"), "c-19700101T000000.000000000Z-1234567.pcap");
+  EXPECT_EQ(rotation_file_name("c", 0, 1234567, "pcap"),
+            "c-19700101T000000.000000000Z-1234567.pcap");
 }
 
 TEST(FileNamer, PeriodsAreEpochAligned) {

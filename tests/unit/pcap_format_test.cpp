@@ -105,8 +105,8 @@ TEST(PcapFormat, PcapngHeaderBlocks) {
   const uint32_t idb_len = u32_at(h, idb + 4);
   EXPECT_EQ(idb + idb_len, h.size());
   EXPECT_EQ(u32_at(h, idb + idb_len - 4), idb_len);
-  EXPECT_EQ(u16_at(h, idb + 8), 1);         // link type
-  EXPECT_EQ(u32_at(h, idb + 12), 4096u);    // snaplen
+  EXPECT_EQ(u16_at(h, idb + 8), 1);       // link type
+  EXPECT_EQ(u32_at(h, idb + 12), 4096u);  // snaplen
   // Options: if_name "eth7", then if_tsresol = 9, then end.
   EXPECT_EQ(u16_at(h, idb + 16), 2);
   EXPECT_EQ(u16_at(h, idb + 18), 4);

@@ -2,6 +2,7 @@
 // sender on the interface, runs the send loop and prints the one summary line scripts parse.
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -10,16 +11,38 @@
 #include "pcap_frames.h"
 #include "send_loop.h"
 #include "templates.h"
+#include "veth_stats.h"
 
 using namespace xcap::gen;
 
 namespace {
 
 constexpr size_t kMaxFrame = 3400;  // what one live-frames page holds, with room to spare
+// Replay map budget: a file larger than this goes through the map a window at a time.
+constexpr size_t kReplayMapBytes = 64 << 20;
 
 int fail(const std::string& message) {
   fprintf(stderr, "xcap-gen: %s\n", message.c_str());
   return 1;
+}
+
+// Says what the veth did with the frames when it was not everything: a sender that drops
+// them silently is the most common lab mistake. Another sender on the same veth would blur
+// the counts; in the lab there is none.
+void report_peer(const std::string& iface, const PeerCounters& before, const PeerCounters& after,
+                 uint64_t sent) {
+  uint64_t queued = after.queued - before.queued, refused = after.refused - before.refused;
+  if (queued + refused < sent)
+    fprintf(stderr,
+            "xcap-gen: warning: the peer of %s saw only %llu of %llu frames; the rest were "
+            "dropped unseen: the peer must be up and run NAPI (an XDP program attached, or "
+            "GRO on: ethtool -K PEER gro on)\n",
+            iface.c_str(), (unsigned long long)(queued + refused), (unsigned long long)sent);
+  if (refused)
+    fprintf(stderr,
+            "xcap-gen: warning: the peer's queue was full for %llu frames, which were dropped "
+            "(the receiver is slower than the sender; lower --rate)\n",
+            (unsigned long long)refused);
 }
 
 }  // namespace
@@ -36,18 +59,20 @@ int main(int argc, char** argv) {
   plan.count = o.count;
   plan.rate = o.rate;
   plan.progress = !o.quiet;
-  StampPlan stamp;
+  SenderConfig config;
+  config.ifindex = ifindex;
+  config.batch_size = o.batch_size;
   uint64_t skipped = 0;
   if (o.pcap.empty()) {
     auto t = build_template(o.spec);
     if (!t) return fail(t.error().message);
     plan.frames.push_back(std::move(t->bytes));
-    stamp = t->stamp;
+    config.stamp = t->stamp;
     if (!o.quiet) {
       fprintf(stderr, "xcap-gen: %s template, %zu-byte frames, out of %s (ifindex %d)",
               o.template_name.c_str(), o.spec.size, o.iface.c_str(), ifindex);
-      if (stamp.seq_offset)
-        fprintf(stderr, ", seq (u32 big-endian, from 0) at offset %u", stamp.seq_offset);
+      if (config.stamp.seq_offset)
+        fprintf(stderr, ", seq (u32 big-endian, from 0) at offset %u", config.stamp.seq_offset);
       fprintf(stderr, "\n");
     }
   } else {
@@ -56,6 +81,13 @@ int main(int argc, char** argv) {
     skipped = frames->skipped;
     plan.frames = std::move(frames->frames);
     plan.passes = o.loop;
+    plan.replay = true;
+    size_t max_len = 0;
+    for (const auto& f : plan.frames) max_len = std::max(max_len, f.size());
+    size_t slot = 8 + (max_len + 7) / 8 * 8;
+    plan.window = std::min(plan.frames.size(), std::max<size_t>(1, kReplayMapBytes / slot));
+    config.replay_slots = uint32_t(plan.window);
+    config.replay_max_len = uint32_t(max_len);
     if (plan.frames.empty())
       return fail("--pcap " + o.pcap + ": no frames to send (" + std::to_string(skipped) +
                   " skipped)");
@@ -65,11 +97,18 @@ int main(int argc, char** argv) {
               ifindex);
   }
 
-  auto sender = LiveFramesSender::open(ifindex, stamp, o.batch_size);
+  auto sender = LiveFramesSender::open(config);
   if (!sender) return fail(sender.error().message);
+  if (!o.quiet && !(*sender)->parked())
+    fprintf(stderr,
+            "xcap-gen: not parked in the XDP dispatcher (%s): each kernel call costs "
+            "milliseconds, so chunks get larger\n",
+            (*sender)->park_note().c_str());
 
+  auto peer_before = read_peer_counters(o.iface);
   block_stop_signals();
   SendStats st = run_send_loop(**sender, plan);
+  auto peer_after = read_peer_counters(o.iface);
 
   double secs = double(st.elapsed_ns) / 1e9;
   double rate = secs > 0 ? st.sent / secs : 0, bits = secs > 0 ? st.bytes * 8 / secs : 0;
@@ -79,10 +118,12 @@ int main(int argc, char** argv) {
   if (skipped) printf(", skipped %llu", (unsigned long long)skipped);
   printf("\n");
   fflush(stdout);
-  if (st.first_error) {
+  if (peer_before && peer_after) report_peer(o.iface, *peer_before, *peer_after, st.sent);
+  if (st.first_error)
     fprintf(stderr, "xcap-gen: bpf_prog_test_run (live frames) on %s failed: %s%s\n",
-            o.iface.c_str(), strerror(st.first_error), st.fatal ? "; giving up" : "");
-    return 1;
-  }
-  return 0;
+            o.iface.c_str(), strerror(st.first_error), st.fatal ? "; gave up" : "");
+  else if (st.failed)
+    fprintf(stderr, "xcap-gen: %llu replayed frames could not be rebuilt in the live frame\n",
+            (unsigned long long)st.failed);
+  return st.first_error || st.failed ? 1 : 0;
 }

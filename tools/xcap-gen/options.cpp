@@ -18,7 +18,8 @@ const char* kUsage =
 through XDP live frames (bpf_prog_test_run with BPF_F_TEST_XDP_LIVE_FRAMES running a program
 that returns XDP_TX). On a veth pair the frames leave IFACE and arrive on its peer, which
 takes them only while it runs NAPI: an XDP program attached (a running xcap capture has one)
-or GRO on (ethtool -K PEER gro on). Otherwise the peer drops them and nothing counts it.
+or GRO on (ethtool -K PEER gro on). Otherwise the peer drops them unseen; xcap-gen then
+warns at the end (it compares with the veth's own counters).
 Nothing is pinned, so it runs fine under `ip netns exec` (where /sys/fs/bpf is missing).
 
 Usage: xcap-gen -i IFACE [--template udp|vxlan|tcp] [--size BYTES] [--count N] [--rate PPS]
@@ -30,7 +31,7 @@ Usage: xcap-gen -i IFACE [--template udp|vxlan|tcp] [--size BYTES] [--count N] [
 const char* kDetails = R"(
 Templates (all addresses and ports settable; sizes include the Ethernet header, not the FCS):
   udp    Ethernet / IPv4 (or IPv6) / UDP --sport -> --dport, payload filling --size.
-  vxlan  outer IPv4 (or IPv6) / UDP 49152 -> 4789 (checksum 0, as RFC 7348 asks) / VXLAN --vni
+  vxlan  outer IPv4 (or IPv6) / UDP 50000 -> 4789 (checksum 0, as RFC 7348 asks) / VXLAN --vni
          / inner Ethernet / IP 198.18.1.1 -> 198.18.1.2 (2001:db8:1::1 -> ::2) / UDP
          --sport -> --dport, payload filling --size (92 bytes at least with IPv4).
   tcp    Ethernet / IP / TCP (PSH|ACK) --sport -> --dport, payload filling --size.
@@ -43,15 +44,22 @@ Sequence numbers (--seq, templates only): every frame carries a 32-bit big-endia
 UDP/TCP payload), i.e. at byte offset SIZE-4 from the start of the Ethernet header. The
 UDP/TCP checksum covering it is kept valid. A receiver finds loss and duplicates from it.
 
---pcap: frames (Ethernet link type, pcap or pcapng) are sent in file order, one kernel call
-each; a file of one frame is repeated in chunks like a template. Frames shorter than 14 or
-longer than 3400 bytes are skipped and counted. --count defaults to the whole file times
---loop there.
+--pcap: frames (Ethernet link type, pcap or pcapng) are sent in file order and intact: they
+are loaded into a BPF map (64 MiB at a time) and the program rebuilds each live frame from it.
+Frames shorter than 14 or longer than 3400 bytes are skipped and counted. --count defaults to
+the whole file times --loop there.
+
+Speed: in a named network namespace (ip netns exec) xcap-gen also attaches its program to that
+namespace's lo while it runs (generic XDP, passes everything, gone when xcap-gen exits). That
+keeps the program in the kernel's XDP dispatcher; otherwise every kernel call costs ~25 ms of
+dispatcher updates and xcap-gen sends larger chunks to keep --rate. With --rate, frames leave
+in bursts of about a millisecond's worth (more when kernel calls are slow).
 
 Output: a progress line every second on stderr (unless --quiet); at the end one line on
 stdout:  xcap-gen: sent N frames in S.sss s (R.RRR Mpps, G.GGG Gbit/s)[, failed N][, skipped N]
-"failed" counts frames whose kernel call failed; Gbit/s counts Ethernet bytes without
-preamble and FCS. SIGINT or SIGTERM stops early, with the same line.
+"failed" counts frames whose kernel call failed (or, with --pcap, that could not be rebuilt in
+the live frame); Gbit/s counts Ethernet bytes without preamble and FCS. SIGINT or SIGTERM
+stops early, with the same line.
 Exit status: 0 done, 1 runtime error (interface missing, BPF load, failed calls), 2 bad flag.
 
 Examples (tools/lab up makes namespace xcaplab-gen with xcaplabg, peer xcaplabc in the root):
@@ -200,7 +208,9 @@ ParseOutcome parse_options(int argc, char** argv) {
   ParseOutcome out;
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::positional_options_description no_positionals;  // a stray word is an error, not ignored
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(no_positionals).run(),
+              vm);
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << kUsage << desc << kDetails;

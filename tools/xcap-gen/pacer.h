@@ -1,9 +1,11 @@
 // Pacer: keeps the average send rate at --rate frames per second (a token bucket on
-// CLOCK_MONOTONIC). Frame i is due at start + i / rate; a chunk may go once its first frame is
-// due. When the sender falls behind (the rate is above what it can do), the schedule slides
-// forward so it never makes up lost time with a long burst.
+// CLOCK_MONOTONIC) and picks how many frames each kernel call sends. Frame i is due at
+// start + i / rate; a chunk may go once its first frame is due. When the sender falls behind
+// (the rate is above what it can do), the schedule slides forward so it never makes up lost
+// time with a long burst.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 
@@ -17,6 +19,8 @@ inline int64_t monotonic_ns() {
 
 class Pacer {
  public:
+  static constexpr uint32_t kMaxChunk = 65536;
+
   Pacer(uint64_t rate_pps, int64_t start_ns) : rate_(rate_pps), start_ns_(start_ns) {}
 
   // Nanoseconds to wait before frame number `sent` (0-based) may go; 0 when it is due.
@@ -27,19 +31,22 @@ class Pacer {
     return due > now_ns ? due - now_ns : 0;
   }
 
-  // Frames per call: about a millisecond's worth, so pacing stays smooth while each call
-  // still amortises its setup; as fast as possible uses the largest chunk.
-  static uint32_t chunk(uint64_t rate_pps) {
-    constexpr uint64_t kMaxChunk = 65536;
-    if (rate_pps == 0) return kMaxChunk;
-    uint64_t c = rate_pps / 1000;
-    return uint32_t(c < 1 ? 1 : c > kMaxChunk ? kMaxChunk : c);
+  // Frames for the next call: about a millisecond's worth, but at least twice what the last
+  // call's duration was worth, so a slow call (the kernel may spend milliseconds setting a
+  // call up) takes at most half of the time it has. As fast as possible: the largest chunk.
+  uint32_t chunk() const { return chunk_; }
+  void observe_call(int64_t call_ns) {
+    if (rate_ == 0) return;
+    uint64_t want =
+        std::max<uint64_t>(rate_ / 1000, uint64_t(__int128(2 * call_ns) * rate_ / 1'000'000'000));
+    chunk_ = uint32_t(std::clamp<uint64_t>(want, 1, kMaxChunk));
   }
 
  private:
   static constexpr int64_t kMaxLagNs = 50'000'000;  // at most 50 ms of catch-up burst
   uint64_t rate_;
   int64_t start_ns_;
+  uint32_t chunk_ = rate_ ? uint32_t(std::clamp<uint64_t>(rate_ / 1000, 1, kMaxChunk)) : kMaxChunk;
 };
 
 }  // namespace xcap::gen

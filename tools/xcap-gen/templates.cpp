@@ -9,8 +9,8 @@ constexpr size_t kEth = 14, kIpv4 = 20, kIpv6 = 40, kUdp = 8, kTcp = 20, kVxlan 
 constexpr size_t kEthMin = 60;
 constexpr uint16_t kVxlanPort = 4789;
 // Outer source port of the VXLAN template: a fixed ephemeral port, as a VTEP hashing one
-// inner flow would pick.
-constexpr uint16_t kVxlanSport = 49152;
+// inner flow would pick. Not 49152: tcpdump decodes that port as Broadcom's LI shim.
+constexpr uint16_t kVxlanSport = 50000;
 
 bool is_v6(const std::string& addr) {
   return addr.find(':') != std::string::npos;

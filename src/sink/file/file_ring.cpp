@@ -11,8 +11,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/fd.h"
 #include "common/log.h"
-#include "sink/file/fd.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/file_writer.h"
 #include "sink/file/pcap_format.h"
@@ -86,8 +86,7 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
 Result<void> validate(const FileRingConfig& cfg, unsigned n_workers) {
   if (cfg.path.empty()) return make_error("-w: empty output path");
   if (cfg.path == "-" && cfg.rotating()) {
-    return make_error(
-        "-w - (stdout) cannot be combined with -C/-G/-W: rotation needs file names");
+    return make_error("-w - (stdout) cannot be combined with -C/-G/-W: rotation needs file names");
   }
   if (n_workers == 0) return make_error("file ring: needs at least one worker");
   if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0) {
@@ -105,16 +104,16 @@ class FileRingImpl final : public FileRing {
  public:
   static Result<std::unique_ptr<FileRing>> create(FileRingConfig cfg, unsigned n_workers);
   ~FileRingImpl() override {
-    if (auto r = close(); !r) log_error("%s", r.error().message.c_str());
+    const bool first = !closed_;
+    // Nobody else will see the error: say it here.
+    if (auto r = close(); !r && first) log_error("%s", r.error().message.c_str());
   }
 
   FileRingProducer& producer(unsigned worker) override { return *producers_.at(worker); }
   Result<void> close() override;
   bool failed() const override { return writer_->failed(); }
   FileRingStats stats() const override;
-  std::vector<std::string> completed_files() const override {
-    return writer_->completed_files();
-  }
+  std::vector<std::string> completed_files() const override { return writer_->completed_files(); }
 
  private:
   // One worker's memory and its two rings; producers and the writer point into it.

@@ -40,7 +40,7 @@ namespace xcap::sink {
 enum class FileFormat { Pcap, Pcapng };
 
 struct FileRingConfig {
-  std::string path;              // -w: a file path, or "-" for stdout (pcap or pcapng)
+  std::string path;  // -w: a file path, or "-" for stdout (pcap or pcapng)
   FileFormat format = FileFormat::Pcap;
   uint32_t snaplen = 262144;     // -s: records are cut to this many bytes (0 = 262144)
   uint32_t link_type = 1;        // DLT/LINKTYPE of the records (1 = Ethernet)
@@ -121,7 +121,8 @@ class FileRing {
   // Joins the writer after every sealed block is written; completes the last file.
   // Precondition: no worker appends any more. close() seals each producer's partial block
   // itself, so a worker's own seal() is recommended but not required. Idempotent: later
-  // calls return the first call's result. Error when the output failed or a rename failed.
+  // calls return the first call's result. Error when the output failed or a rename failed;
+  // the error is reported only here (the caller logs it), the destructor logs it if it closed.
   virtual Result<void> close() = 0;
   // True once the output failed for good (stdout reader went away, disk error): stop capture.
   virtual bool failed() const = 0;

@@ -24,12 +24,13 @@ std::vector<uint8_t> file_header(const FileRingConfig& cfg) {
              : pcap_file_header(cfg.snaplen, cfg.link_type);
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 }  // namespace
 
-FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings,
-                       InitialOutput out)
+FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings, InitialOutput out)
     : cfg_(cfg),
       rings_(std::move(rings)),
       header_(file_header(cfg)),
@@ -42,9 +43,13 @@ FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings
       part_(std::move(out.part)),
       final_(std::move(out.final)) {}
 
-FileWriter::~FileWriter() { (void)stop(); }
+FileWriter::~FileWriter() {
+  (void)stop();
+}
 
-void FileWriter::start() { thread_ = std::thread([this] { run(); }); }
+void FileWriter::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 Result<void> FileWriter::stop() {
   stop_.store(true, std::memory_order_release);
@@ -144,7 +149,8 @@ void FileWriter::complete_current() {
   file_open_ = false;
   fd_ = -1;
   if (to_stdout_) return;  // stdout is borrowed: nothing to close or rename
-  if (owned_.close() != 0) {
+  // close(2)'s result matters: on NFS and some disks the last write error only shows here.
+  if (::close(owned_.release()) != 0) {
     fail("closing " + part_ + ": " + errno_text(errno));
     return;
   }
@@ -193,7 +199,8 @@ void FileWriter::fail(std::string message) {
     std::lock_guard lock(mu_);
     if (error_.empty()) error_ = message;
   }
-  if (!failed_.exchange(true, std::memory_order_acq_rel)) log_error("%s", message.c_str());
+  // Not logged here: close() returns it and the owner reports it once.
+  failed_.store(true, std::memory_order_release);
   // Stop writing for good. An incomplete file keeps its .part name, so nothing downstream
   // mistakes it for a complete one.
   owned_.reset();

@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/result.h"
-#include "sink/file/fd.h"
 #include "sink/file/file_ring.h"
 
 namespace xcap::sink {

@@ -55,8 +55,8 @@ std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t sna
 
   std::vector<uint8_t> shb;
   put32(shb, kPcapngByteOrderMagic);
-  put16(shb, 1);  // major
-  put16(shb, 0);  // minor
+  put16(shb, 1);           // major
+  put16(shb, 0);           // minor
   put32(shb, 0xffffffff);  // section length: unknown (-1), we stream
   put32(shb, 0xffffffff);
   static constexpr char kAppl[] = "xcap";

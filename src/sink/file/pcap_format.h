@@ -26,7 +26,9 @@ inline constexpr uint32_t kPcapngEpbType = 0x00000006;
 inline constexpr uint32_t kPcapngByteOrderMagic = 0x1A2B3C4D;
 inline constexpr size_t kPcapngEpbOverheadBytes = 32;  // 28-byte head + 4-byte trailing length
 
-constexpr size_t pad4(size_t n) { return (n + 3) & ~size_t{3}; }
+constexpr size_t pad4(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
 
 // The lengths a record carries: the captured bytes cut to snaplen, and the original length,
 // never below the captured length (a reader rejects or flags caplen > len).
@@ -39,7 +41,9 @@ inline RecordLengths record_lengths(const PacketView& p, uint32_t snaplen) {
   return {cap, p.wire_len > cap ? p.wire_len : cap};
 }
 
-constexpr size_t pcap_record_bytes(uint32_t caplen) { return kPcapRecordHeaderBytes + caplen; }
+constexpr size_t pcap_record_bytes(uint32_t caplen) {
+  return kPcapRecordHeaderBytes + caplen;
+}
 constexpr size_t pcapng_record_bytes(uint32_t caplen) {
   return kPcapngEpbOverheadBytes + pad4(caplen);
 }
@@ -51,7 +55,7 @@ inline size_t encode_pcap_record(uint8_t* dst, const PacketView& p, RecordLength
                            static_cast<uint32_t>(p.ts_ns % 1'000'000'000u), len.caplen,
                            len.origlen};
   std::memcpy(dst, hdr, sizeof hdr);
-  std::memcpy(dst + sizeof hdr, p.data, len.caplen);
+  if (len.caplen) std::memcpy(dst + sizeof hdr, p.data, len.caplen);  // data may be null at 0
   return sizeof hdr + len.caplen;
 }
 
@@ -69,7 +73,7 @@ inline size_t encode_pcapng_record(uint8_t* dst, const PacketView& p, RecordLeng
                            len.origlen};
   std::memcpy(dst, hdr, sizeof hdr);
   uint8_t* body = dst + sizeof hdr;
-  std::memcpy(body, p.data, len.caplen);
+  if (len.caplen) std::memcpy(body, p.data, len.caplen);
   std::memset(body + len.caplen, 0, padded - len.caplen);  // pad bytes must not leak old data
   std::memcpy(body + padded, &total, sizeof total);
   return total;

@@ -1,0 +1,50 @@
+#include "common/lab.h"
+
+#include <stdexcept>
+
+namespace xcap::test {
+
+std::string bin(const std::string& name) { return std::string(XCAP_BIN_DIR) + "/" + name; }
+std::string source_path(const std::string& rel) { return std::string(XCAP_SOURCE_DIR) + "/" + rel; }
+
+Lab::Lab(const std::string& name, const std::string& net)
+    : name_(name), net_(net), ns_(name + "-gen"), gen_(name + "g"), cap_(name + "c") {
+  std::string env = "XCAP_LAB_NET=" + net_ + " ";
+  sh(env + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
+  if (sh(env + source_path("tools/lab") + " up " + name_ + " >/dev/null") != 0)
+    throw std::runtime_error("tools/lab up " + name_ + " failed");
+}
+
+Lab::~Lab() {
+  // Whatever a test left attached goes with the link.
+  sh("ip link set dev " + cap_ + " xdp off >/dev/null 2>&1");
+  sh("XCAP_LAB_NET=" + net_ + " " + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
+}
+
+std::vector<std::string> Lab::in_ns(std::vector<std::string> argv) const {
+  std::vector<std::string> out{"/usr/bin/ip", "netns", "exec", ns_};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+RunResult Lab::send(const std::vector<std::string>& gen_args, double timeout_s) const {
+  std::vector<std::string> argv{bin("xcap-gen"), "-i", gen_};
+  argv.insert(argv.end(), gen_args.begin(), gen_args.end());
+  return run(in_ns(argv), timeout_s);
+}
+
+std::string Lab::cap_mac() const {
+  std::string mac = read_file("/sys/class/net/" + cap_ + "/address");
+  while (!mac.empty() && (mac.back() == '\n' || mac.back() == ' ')) mac.pop_back();
+  return mac;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/xcap-test-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() { sh("rm -rf " + path_); }
+
+}  // namespace xcap::test

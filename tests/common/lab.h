@@ -1,0 +1,52 @@
+// Lab: the veth lab of tools/lab for one test suite: a namespace <name>-gen holding the
+// sender end <name>g (198.18.X.1) and the capture end <name>c (198.18.X.2) in the root
+// namespace. Built in the constructor (after removing any leftover of a crashed run) and torn
+// down in the destructor, XDP attachments with it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/subprocess.h"
+
+namespace xcap::test {
+
+class Lab {
+ public:
+  explicit Lab(const std::string& name, const std::string& net = "198.18.0");
+  ~Lab();
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  const std::string& ns() const { return ns_; }
+  const std::string& gen_if() const { return gen_; }
+  const std::string& cap_if() const { return cap_; }
+  std::string gen_ip() const { return net_ + ".1"; }
+  std::string cap_ip() const { return net_ + ".2"; }
+  // argv that runs argv inside the gen namespace.
+  std::vector<std::string> in_ns(std::vector<std::string> argv) const;
+  // Sends with xcap-gen from the gen namespace; returns its exit status and output.
+  RunResult send(const std::vector<std::string>& gen_args, double timeout_s = 120) const;
+  // The capture end's MAC address ("aa:bb:..") so replayed frames can be addressed to it.
+  std::string cap_mac() const;
+
+ private:
+  std::string name_, net_, ns_, gen_, cap_;
+};
+
+std::string bin(const std::string& name);  // path of a built binary (xcap, xcap-gen)
+std::string source_path(const std::string& rel);
+
+// A scratch directory removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace xcap::test

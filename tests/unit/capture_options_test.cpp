@@ -1,0 +1,149 @@
+// Command-line validation of `xcap capture`: parse_capture_args directly, and the real binary
+// for exit status and messages.
+#include "cli/capture_options.h"
+
+#include <gtest/gtest.h>
+
+#include "common/lab.h"
+#include "common/subprocess.h"
+
+namespace xcap::cli {
+namespace {
+
+ParsedCapture parse(std::vector<std::string> args) { return parse_capture_args(args); }
+
+void expect_usage_error(std::vector<std::string> args, const std::string& names) {
+  auto r = parse(args);
+  EXPECT_FALSE(r.options) << "accepted: " << ::testing::PrintToString(args);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.message.find(names), std::string::npos)
+      << "message '" << r.message << "' does not name '" << names << "'";
+}
+
+TEST(CaptureOptions, DefaultsOnLoopback) {
+  auto r = parse({"-i", "lo"});
+  ASSERT_TRUE(r.options) << r.message;
+  const auto& o = *r.options;
+  EXPECT_EQ(o.iface, "lo");
+  EXPECT_GT(o.ifindex, 0);
+  EXPECT_EQ(o.mode, XCAP_MODE_MIRROR);
+  EXPECT_EQ(o.snaplen, 262144u);
+  EXPECT_EQ(o.fill_ring, 2 * o.rx_ring);
+  EXPECT_EQ(o.vxlan_ports, std::vector<uint16_t>{4789});
+  EXPECT_EQ(o.queues, std::vector<uint32_t>{0});
+  EXPECT_TRUE(o.write_path.empty());
+}
+
+TEST(CaptureOptions, FullSet) {
+  auto r = parse({"-i", "lo", "--mode", "span", "-w", "/tmp/x.pcap", "-C", "10", "-G", "60", "-W",
+                  "5", "-s", "128", "-c", "1000", "--duration", "2.5", "--format", "pcapng",
+                  "--vxlan-port", "4789", "--vxlan-port", "8472", "--xdp-mode", "skb",
+                  "--metrics", "127.0.0.1:9100", "--queues", "0"});
+  ASSERT_TRUE(r.options) << r.message;
+  const auto& o = *r.options;
+  EXPECT_EQ(o.mode, XCAP_MODE_SPAN);
+  EXPECT_EQ(o.rotate_mb, 10u);
+  EXPECT_EQ(o.rotate_seconds, 60u);
+  EXPECT_EQ(o.max_files, 5u);
+  EXPECT_EQ(o.snaplen, 128u);
+  EXPECT_EQ(o.count, 1000u);
+  EXPECT_DOUBLE_EQ(o.duration_s, 2.5);
+  EXPECT_EQ(o.format, sink::FileFormat::Pcapng);
+  EXPECT_EQ(o.vxlan_ports, (std::vector<uint16_t>{4789, 8472}));
+  EXPECT_EQ(o.xdp_mode, bpf_loader::XdpMode::Skb);
+  EXPECT_EQ(o.metrics_addr, "127.0.0.1:9100");
+}
+
+TEST(CaptureOptions, HelpExplains) {
+  auto r = parse({"--help"});
+  EXPECT_FALSE(r.options);
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* word : {"--mode", "mirror", "span", "-w", "-C", "-G", "-W", "--metrics", "Examples"})
+    EXPECT_NE(r.message.find(word), std::string::npos) << word;
+}
+
+TEST(CaptureOptions, BadInputsNameTheProblem) {
+  expect_usage_error({}, "-i");
+  expect_usage_error({"-i", "xcap-no-such0"}, "xcap-no-such0");
+  expect_usage_error({"-i", "lo", "--mode", "tap"}, "--mode");
+  expect_usage_error({"-i", "lo", "--mode", "local"}, "--mode local");
+  expect_usage_error({"-i", "lo", "--xdp-mode", "hw"}, "--xdp-mode");
+  expect_usage_error({"-i", "lo", "--format", "erf"}, "--format");
+  expect_usage_error({"-i", "lo", "-s", "abc"}, "-s");
+  expect_usage_error({"-i", "lo", "-s", "4"}, "-s");
+  expect_usage_error({"-i", "lo", "-c", "-5"}, "-c");
+  expect_usage_error({"-i", "lo", "--duration", "soon"}, "--duration");
+  expect_usage_error({"-i", "lo", "-C", "10"}, "-w");
+  expect_usage_error({"-i", "lo", "-w", "-", "-G", "10"}, "stdout");
+  expect_usage_error({"-i", "lo", "-w", "x.pcap", "-W", "3"}, "-W");
+  expect_usage_error({"-i", "lo", "--queues", "7"}, "--queues");
+  expect_usage_error({"-i", "lo", "--queues", "x"}, "--queues");
+  expect_usage_error({"-i", "lo", "--vxlan-port", "0"}, "--vxlan-port");
+  expect_usage_error({"-i", "lo", "--vxlan-port", "70000"}, "--vxlan-port");
+  expect_usage_error({"-i", "lo", "--metrics", "nowhere"}, "--metrics");
+  expect_usage_error({"-i", "lo", "--rx-ring", "1000"}, "--rx-ring");
+  expect_usage_error({"-i", "lo", "--fill-ring", "1024"}, "--fill-ring");
+  expect_usage_error({"-i", "lo", "--batch-size", "0"}, "--batch-size");
+  expect_usage_error({"-i", "lo", "--no-such-flag"}, "no-such-flag");
+  expect_usage_error({"-i", "lo", "-f", "tcp port 443"}, "filter");
+  expect_usage_error({"-i", "lo", "tcp", "port", "443"}, "filter");
+  expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
+  expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
+}
+
+TEST(CaptureOptions, QueueLists) {
+  EXPECT_EQ(*parse_queue_list("all", 4), (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(*parse_queue_list("0,2-3", 4), (std::vector<uint32_t>{0, 2, 3}));
+  EXPECT_EQ(*parse_queue_list("1,1", 4), (std::vector<uint32_t>{1}));
+  EXPECT_FALSE(parse_queue_list("3-1", 4).ok());
+  EXPECT_FALSE(parse_queue_list("4", 4).ok());
+  EXPECT_FALSE(parse_queue_list("", 4).ok());
+}
+
+TEST(CaptureOptions, ConfigFileAndCommandLineWins) {
+  test::TempDir dir;
+  std::string conf = dir / "xcap.conf";
+  FILE* f = fopen(conf.c_str(), "w");
+  fputs("# a comment\nmode = span\nsnaplen = 96\nvxlan-port = 8472\n", f);
+  fclose(f);
+  auto r = parse({"-i", "lo", "--config", conf, "-s", "200"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->mode, XCAP_MODE_SPAN);
+  EXPECT_EQ(r.options->snaplen, 200u);
+  EXPECT_EQ(r.options->vxlan_ports, std::vector<uint16_t>{8472});
+
+  FILE* g = fopen(conf.c_str(), "w");
+  fputs("mode = sideways\n", g);
+  fclose(g);
+  auto bad = parse({"-i", "lo", "--config", conf});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.message.find("--mode"), std::string::npos) << bad.message;
+}
+
+// The binary itself: exit status 2 and a message on stderr naming the problem.
+TEST(XcapBinary, BadFlagsExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  } cases[] = {{{"capture", "-i", "xcap-no-such0"}, "xcap-no-such0"},
+               {{"capture", "-i", "lo", "--mode", "bogus"}, "--mode"},
+               {{"capture", "-i", "lo", "--bogus"}, "bogus"},
+               {{"frobnicate"}, "frobnicate"},
+               {{}, "Usage"}};
+  for (auto& c : cases) {
+    std::vector<std::string> argv{test::bin("xcap")};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = test::run(argv, 30);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find(c.names), std::string::npos) << r.output;
+  }
+  auto help = test::run({test::bin("xcap"), "capture", "--help"}, 30);
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.output.find("Usage: xcap capture"), std::string::npos);
+  auto ver = test::run({test::bin("xcap"), "--version"}, 30);
+  EXPECT_EQ(ver.status, 0);
+  EXPECT_NE(ver.output.find("xcap "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xcap::cli
