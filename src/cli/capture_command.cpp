@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -151,8 +152,16 @@ Result<void> start(Capture& c) {
   if (auto r = bpf_loader::ensure_bpffs(); !r) return r.error();
   if (auto r = bpf_loader::remove_stale_programs(o.ifindex, o.iface); !r) return r.error();
 
+  const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  auto worker_cpu = [&](uint32_t queue) { return o.pin_workers ? int(queue % ncpu) : -1; };
   if (!o.write_path.empty()) {
-    auto f = sink::FileRing::open(file_config(o), unsigned(o.queues.size()));
+    sink::FileRingConfig fc = file_config(o);
+    if (o.pin_workers)
+      for (unsigned cpu = 0; cpu < ncpu; cpu++)
+        if (std::none_of(o.queues.begin(), o.queues.end(),
+                         [&](uint32_t q) { return worker_cpu(q) == int(cpu); }))
+          fc.writer_cpus.push_back(int(cpu));
+    auto f = sink::FileRing::open(fc, unsigned(o.queues.size()));
     if (!f) return f.error();
     c.file = std::move(f.value());
   }
@@ -193,11 +202,10 @@ Result<void> start(Capture& c) {
     log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
   }
 
-  unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < c.sources.size(); i++) {
     worker::WorkerConfig wc;
     wc.batch_size = o.batch_size;
-    wc.cpu = o.pin_workers ? int(c.sources[i]->queue() % ncpu) : -1;
+    wc.cpu = worker_cpu(c.sources[i]->queue());
     c.workers.push_back(std::make_unique<worker::Worker>(
         wc, *c.sources[i], c.file ? &c.file->producer(unsigned(i)) : nullptr, c.limit));
   }

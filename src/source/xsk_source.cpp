@@ -158,6 +158,12 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
   held_ = n;
   held_idx_ = idx;
   const int64_t offset = tai_minus_utc_ns_;
+  // The kernel wrote these frames on another core: start every cache miss now so they
+  // overlap instead of costing one round trip each in the loop below.
+  for (unsigned i = 0; i < n; i++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&r.rx, idx + i);
+    __builtin_prefetch(static_cast<const uint8_t*>(umem_area_) + d->addr - sizeof(xcap_meta));
+  }
   for (unsigned i = 0; i < n; i++) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&r.rx, idx + i);
     auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(umem_area_, d->addr));

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "sink/file/file_ring.h"
 #include "source/xsk_source.h"
@@ -45,6 +46,8 @@ class Worker {
   sink::FileRingProducer* file_;
   CaptureLimit& limit_;
   WorkerCounters counters_;
+  // Allocated once: a stack array here would be zeroed on every poll, empty ones included.
+  std::vector<PacketView> batch_;
   std::atomic<bool> draining_{false};
   std::thread thread_;
 };
