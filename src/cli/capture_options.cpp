@@ -52,7 +52,7 @@ struct Raw {
   std::string iface, read_file, write_path, filter, snaplen = "262144", count = "0",
       duration = "0", rotate_mb = "0", rotate_s = "0", max_files = "0", format = "pcap",
       mode = "mirror", decap = "auto", queues = "all", xdp_mode = "auto", listen, metrics,
-      config, batch = "64", rx_ring = "2048", fill_ring = "0", frame_size = "4096",
+      config, batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "4096",
       geneve_port = "6081";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
@@ -92,7 +92,7 @@ po::options_description describe(Raw& r) {
   po::options_description tune("Tuning (see README)");
   tune.add_options()
       ("batch-size", po::value(&r.batch)->value_name("N"), "packets per worker batch, 1-256 (default 64)")
-      ("rx-ring", po::value(&r.rx_ring)->value_name("N"), "AF_XDP RX ring descriptors, power of two (default 2048)")
+      ("rx-ring", po::value(&r.rx_ring)->value_name("N"), "AF_XDP RX ring descriptors, power of two (default 4096)")
       ("fill-ring", po::value(&r.fill_ring)->value_name("N"), "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")
       ("frame-size", po::value(&r.frame_size)->value_name("2048|4096"), "UMEM frame size (default 4096)")
       ("busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets")

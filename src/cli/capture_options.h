@@ -34,8 +34,8 @@ struct CaptureOptions {
   std::string metrics_addr;          // --metrics, normalised ADDR:PORT
   // Tuning (README "Tuning" explains each).
   unsigned batch_size = 64;
-  uint32_t rx_ring = 2048;
-  uint32_t fill_ring = 4096;
+  uint32_t rx_ring = 4096;
+  uint32_t fill_ring = 8192;
   uint32_t frame_size = 4096;
   bool busy_poll = false;
   bool pin_workers = true;

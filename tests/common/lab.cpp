@@ -1,6 +1,8 @@
 #include "common/lab.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 namespace xcap::test {
 
@@ -27,10 +29,16 @@ std::vector<std::string> Lab::in_ns(std::vector<std::string> argv) const {
   return out;
 }
 
-RunResult Lab::send(const std::vector<std::string>& gen_args, double timeout_s) const {
-  std::vector<std::string> argv{bin("xcap-gen"), "-i", gen_};
+std::vector<std::string> Lab::gen_argv(const std::vector<std::string>& gen_args) const {
+  unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::string> argv{"/usr/bin/taskset", "-c", std::to_string(ncpu - 1),
+                                bin("xcap-gen"), "-i", gen_};
   argv.insert(argv.end(), gen_args.begin(), gen_args.end());
-  return run(in_ns(argv), timeout_s);
+  return in_ns(argv);
+}
+
+RunResult Lab::send(const std::vector<std::string>& gen_args, double timeout_s) const {
+  return run(gen_argv(gen_args), timeout_s);
 }
 
 std::string Lab::cap_mac() const {

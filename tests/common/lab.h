@@ -25,6 +25,10 @@ class Lab {
   std::string cap_ip() const { return net_ + ".2"; }
   // argv that runs argv inside the gen namespace.
   std::vector<std::string> in_ns(std::vector<std::string> argv) const;
+  // argv of xcap-gen in the gen namespace, pinned to the last core. On veth the receive path
+  // (XDP, the AF_XDP copy) runs on the sender's core, and xcap pins queue 0's worker to core
+  // 0: sharing one core would measure the scheduler, not the capture.
+  std::vector<std::string> gen_argv(const std::vector<std::string>& gen_args) const;
   // Sends with xcap-gen from the gen namespace; returns its exit status and output.
   RunResult send(const std::vector<std::string>& gen_args, double timeout_s = 120) const;
   // The capture end's MAC address ("aa:bb:..") so replayed frames can be addressed to it.

@@ -19,8 +19,7 @@ TEST(Lifecycle, SigtermMidBurstLosesNothingTheKernelDelivered) {
   std::string why;
   auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", out, "-v"}, &why);
   ASSERT_TRUE(cap) << why;
-  Subprocess gen(lab.in_ns({bin("xcap-gen"), "-i", lab.gen_if(), "--count", "0", "--rate",
-                            "200000", "--quiet"}));
+  Subprocess gen(lab.gen_argv({"--count", "0", "--rate", "200000", "--quiet"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   cap->signal(SIGTERM);  // the burst is still going
   ASSERT_EQ(cap->wait(60), 0) << cap->err();

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 
 #include <boost/program_options.hpp>
@@ -156,6 +157,9 @@ GenOptions to_options(const po::variables_map& vm) {
     throw BadFlag{"--src " + s.src + " and --dst " + s.dst + " are not the same IP family"};
   if (vm.count("src-mac")) s.src_mac = parse_mac("--src-mac", vm["src-mac"].as<std::string>());
   if (vm.count("dst-mac")) s.dst_mac = parse_mac("--dst-mac", vm["dst-mac"].as<std::string>());
+  // The 64-byte default is the udp template's; other templates get their smallest size
+  // instead of an error, and only an explicit --size that is too small is refused.
+  if (vm["size"].defaulted()) s.size = std::max(s.size, template_min_size(s));
   if (s.size < template_min_size(s))
     throw BadFlag{"--size " + std::to_string(s.size) + " is too small for --template " +
                   o.template_name + (s.seq ? " with --seq" : "") + " (at least " +
@@ -177,7 +181,7 @@ ParseOutcome parse_options(int argc, char** argv) {
     ("template", po::value<std::string>()->default_value("udp")->value_name("udp|vxlan|tcp"),
      "frame to generate")
     ("size", po::value<int64_t>()->default_value(64)->value_name("BYTES"),
-     "frame size incl. the Ethernet header, excl. FCS (60..3400)")
+     "frame size incl. the Ethernet header, excl. FCS (60..3400; default 64, or the template's minimum if larger)")
     ("count,c", po::value<int64_t>()->default_value(1000)->value_name("N"),
      "frames to send; 0 = until SIGINT (with --pcap: default the whole file x --loop)")
     ("rate", po::value<int64_t>()->default_value(0)->value_name("PPS"),

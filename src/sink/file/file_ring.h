@@ -52,9 +52,6 @@ struct FileRingConfig {
                                  // raised to hold one snaplen record)
   size_t blocks_per_worker = 16;
   uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
-  // Cores the writer thread may run on; empty = anywhere. xcap keeps it off the workers'
-  // cores: a writer time slice on a worker's core stalls that core's RX ring.
-  std::vector<int> writer_cpus;
   int stdout_fd = 1;  // where "-" writes; tests inject a pipe here. Never closed by FileRing.
   // true when any of -C/-G/-W asks for a ring: names become
   // <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (first-packet time, UTC)

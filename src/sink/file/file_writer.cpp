@@ -68,12 +68,6 @@ void FileWriter::run() {
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   pthread_setname_np(pthread_self(), "xcap-writer");
-  if (!cfg_.writer_cpus.empty()) {
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    for (int c : cfg_.writer_cpus) CPU_SET(c, &cpus);
-    pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  }
 
   if (file_open_ && write_all(header_.data(), header_.size())) {
     file_bytes_ = header_.size();
