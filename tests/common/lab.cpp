@@ -9,18 +9,22 @@ namespace xcap::test {
 std::string bin(const std::string& name) { return std::string(XCAP_BIN_DIR) + "/" + name; }
 std::string source_path(const std::string& rel) { return std::string(XCAP_SOURCE_DIR) + "/" + rel; }
 
-Lab::Lab(const std::string& name, const std::string& net)
-    : name_(name), net_(net), ns_(name + "-gen"), gen_(name + "g"), cap_(name + "c") {
-  std::string env = "XCAP_LAB_NET=" + net_ + " ";
-  sh(env + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
-  if (sh(env + source_path("tools/lab") + " up " + name_ + " >/dev/null") != 0)
+Lab::Lab(const std::string& name, const std::string& net, int queues)
+    : name_(name), net_(net), ns_(name + "-gen"), gen_(name + "g"), cap_(name + "c"), queues_(queues) {
+  // A crashed earlier run may have left this lab behind: start clean.
+  sh(env() + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
+  if (sh(env() + source_path("tools/lab") + " up " + name_ + " >/dev/null") != 0)
     throw std::runtime_error("tools/lab up " + name_ + " failed");
+}
+
+std::string Lab::env() const {
+  return "XCAP_LAB_NET=" + net_ + " XCAP_LAB_QUEUES=" + std::to_string(queues_) + " ";
 }
 
 Lab::~Lab() {
   // Whatever a test left attached goes with the link.
   sh("ip link set dev " + cap_ + " xdp off >/dev/null 2>&1");
-  sh("XCAP_LAB_NET=" + net_ + " " + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
+  sh(env() + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
 }
 
 std::vector<std::string> Lab::in_ns(std::vector<std::string> argv) const {

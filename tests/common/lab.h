@@ -13,7 +13,7 @@ namespace xcap::test {
 
 class Lab {
  public:
-  explicit Lab(const std::string& name, const std::string& net = "198.18.0");
+  explicit Lab(const std::string& name, const std::string& net = "198.18.0", int queues = 1);
   ~Lab();
   Lab(const Lab&) = delete;
   Lab& operator=(const Lab&) = delete;
@@ -35,7 +35,9 @@ class Lab {
   std::string cap_mac() const;
 
  private:
+  std::string env() const;  // the tools/lab environment for this lab
   std::string name_, net_, ns_, gen_, cap_;
+  int queues_;
 };
 
 std::string bin(const std::string& name);  // path of a built binary (xcap, xcap-gen)

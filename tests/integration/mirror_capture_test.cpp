@@ -3,6 +3,8 @@
 // which keeps answering ping while the capture runs.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <map>
 
@@ -66,6 +68,12 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   std::string in = dir / "mixed.pcap", out = dir / "mirror.pcap";
   write_pcap(in, replay.all);
 
+  auto wall_ns = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+  };
+  const uint64_t t0 = wall_ns();
   std::string why;
   auto cap = start_capture(lab.cap_if(), {"-w", out, "-v"}, &why);  // mirror is the default
   ASSERT_TRUE(cap) << why;
@@ -79,6 +87,7 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
 
   cap->signal(SIGTERM);
   ASSERT_EQ(cap->wait(60), 0) << cap->err();
+  const uint64_t t1 = wall_ns();
   auto file = read_pcap(out);
   ASSERT_TRUE(file.error.empty()) << file.error;
   auto stats = parse_stats_line(cap->err());
@@ -90,6 +99,8 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   for (const auto& f : replay.vxlan) want[f]++;
   for (const auto& r : file.records) {
     EXPECT_EQ(r.caplen, r.len);
+    // UTC wall-clock from the XDP timestamp, nanoseconds: inside the capture's run time.
+    EXPECT_TRUE(r.ts_ns >= t0 && r.ts_ns <= t1) << r.ts_ns << " not in [" << t0 << ", " << t1 << "]";
     got[r.data]++;
   }
   EXPECT_EQ(file.records.size(), replay.vxlan.size());
