@@ -27,7 +27,9 @@ std::string xdp_strerror(int err) {
   return buf;
 }
 
-xdp_attach_mode to_libxdp(XdpMode m) { return m == XdpMode::Skb ? XDP_MODE_SKB : XDP_MODE_NATIVE; }
+xdp_attach_mode to_libxdp(XdpMode m) {
+  return m == XdpMode::Skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+}
 
 // libbpf and libxdp narrate every step (the dispatcher probe, skipped ELF sections); xcap says
 // what matters itself, so their lines appear only with -v.
@@ -35,8 +37,12 @@ int library_print(const char* fmt, va_list ap) {
   if (log_level() < LogLevel::Debug) return 0;
   return vfprintf(stderr, fmt, ap);
 }
-int libbpf_print(libbpf_print_level, const char* fmt, va_list ap) { return library_print(fmt, ap); }
-int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) { return library_print(fmt, ap); }
+int libbpf_print(libbpf_print_level, const char* fmt, va_list ap) {
+  return library_print(fmt, ap);
+}
+int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) {
+  return library_print(fmt, ap);
+}
 
 }  // namespace
 
@@ -64,8 +70,8 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
     if (p && strcmp(xdp_program__name(p), kProgName) == 0) {
       if (xdp_multiprog__detach(mp) == 0) removed++;
     } else if (p) {
-      foreign = xdp_program__name(p) + std::string(" (id ") + std::to_string(xdp_program__id(p)) +
-                ")";
+      foreign =
+          xdp_program__name(p) + std::string(" (id ") + std::to_string(xdp_program__id(p)) + ")";
     }
   } else {
     for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
@@ -76,8 +82,9 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
     }
   }
   xdp_multiprog__close(mp);
-  if (removed) log_info("removed %d xcap XDP program(s) left on %s by a capture that died", removed,
-                        ifname.c_str());
+  if (removed)
+    log_info("removed %d xcap XDP program(s) left on %s by a capture that died", removed,
+             ifname.c_str());
   if (!foreign.empty())
     return make_error("interface " + ifname + " already has another XDP program attached: " +
                       foreign + "; xcap cannot share it without libxdp's dispatcher");
@@ -86,15 +93,15 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
 
 Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& opts) {
   if (opts.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
-    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) +
-                      " ports");
+    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
   libbpf_set_print(libbpf_print);
   libxdp_set_print(libxdp_print);
   std::unique_ptr<XcapProgram> self(new XcapProgram());
   self->opts_ = opts;
 
   self->skel_ = xcap_bpf__open();
-  if (!self->skel_) return make_error(std::string("cannot open the XDP program: ") + strerror(errno));
+  if (!self->skel_)
+    return make_error(std::string("cannot open the XDP program: ") + strerror(errno));
   auto& cfg = self->skel_->rodata->xcap_cfg;
   cfg.mode = opts.mode;
   for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
@@ -141,7 +148,8 @@ void XcapProgram::detach() {
   if (!attached_) return;
   attached_ = false;
   int rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
-  if (rc) log_error("detaching XDP from %s failed: %s", opts_.ifname.c_str(), xdp_strerror(rc).c_str());
+  if (rc)
+    log_error("detaching XDP from %s failed: %s", opts_.ifname.c_str(), xdp_strerror(rc).c_str());
 }
 
 XcapProgram::~XcapProgram() {
@@ -150,7 +158,9 @@ XcapProgram::~XcapProgram() {
   if (skel_) xcap_bpf__destroy(skel_);
 }
 
-int XcapProgram::xsks_map_fd() const { return bpf_map__fd(skel_->maps.xsks_map); }
+int XcapProgram::xsks_map_fd() const {
+  return bpf_map__fd(skel_->maps.xsks_map);
+}
 
 XdpCounters XcapProgram::counters() const {
   XdpCounters out;

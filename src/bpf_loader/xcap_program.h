@@ -46,7 +46,7 @@ class XcapProgram {
   bool attached() const { return attached_; }
 
   int xsks_map_fd() const;
-  XdpCounters counters() const;   // reads the kernel map: call at scrape time, not per packet
+  XdpCounters counters() const;  // reads the kernel map: call at scrape time, not per packet
   XdpMode attached_mode() const { return mode_; }  // Native or Skb
   bool uses_dispatcher() const { return dispatcher_; }
   const ProgramOptions& options() const { return opts_; }

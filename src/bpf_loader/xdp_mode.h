@@ -17,9 +17,12 @@ inline std::optional<XdpMode> parse_xdp_mode(const std::string& s) {
 
 inline const char* to_string(XdpMode m) {
   switch (m) {
-    case XdpMode::Auto: return "auto";
-    case XdpMode::Native: return "native";
-    case XdpMode::Skb: return "skb";
+    case XdpMode::Auto:
+      return "auto";
+    case XdpMode::Native:
+      return "native";
+    case XdpMode::Skb:
+      return "skb";
   }
   return "?";
 }

@@ -85,9 +85,10 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
       b.counter("xcap_dropped_packets_total", drop_help,
                 {{"iface", ifc}, {"queue", q}, {"reason", "writer_backpressure"}},
                 double(file->producer(unsigned(i)).backpressure_drops()));
-    b.counter("xcap_xsk_fill_ring_empty_events_total",
-              "Times the kernel found the fill ring empty (a starved fill ring looks like a slow NIC)",
-              {{"iface", ifc}, {"queue", q}}, double(k.fill_ring_empty_events));
+    b.counter(
+        "xcap_xsk_fill_ring_empty_events_total",
+        "Times the kernel found the fill ring empty (a starved fill ring looks like a slow NIC)",
+        {{"iface", ifc}, {"queue", q}}, double(k.fill_ring_empty_events));
     b.counter("xcap_missing_metadata_packets_total",
               "Frames without XDP metadata, timestamped in user space instead",
               {{"iface", ifc}, {"queue", q}}, double(sources[i]->missing_meta()));
@@ -98,14 +99,15 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
               double(x[XCAP_CNT_RX_PACKETS]));
     b.counter("xcap_xdp_bytes_total", "Bytes seen by the XDP program", {{"iface", ifc}},
               double(x[XCAP_CNT_RX_BYTES]));
-    const std::pair<const char*, xcap_counter> verdicts[] = {
-        {"pass", XCAP_CNT_PASS}, {"redirect", XCAP_CNT_REDIRECT}};
+    const std::pair<const char*, xcap_counter> verdicts[] = {{"pass", XCAP_CNT_PASS},
+                                                             {"redirect", XCAP_CNT_REDIRECT}};
     for (auto [name, idx] : verdicts)
       b.counter("xcap_xdp_verdicts_total", "XDP verdicts: pass to the host or redirect to capture",
                 {{"iface", ifc}, {"verdict", name}}, double(x[idx]));
-    const std::pair<const char*, xcap_counter> kinds[] = {
-        {"vxlan", XCAP_CNT_VXLAN}, {"geneve", XCAP_CNT_GENEVE}, {"gre", XCAP_CNT_GRE},
-        {"malformed", XCAP_CNT_MALFORMED}};
+    const std::pair<const char*, xcap_counter> kinds[] = {{"vxlan", XCAP_CNT_VXLAN},
+                                                          {"geneve", XCAP_CNT_GENEVE},
+                                                          {"gre", XCAP_CNT_GRE},
+                                                          {"malformed", XCAP_CNT_MALFORMED}};
     for (auto [name, idx] : kinds)
       b.counter("xcap_xdp_classified_packets_total", "Frames by what the XDP program found",
                 {{"iface", ifc}, {"kind", name}}, double(x[idx]));
@@ -265,12 +267,12 @@ void log_accounting(const Capture& c) {
     rx += w->counters().rx_packets.get();
     over += w->counters().over_limit.get();
   }
-  log_debug("accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu; "
-            "sockets delivered %llu, over-count %llu",
-            (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
-            (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
-            (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)rx,
-            (unsigned long long)over);
+  log_debug(
+      "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu; "
+      "sockets delivered %llu, over-count %llu",
+      (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
+      (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
+      (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)rx, (unsigned long long)over);
 }
 
 }  // namespace

@@ -49,60 +49,78 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
 }
 
 struct Raw {
-  std::string iface, read_file, write_path, filter, snaplen = "262144", count = "0",
-      duration = "0", rotate_mb = "0", rotate_s = "0", max_files = "0", format = "pcap",
-      mode = "mirror", decap = "auto", queues = "all", xdp_mode = "auto", listen, metrics,
-      config, batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "4096",
-      geneve_port = "6081";
+  std::string iface, read_file, write_path, filter,
+      snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
+      max_files = "0", format = "pcap", mode = "mirror", decap = "auto", queues = "all",
+      xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
+      frame_size = "4096", geneve_port = "6081";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
 
 po::options_description describe(Raw& r) {
   po::options_description io("Input and output");
-  io.add_options()
-      ("help,h", po::bool_switch(&r.help), "show this help")
-      ("interface,i", po::value(&r.iface)->value_name("IFACE"), "interface to capture on")
-      ("read,r", po::value(&r.read_file)->value_name("FILE"), "replay a capture file (not available yet)")
-      ("write,w", po::value(&r.write_path)->value_name("PATH|-"),
-       "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. "
-       "Without -w: capture and count only")
-      ("format", po::value(&r.format)->value_name("pcap|pcapng"), "file format (default pcap, ns timestamps)")
-      ("snaplen,s", po::value(&r.snaplen)->value_name("BYTES"), "bytes kept per packet (default 262144; 0 = default)")
-      ("count,c", po::value(&r.count)->value_name("N"), "stop after N packets")
-      ("duration", po::value(&r.duration)->value_name("SEC"), "stop after SEC seconds (decimals allowed)")
-      ("file-size,C", po::value(&r.rotate_mb)->value_name("MB"), "start a new file once one reaches MB x 1,000,000 bytes")
-      ("rotate-seconds,G", po::value(&r.rotate_s)->value_name("SEC"),
-       "start a new file every SEC seconds, aligned to wall-clock multiples of SEC")
-      ("file-count,W", po::value(&r.max_files)->value_name("N"), "keep only the N newest files (oldest deleted)")
-      ("filter,f", po::value(&r.filter)->value_name("EXPR"), "tcpdump filter expression (not available yet)");
+  io.add_options()("help,h", po::bool_switch(&r.help), "show this help")(
+      "interface,i", po::value(&r.iface)->value_name("IFACE"), "interface to capture on")(
+      "read,r", po::value(&r.read_file)->value_name("FILE"),
+      "replay a capture file (not available yet)")(
+      "write,w", po::value(&r.write_path)->value_name("PATH|-"),
+      "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. "
+      "Without -w: capture and count only")("format",
+                                            po::value(&r.format)->value_name("pcap|pcapng"),
+                                            "file format (default pcap, ns timestamps)")(
+      "snaplen,s", po::value(&r.snaplen)->value_name("BYTES"),
+      "bytes kept per packet (default 262144; 0 = default)")(
+      "count,c", po::value(&r.count)->value_name("N"), "stop after N packets")(
+      "duration", po::value(&r.duration)->value_name("SEC"),
+      "stop after SEC seconds (decimals allowed)")(
+      "file-size,C", po::value(&r.rotate_mb)->value_name("MB"),
+      "start a new file once one reaches MB x 1,000,000 bytes")(
+      "rotate-seconds,G", po::value(&r.rotate_s)->value_name("SEC"),
+      "start a new file every SEC seconds, aligned to wall-clock multiples of SEC")(
+      "file-count,W", po::value(&r.max_files)->value_name("N"),
+      "keep only the N newest files (oldest deleted)")(
+      "filter,f", po::value(&r.filter)->value_name("EXPR"),
+      "tcpdump filter expression (not available yet)");
   po::options_description cap("Capture");
-  cap.add_options()
-      ("mode", po::value(&r.mode)->value_name("mirror|span|local"), "what to take (see Modes; default mirror)")
-      ("decap", po::value(&r.decap)->value_name("auto|none"), "tunnel decapsulation (not available yet: frames are written as received)")
-      ("vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"), "UDP port carrying VXLAN, repeatable (default 4789)")
-      ("geneve-port", po::value(&r.geneve_port)->value_name("PORT"), "UDP port carrying GENEVE (default 6081)")
-      ("queues", po::value(&r.queues)->value_name("all|LIST"), "rx queues to capture, e.g. 0,2-3 (default all)")
-      ("xdp-mode", po::value(&r.xdp_mode)->value_name("auto|native|skb"), "XDP attach mode: auto tries native, then skb")
-      ("listen", po::value(&r.listen)->value_name("ADDR:PORT"), "stream to clients (not available yet)")
-      ("metrics", po::value(&r.metrics)->value_name("ADDR:PORT"), "serve Prometheus /metrics here")
-      ("config", po::value(&r.config)->value_name("FILE"), "read options from FILE: 'name = value' lines, long names; the command line wins")
-      ("quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line")
-      ("verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
+  cap.add_options()("mode", po::value(&r.mode)->value_name("mirror|span|local"),
+                    "what to take (see Modes; default mirror)")(
+      "decap", po::value(&r.decap)->value_name("auto|none"),
+      "tunnel decapsulation (not available yet: frames are written as received)")(
+      "vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"),
+      "UDP port carrying VXLAN, repeatable (default 4789)")(
+      "geneve-port", po::value(&r.geneve_port)->value_name("PORT"),
+      "UDP port carrying GENEVE (default 6081)")("queues",
+                                                 po::value(&r.queues)->value_name("all|LIST"),
+                                                 "rx queues to capture, e.g. 0,2-3 (default all)")(
+      "xdp-mode", po::value(&r.xdp_mode)->value_name("auto|native|skb"),
+      "XDP attach mode: auto tries native, then skb")("listen",
+                                                      po::value(&r.listen)->value_name("ADDR:PORT"),
+                                                      "stream to clients (not available yet)")(
+      "metrics", po::value(&r.metrics)->value_name("ADDR:PORT"), "serve Prometheus /metrics here")(
+      "config", po::value(&r.config)->value_name("FILE"),
+      "read options from FILE: 'name = value' lines, long names; the command line wins")(
+      "quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line")(
+      "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
   po::options_description tune("Tuning (see README)");
-  tune.add_options()
-      ("batch-size", po::value(&r.batch)->value_name("N"), "packets per worker batch, 1-256 (default 64)")
-      ("rx-ring", po::value(&r.rx_ring)->value_name("N"), "AF_XDP RX ring descriptors, power of two (default 4096)")
-      ("fill-ring", po::value(&r.fill_ring)->value_name("N"), "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")
-      ("frame-size", po::value(&r.frame_size)->value_name("2048|4096"), "UMEM frame size (default 4096)")
-      ("busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets")
-      ("no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores");
+  tune.add_options()("batch-size", po::value(&r.batch)->value_name("N"),
+                     "packets per worker batch, 1-256 (default 64)")(
+      "rx-ring", po::value(&r.rx_ring)->value_name("N"),
+      "AF_XDP RX ring descriptors, power of two (default 4096)")(
+      "fill-ring", po::value(&r.fill_ring)->value_name("N"),
+      "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")(
+      "frame-size", po::value(&r.frame_size)->value_name("2048|4096"),
+      "UMEM frame size (default 4096)")("busy-poll", po::bool_switch(&r.busy_poll),
+                                        "prefer busy polling on the sockets")(
+      "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores");
   po::options_description all;
   all.add(io).add(cap).add(tune);
   return all;
 }
 
-bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
+bool power_of_two(uint64_t v) {
+  return v && !(v & (v - 1));
+}
 
 }  // namespace
 
@@ -179,40 +197,56 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
 
   CaptureOptions o;
   if (!r.trailing.empty() || !r.filter.empty())
-    return fail("filter expressions are not available in this version yet (-f or trailing words: '" +
-                (r.filter.empty() ? r.trailing.front() : r.filter) + "')");
-  if (!r.read_file.empty()) return fail("-r: replaying a file is not available in this version yet");
-  if (!r.listen.empty()) return fail("--listen: streaming to clients is not available in this version yet");
+    return fail(
+        "filter expressions are not available in this version yet (-f or trailing words: '" +
+        (r.filter.empty() ? r.trailing.front() : r.filter) + "')");
+  if (!r.read_file.empty())
+    return fail("-r: replaying a file is not available in this version yet");
+  if (!r.listen.empty())
+    return fail("--listen: streaming to clients is not available in this version yet");
   if (r.decap != "auto" && r.decap != "none")
-    return fail("--decap '" + r.decap + "': decapsulation is not available in this version yet (use auto or none)");
+    return fail("--decap '" + r.decap +
+                "': decapsulation is not available in this version yet (use auto or none)");
   if (r.iface.empty()) return fail("-i IFACE is required");
   o.iface = r.iface;
   o.ifindex = int(if_nametoindex(r.iface.c_str()));
   if (o.ifindex == 0) return fail("-i: interface '" + r.iface + "' not found");
   o.iface_rx_queues = interface_rx_queues(r.iface);
 
-  if (r.mode == "mirror") o.mode = XCAP_MODE_MIRROR;
-  else if (r.mode == "span") o.mode = XCAP_MODE_SPAN;
+  if (r.mode == "mirror")
+    o.mode = XCAP_MODE_MIRROR;
+  else if (r.mode == "span")
+    o.mode = XCAP_MODE_SPAN;
   else if (r.mode == "local")
-    return fail("--mode local: copy-and-pass capture is not available in this version yet; use mirror or span");
-  else return fail("--mode '" + r.mode + "': expected mirror, span or local");
+    return fail(
+        "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
+        "span");
+  else
+    return fail("--mode '" + r.mode + "': expected mirror, span or local");
 
-  if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode)) o.xdp_mode = *m;
-  else return fail("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
+  if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
+    o.xdp_mode = *m;
+  else
+    return fail("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
 
-  if (r.format == "pcap") o.format = sink::FileFormat::Pcap;
-  else if (r.format == "pcapng") o.format = sink::FileFormat::Pcapng;
-  else return fail("--format '" + r.format + "': expected pcap or pcapng");
+  if (r.format == "pcap")
+    o.format = sink::FileFormat::Pcap;
+  else if (r.format == "pcapng")
+    o.format = sink::FileFormat::Pcapng;
+  else
+    return fail("--format '" + r.format + "': expected pcap or pcapng");
 
   auto queues = parse_queue_list(r.queues, o.iface_rx_queues);
-  if (!queues) return fail(queues.error().message + " (" + r.iface + " has " +
-                           std::to_string(o.iface_rx_queues) + " rx queues)");
+  if (!queues)
+    return fail(queues.error().message + " (" + r.iface + " has " +
+                std::to_string(o.iface_rx_queues) + " rx queues)");
   o.queues = *queues;
 
   auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, 262144);
   if (!snap) return fail(snap.error().message);
   o.snaplen = *snap ? *snap : 262144;
-  if (o.snaplen < 14) return fail("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+  if (o.snaplen < 14)
+    return fail("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
   auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
   if (!count) return fail(count.error().message);
   o.count = *count;
@@ -260,13 +294,16 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   if (!batch) return fail(batch.error().message);
   o.batch_size = *batch;
   auto rx = parse_uint<uint32_t>("--rx-ring", r.rx_ring, 64, 1 << 16);
-  if (!rx || !power_of_two(*rx)) return fail("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
+  if (!rx || !power_of_two(*rx))
+    return fail("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
   o.rx_ring = *rx;
-  if (r.fill_ring == "0") o.fill_ring = 2 * o.rx_ring;
+  if (r.fill_ring == "0")
+    o.fill_ring = 2 * o.rx_ring;
   else {
     auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, 2 * o.rx_ring, 1 << 18);
     if (!fr || !power_of_two(*fr))
-      return fail("--fill-ring '" + r.fill_ring + "': expected a power of two, at least twice --rx-ring (" +
+      return fail("--fill-ring '" + r.fill_ring +
+                  "': expected a power of two, at least twice --rx-ring (" +
                   std::to_string(2 * o.rx_ring) + ")");
     o.fill_ring = *fr;
   }

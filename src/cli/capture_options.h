@@ -15,23 +15,23 @@
 namespace xcap::cli {
 
 struct CaptureOptions {
-  std::string iface;                 // -i
+  std::string iface;  // -i
   int ifindex = 0;
-  uint32_t iface_rx_queues = 1;      // queues the interface has
-  std::vector<uint32_t> queues;      // --queues: the ones captured (all by default)
-  std::string write_path;            // -w; empty = count only (a rate check)
+  uint32_t iface_rx_queues = 1;  // queues the interface has
+  std::vector<uint32_t> queues;  // --queues: the ones captured (all by default)
+  std::string write_path;        // -w; empty = count only (a rate check)
   sink::FileFormat format = sink::FileFormat::Pcap;
-  uint32_t snaplen = 262144;         // -s (0 means the default, as in tcpdump)
-  uint64_t count = 0;                // -c; 0 = unlimited
-  double duration_s = 0;             // --duration; 0 = until a signal
-  uint64_t rotate_mb = 0;            // -C
-  uint32_t rotate_seconds = 0;       // -G
-  uint32_t max_files = 0;            // -W
+  uint32_t snaplen = 262144;    // -s (0 means the default, as in tcpdump)
+  uint64_t count = 0;           // -c; 0 = unlimited
+  double duration_s = 0;        // --duration; 0 = until a signal
+  uint64_t rotate_mb = 0;       // -C
+  uint32_t rotate_seconds = 0;  // -G
+  uint32_t max_files = 0;       // -W
   xcap_mode mode = XCAP_MODE_MIRROR;
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;
-  std::string metrics_addr;          // --metrics, normalised ADDR:PORT
+  std::string metrics_addr;  // --metrics, normalised ADDR:PORT
   // Tuning (README "Tuning" explains each).
   unsigned batch_size = 64;
   uint32_t rx_ring = 4096;
@@ -39,7 +39,7 @@ struct CaptureOptions {
   uint32_t frame_size = 4096;
   bool busy_poll = false;
   bool pin_workers = true;
-  int verbosity = 1;                 // -q 0, default 1, -v 2
+  int verbosity = 1;  // -q 0, default 1, -v 2
 };
 
 // Outcome of parsing: options to run with, or text to print and an exit status.

@@ -99,10 +99,26 @@ FrameBuilder& FrameBuilder::tcp(uint16_t sport, uint16_t dport, uint8_t flags, u
                                 uint32_t ack) {
   set_next_type(0, 6);
   layers_.push_back({Kind::Tcp, buf_.size()});
-  append({uint8_t(sport >> 8), uint8_t(sport), uint8_t(dport >> 8), uint8_t(dport),
-          uint8_t(seq >> 24), uint8_t(seq >> 16), uint8_t(seq >> 8), uint8_t(seq),
-          uint8_t(ack >> 24), uint8_t(ack >> 16), uint8_t(ack >> 8), uint8_t(ack), 0x50, flags,
-          0xff, 0xff, 0, 0, 0, 0});
+  append({uint8_t(sport >> 8),
+          uint8_t(sport),
+          uint8_t(dport >> 8),
+          uint8_t(dport),
+          uint8_t(seq >> 24),
+          uint8_t(seq >> 16),
+          uint8_t(seq >> 8),
+          uint8_t(seq),
+          uint8_t(ack >> 24),
+          uint8_t(ack >> 16),
+          uint8_t(ack >> 8),
+          uint8_t(ack),
+          0x50,
+          flags,
+          0xff,
+          0xff,
+          0,
+          0,
+          0,
+          0});
   return *this;
 }
 
@@ -180,7 +196,8 @@ Bytes FrameBuilder::build(bool pad) const {
       }
       case Kind::Tcp: {
         put16(l.offset + 16, 0);
-        put16(l.offset + 16, uint16_t(~checksum_fold(checksum_add(&out[l.offset], len, pseudo(6)))));
+        put16(l.offset + 16,
+              uint16_t(~checksum_fold(checksum_add(&out[l.offset], len, pseudo(6)))));
         break;
       }
       case Kind::Icmp: {

@@ -13,18 +13,28 @@ void vlog(const char* fmt, va_list ap) {
 }
 }  // namespace
 
-LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+LogLevel log_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
+void set_log_level(LogLevel level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
 
-#define XCAP_LOG_AT(min)                           \
-  if (log_level() < (min)) return;                 \
-  va_list ap;                                      \
-  va_start(ap, fmt);                               \
-  vlog(fmt, ap);                                   \
+#define XCAP_LOG_AT(min)           \
+  if (log_level() < (min)) return; \
+  va_list ap;                      \
+  va_start(ap, fmt);               \
+  vlog(fmt, ap);                   \
   va_end(ap)
 
-void log_info(const char* fmt, ...) { XCAP_LOG_AT(LogLevel::Info); }
-void log_debug(const char* fmt, ...) { XCAP_LOG_AT(LogLevel::Debug); }
-void log_error(const char* fmt, ...) { XCAP_LOG_AT(LogLevel::Quiet); }
+void log_info(const char* fmt, ...) {
+  XCAP_LOG_AT(LogLevel::Info);
+}
+void log_debug(const char* fmt, ...) {
+  XCAP_LOG_AT(LogLevel::Debug);
+}
+void log_error(const char* fmt, ...) {
+  XCAP_LOG_AT(LogLevel::Quiet);
+}
 
 }  // namespace xcap

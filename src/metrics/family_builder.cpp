@@ -26,8 +26,8 @@ void FamilyBuilder::counter(const std::string& name, const std::string& help,
   family(name, help, prometheus::MetricType::Counter).metric.push_back(std::move(m));
 }
 
-void FamilyBuilder::gauge(const std::string& name, const std::string& help,
-                          const LabelList& labels, double value) {
+void FamilyBuilder::gauge(const std::string& name, const std::string& help, const LabelList& labels,
+                          double value) {
   auto m = sample(labels);
   m.gauge.value = value;
   family(name, help, prometheus::MetricType::Gauge).metric.push_back(std::move(m));

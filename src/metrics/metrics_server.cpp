@@ -52,6 +52,8 @@ MetricsServer::~MetricsServer() {
   exposer_.reset();
 }
 
-std::vector<int> MetricsServer::ports() const { return exposer_->GetListeningPorts(); }
+std::vector<int> MetricsServer::ports() const {
+  return exposer_->GetListeningPorts();
+}
 
 }  // namespace xcap::metrics

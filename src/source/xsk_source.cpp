@@ -133,7 +133,9 @@ XskSource::~XskSource() {
   if (umem_area_) munmap(umem_area_, umem_bytes_);
 }
 
-int XskSource::fd() const { return xsk_socket__fd(xsk_); }
+int XskSource::fd() const {
+  return xsk_socket__fd(xsk_);
+}
 
 void XskSource::refresh_clock() {
   // Sample REALTIME between two TAI reads so the offset is exact to the syscall cost.

@@ -32,9 +32,9 @@ struct XskConfig {
 
 // XDP_STATISTICS of one socket: the kernel's own drop counters.
 struct XskKernelStats {
-  uint64_t rx_dropped = 0;        // no free UMEM frame (fill ring empty) or frame too big
+  uint64_t rx_dropped = 0;  // no free UMEM frame (fill ring empty) or frame too big
   uint64_t rx_invalid_descs = 0;
-  uint64_t rx_ring_full = 0;      // RX ring full: user space did not keep up
+  uint64_t rx_ring_full = 0;  // RX ring full: user space did not keep up
   uint64_t fill_ring_empty_events = 0;
 };
 
@@ -68,8 +68,8 @@ class XskSource {
   size_t umem_bytes_ = 0;
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;
-  unsigned held_ = 0;       // frames of the last receive() not yet released
-  uint32_t held_idx_ = 0;   // their first RX ring index
+  unsigned held_ = 0;      // frames of the last receive() not yet released
+  uint32_t held_idx_ = 0;  // their first RX ring index
   int64_t tai_minus_utc_ns_ = 0;
   std::atomic<uint64_t> missing_meta_{0};  // frames without xcap metadata (META_FAILED)
   bool zero_copy_ = false;

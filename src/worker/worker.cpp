@@ -29,15 +29,23 @@ inline void cpu_relax() {
 
 Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, sink::FileRingProducer* file,
                CaptureLimit& limit)
-    : cfg_(cfg), src_(src), file_(file), limit_(limit), batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
+    : cfg_(cfg),
+      src_(src),
+      file_(file),
+      limit_(limit),
+      batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
 
 Worker::~Worker() {
   drain();
   join();
 }
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
-void Worker::drain() { draining_.store(true, std::memory_order_release); }
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+void Worker::drain() {
+  draining_.store(true, std::memory_order_release);
+}
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -52,8 +60,7 @@ unsigned Worker::process_batch(int timeout_ms) {
   counters_.rx_bytes.add(bytes);
   counters_.batches.add(1);
   unsigned take = limit_.take(n);
-  if (file_)
-    file_->append(std::span<const PacketView>(batch, take));
+  if (file_) file_->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);
   if (take < n) counters_.over_limit.add(n - take);
   src_.release();

@@ -19,8 +19,8 @@ namespace xcap::worker {
 
 struct WorkerConfig {
   unsigned batch_size = 64;
-  int cpu = -1;              // core to pin to; -1 = no pinning
-  int idle_poll_ms = 100;    // how long receive() may sleep when the ring is empty
+  int cpu = -1;                  // core to pin to; -1 = no pinning
+  int idle_poll_ms = 100;        // how long receive() may sleep when the ring is empty
   uint64_t spin_ns = 2'000'000;  // keep polling without sleeping this long after the last packet
 };
 

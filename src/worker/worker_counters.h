@@ -9,7 +9,9 @@ namespace xcap::worker {
 
 class Counter {
  public:
-  void add(uint64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(uint64_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -17,11 +19,11 @@ class Counter {
 };
 
 struct WorkerCounters {
-  Counter rx_packets;     // frames taken from the AF_XDP RX ring
+  Counter rx_packets;  // frames taken from the AF_XDP RX ring
   Counter rx_bytes;
-  Counter delivered;      // handed to the sinks (or counted, in rate-check mode)
-  Counter over_limit;     // arrived after -c COUNT was reached: not captured, not a loss
-  Counter batches;        // non-empty batches: rx_packets / batches is the mean batch size
+  Counter delivered;   // handed to the sinks (or counted, in rate-check mode)
+  Counter over_limit;  // arrived after -c COUNT was reached: not captured, not a loss
+  Counter batches;     // non-empty batches: rx_packets / batches is the mean batch size
 };
 
 }  // namespace xcap::worker

@@ -6,11 +6,20 @@
 
 namespace xcap::test {
 
-std::string bin(const std::string& name) { return std::string(XCAP_BIN_DIR) + "/" + name; }
-std::string source_path(const std::string& rel) { return std::string(XCAP_SOURCE_DIR) + "/" + rel; }
+std::string bin(const std::string& name) {
+  return std::string(XCAP_BIN_DIR) + "/" + name;
+}
+std::string source_path(const std::string& rel) {
+  return std::string(XCAP_SOURCE_DIR) + "/" + rel;
+}
 
 Lab::Lab(const std::string& name, const std::string& net, int queues)
-    : name_(name), net_(net), ns_(name + "-gen"), gen_(name + "g"), cap_(name + "c"), queues_(queues) {
+    : name_(name),
+      net_(net),
+      ns_(name + "-gen"),
+      gen_(name + "g"),
+      cap_(name + "c"),
+      queues_(queues) {
   // A crashed earlier run may have left this lab behind: start clean.
   sh(env() + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
   if (sh(env() + source_path("tools/lab") + " up " + name_ + " >/dev/null") != 0)
@@ -36,7 +45,7 @@ std::vector<std::string> Lab::in_ns(std::vector<std::string> argv) const {
 std::vector<std::string> Lab::gen_argv(const std::vector<std::string>& gen_args) const {
   unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> argv{"/usr/bin/taskset", "-c", std::to_string(ncpu - 1),
-                                bin("xcap-gen"), "-i", gen_};
+                                bin("xcap-gen"),    "-i", gen_};
   argv.insert(argv.end(), gen_args.begin(), gen_args.end());
   return in_ns(argv);
 }
@@ -57,6 +66,8 @@ TempDir::TempDir() {
   path_ = tmpl;
 }
 
-TempDir::~TempDir() { sh("rm -rf " + path_); }
+TempDir::~TempDir() {
+  sh("rm -rf " + path_);
+}
 
 }  // namespace xcap::test

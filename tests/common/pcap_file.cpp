@@ -10,7 +10,8 @@ namespace xcap::test {
 PcapContents read_pcap(const std::string& path) {
   PcapContents out;
   char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
   if (!p) {
     out.error = err;
     return out;

@@ -79,8 +79,12 @@ int Subprocess::wait(double timeout_s) {
   return status_;
 }
 
-std::string Subprocess::out() const { return read_file(out_path_); }
-std::string Subprocess::err() const { return read_file(err_path_); }
+std::string Subprocess::out() const {
+  return read_file(out_path_);
+}
+std::string Subprocess::err() const {
+  return read_file(err_path_);
+}
 
 bool Subprocess::wait_for_stderr(const std::string& text, double timeout_s) {
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);

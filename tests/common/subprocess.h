@@ -47,10 +47,10 @@ int sh(const std::string& cmd);
 std::string read_file(const std::string& path);
 
 // Skips the test when XCAP_SKIP_PRIVILEGED=1; fails it when not root. Never skips silently.
-#define XCAP_REQUIRE_PRIVILEGED()                                                      \
-  do {                                                                                 \
-    if (const char* s = getenv("XCAP_SKIP_PRIVILEGED"); s && std::string(s) == "1")    \
-      GTEST_SKIP() << "XCAP_SKIP_PRIVILEGED=1: privileged test skipped on request";    \
+#define XCAP_REQUIRE_PRIVILEGED()                                                               \
+  do {                                                                                          \
+    if (const char* s = getenv("XCAP_SKIP_PRIVILEGED"); s && std::string(s) == "1")             \
+      GTEST_SKIP() << "XCAP_SKIP_PRIVILEGED=1: privileged test skipped on request";             \
     ASSERT_EQ(geteuid(), 0u) << "privileged test: run as root (or set XCAP_SKIP_PRIVILEGED=1)"; \
   } while (0)
 

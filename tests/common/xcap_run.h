@@ -26,8 +26,8 @@ std::optional<Accounting> parse_accounting(const std::string& stderr_text);
 // Starts `xcap capture -i IFACE args...` and waits until it reports it is capturing.
 // Returns nullptr (with the output in *why) if it did not get there within timeout_s.
 std::unique_ptr<Subprocess> start_capture(const std::string& iface,
-                                          const std::vector<std::string>& args,
-                                          std::string* why, const std::string& stdout_path = "",
+                                          const std::vector<std::string>& args, std::string* why,
+                                          const std::string& stdout_path = "",
                                           double timeout_s = 30);
 
 // HTTP GET http://127.0.0.1:port/path; returns the body ("" on failure).

@@ -97,7 +97,8 @@ TEST(Lifecycle, AfterSigkillTheNextCaptureStarts) {
   victim->wait(10);
   auto link = run({"/usr/bin/ip", "link", "show", "dev", lab.cap_if()});
   EXPECT_NE(link.output.find("xdp"), std::string::npos)
-      << "expected the killed capture's program to be left behind:\n" << link.output;
+      << "expected the killed capture's program to be left behind:\n"
+      << link.output;
 
   TempDir dir;
   std::string out = dir / "after.pcap";

@@ -46,15 +46,41 @@ Replay mixed_replay(const MacAddr& dst, int rounds) {
                    .build();
     r.vxlan.push_back(vx);
     r.all.push_back(vx);
-    r.all.push_back(FrameBuilder().eth(dst, src).ipv4("198.18.0.10", "198.18.0.2").udp(5000, 5001).payload(20 + v % 50).build());
-    r.all.push_back(FrameBuilder().eth(dst, src).ipv4("198.18.0.10", "198.18.0.2").tcp(50000, 22).payload(40).build());
-    r.all.push_back(FrameBuilder().eth(dst, src).ipv4("198.18.0.10", "198.18.0.2").icmp_echo(7, v).payload(56).build());
+    r.all.push_back(FrameBuilder()
+                        .eth(dst, src)
+                        .ipv4("198.18.0.10", "198.18.0.2")
+                        .udp(5000, 5001)
+                        .payload(20 + v % 50)
+                        .build());
+    r.all.push_back(FrameBuilder()
+                        .eth(dst, src)
+                        .ipv4("198.18.0.10", "198.18.0.2")
+                        .tcp(50000, 22)
+                        .payload(40)
+                        .build());
+    r.all.push_back(FrameBuilder()
+                        .eth(dst, src)
+                        .ipv4("198.18.0.10", "198.18.0.2")
+                        .icmp_echo(7, v)
+                        .payload(56)
+                        .build());
     // UDP *from* port 4789 is not VXLAN; the XDP program must look at the destination port.
-    r.all.push_back(FrameBuilder().eth(dst, src).ipv4("198.18.0.10", "198.18.0.2").udp(4789, 6000).payload(30).build());
-    r.all.push_back(FrameBuilder().eth(dst, src).ipv6("2001:db8::10", "2001:db8::2").udp(5353, 53).payload(30).build());
-    r.all.push_back(FrameBuilder().eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src, 0x0806)
-                        .bytes({0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 0x11, 198, 18, 0, 10, 0, 0,
-                                0, 0, 0, 0, 198, 18, 0, 99})
+    r.all.push_back(FrameBuilder()
+                        .eth(dst, src)
+                        .ipv4("198.18.0.10", "198.18.0.2")
+                        .udp(4789, 6000)
+                        .payload(30)
+                        .build());
+    r.all.push_back(FrameBuilder()
+                        .eth(dst, src)
+                        .ipv6("2001:db8::10", "2001:db8::2")
+                        .udp(5353, 53)
+                        .payload(30)
+                        .build());
+    r.all.push_back(FrameBuilder()
+                        .eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, src, 0x0806)
+                        .bytes({0,   1,  8, 0,  6, 4, 0, 1, 2, 0, 0,   0,  0, 0x11,
+                                198, 18, 0, 10, 0, 0, 0, 0, 0, 0, 198, 18, 0, 99})
                         .build());
   }
   return r;
@@ -82,7 +108,8 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   Subprocess ping(lab.in_ns({"/usr/bin/ping", "-c", "10", "-i", "0.2", "-W", "2", lab.cap_ip()}));
   auto gen = lab.send({"--pcap", in, "--rate", "20000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
-  EXPECT_EQ(ping.wait(30), 0) << "ping to the sink failed during capture:\n" << ping.out() << ping.err();
+  EXPECT_EQ(ping.wait(30), 0) << "ping to the sink failed during capture:\n"
+                              << ping.out() << ping.err();
   EXPECT_NE(ping.out().find(" 0% packet loss"), std::string::npos) << ping.out();
 
   cap->signal(SIGTERM);
@@ -100,7 +127,8 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   for (const auto& r : file.records) {
     EXPECT_EQ(r.caplen, r.len);
     // UTC wall-clock from the XDP timestamp, nanoseconds: inside the capture's run time.
-    EXPECT_TRUE(r.ts_ns >= t0 && r.ts_ns <= t1) << r.ts_ns << " not in [" << t0 << ", " << t1 << "]";
+    EXPECT_TRUE(r.ts_ns >= t0 && r.ts_ns <= t1)
+        << r.ts_ns << " not in [" << t0 << ", " << t1 << "]";
     got[r.data]++;
   }
   EXPECT_EQ(file.records.size(), replay.vxlan.size());

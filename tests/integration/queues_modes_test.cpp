@@ -21,9 +21,10 @@ TEST(Queues, OneSocketPerQueueCapturesAll) {
   TempDir dir;
   int port = free_port();
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", dir / "mq.pcap", "--metrics",
-                                          "127.0.0.1:" + std::to_string(port)},
-                           &why);
+  auto cap = start_capture(
+      lab.cap_if(),
+      {"--mode", "span", "-w", dir / "mq.pcap", "--metrics", "127.0.0.1:" + std::to_string(port)},
+      &why);
   ASSERT_TRUE(cap) << why;
   EXPECT_NE(cap->err().find("2 queue(s)"), std::string::npos) << cap->err();
   // A paced rate: on a 2-core machine the busy queue's worker shares its core with the sender.
@@ -50,8 +51,8 @@ TEST(Queues, FramesOnAQueueWithoutSocketAreCountedAsKernelDrops) {
   Lab lab("xcmq", "198.18.15", 2);
   uint32_t idle = 1 - busy_queue(2);  // capture only the queue the traffic does not use
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "--queues", std::to_string(idle), "-v"},
-                           &why);
+  auto cap =
+      start_capture(lab.cap_if(), {"--mode", "span", "--queues", std::to_string(idle), "-v"}, &why);
   ASSERT_TRUE(cap) << why;
   auto gen = lab.send({"--count", "5000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
@@ -73,9 +74,8 @@ TEST(XdpModes, SkbModeCaptures) {
   ASSERT_EQ(sh("ethtool -K " + lab.cap_if() + " gro on >/dev/null"), 0);
   TempDir dir;
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "--xdp-mode", "skb", "-w",
-                                          dir / "skb.pcap"},
-                           &why);
+  auto cap = start_capture(lab.cap_if(),
+                           {"--mode", "span", "--xdp-mode", "skb", "-w", dir / "skb.pcap"}, &why);
   ASSERT_TRUE(cap) << why;
   EXPECT_NE(cap->err().find("in skb mode"), std::string::npos) << cap->err();
   auto gen = lab.send({"--count", "2000", "--rate", "100000", "--quiet"});

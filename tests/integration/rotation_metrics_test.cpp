@@ -25,9 +25,8 @@ TEST(RotationUnderTraffic, SizeAndCount) {
   Lab lab("xcrot", "198.18.13");
   TempDir dir;
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", dir / "ring.pcap", "-C", "1",
-                                          "-W", "3"},
-                           &why);
+  auto cap = start_capture(lab.cap_if(),
+                           {"--mode", "span", "-w", dir / "ring.pcap", "-C", "1", "-W", "3"}, &why);
   ASSERT_TRUE(cap) << why;
   auto gen = lab.send({"--count", "12000", "--size", "1000", "--rate", "30000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
@@ -53,9 +52,9 @@ TEST(RotationUnderTraffic, AlignedTime) {
   Lab lab("xcrot", "198.18.13");
   TempDir dir;
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", dir / "t.pcapng", "--format",
-                                          "pcapng", "-G", "1"},
-                           &why);
+  auto cap = start_capture(
+      lab.cap_if(), {"--mode", "span", "-w", dir / "t.pcapng", "--format", "pcapng", "-G", "1"},
+      &why);
   ASSERT_TRUE(cap) << why;
   auto gen = lab.send({"--count", "6000", "--rate", "2000", "--quiet"});  // ~3 s
   ASSERT_EQ(gen.status, 0) << gen.output;
@@ -92,14 +91,14 @@ TEST(Metrics, ExposesCountersPerQueueAtScrapeTime) {
   std::string body = http_get(port, "/metrics");
   ASSERT_FALSE(body.empty());
   const std::string q = "iface=\"" + lab.cap_if() + "\",queue=\"0\"";
-  for (const std::string& want : std::vector<std::string>
-       {"xcap_build_info{version=", "xcap_rx_packets_total{" + q + "} 1000",
-        "xcap_captured_packets_total{iface=\"" + lab.cap_if() + "\"} 1000",
-        "xcap_dropped_packets_total{" + q + ",reason=\"xsk_ring_full\"} 0",
-        "xcap_dropped_packets_total{" + q + ",reason=\"fill_ring_empty\"} 0",
-        "reason=\"xdp_no_socket\"", "xcap_filter_excluded_packets_total",
-        "xcap_xdp_verdicts_total{iface=\"" + lab.cap_if() + "\",verdict=\"redirect\"} 1000",
-        "xcap_xdp_classified_packets_total{iface=\"" + lab.cap_if() + "\",kind=\"vxlan\"} 1000"})
+  for (const std::string& want : std::vector<std::string>{
+           "xcap_build_info{version=", "xcap_rx_packets_total{" + q + "} 1000",
+           "xcap_captured_packets_total{iface=\"" + lab.cap_if() + "\"} 1000",
+           "xcap_dropped_packets_total{" + q + ",reason=\"xsk_ring_full\"} 0",
+           "xcap_dropped_packets_total{" + q + ",reason=\"fill_ring_empty\"} 0",
+           "reason=\"xdp_no_socket\"", "xcap_filter_excluded_packets_total",
+           "xcap_xdp_verdicts_total{iface=\"" + lab.cap_if() + "\",verdict=\"redirect\"} 1000",
+           "xcap_xdp_classified_packets_total{iface=\"" + lab.cap_if() + "\",kind=\"vxlan\"} 1000"})
     EXPECT_NE(body.find(want), std::string::npos) << "missing: " << want << "\n" << body;
   cap->signal(SIGINT);
   EXPECT_EQ(cap->wait(30), 0) << cap->err();

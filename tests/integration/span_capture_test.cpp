@@ -32,7 +32,8 @@ TEST(SpanCapture, CapturesAMillionFramesSentAsFastAsPossible) {
   std::string why;
   // 8192 RX slots (2 ms at 4 Mpps): this shared 2-core VM sometimes gives another process the
   // worker's core for 1.5 ms (seen with perf sched), more than the default 4096 slots absorb.
-  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", out, "-v", "--rx-ring", "8192"}, &why);
+  auto cap =
+      start_capture(lab.cap_if(), {"--mode", "span", "-w", out, "-v", "--rx-ring", "8192"}, &why);
   ASSERT_TRUE(cap) << why;
 
   const uint64_t kFrames = 1'000'000;
@@ -60,8 +61,8 @@ TEST(SpanCapture, CapturesAMillionFramesSentAsFastAsPossible) {
   EXPECT_EQ(dup, 0u);
   double share = double(seqs.size()) / double(kFrames);
   RecordProperty("captured_share", std::to_string(share));
-  std::cout << "span: " << seqs.size() << " of " << kFrames << " frames captured ("
-            << share * 100 << "%); xdp saw " << acct->seen << "; " << gen.output;
+  std::cout << "span: " << seqs.size() << " of " << kFrames << " frames captured (" << share * 100
+            << "%); xdp saw " << acct->seen << "; " << gen.output;
   // If this fails with "xdp saw" well below the frames sent, the veth lost them before XDP
   // (its NAPI landed on the worker's core): a lab problem, not a capture loss.
   EXPECT_GE(share, 0.999) << "xdp saw " << acct->seen << " of " << kFrames << "\n" << cap->err();

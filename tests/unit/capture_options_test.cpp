@@ -10,7 +10,9 @@
 namespace xcap::cli {
 namespace {
 
-ParsedCapture parse(std::vector<std::string> args) { return parse_capture_args(args); }
+ParsedCapture parse(std::vector<std::string> args) {
+  return parse_capture_args(args);
+}
 
 void expect_usage_error(std::vector<std::string> args, const std::string& names) {
   auto r = parse(args);
@@ -35,10 +37,21 @@ TEST(CaptureOptions, DefaultsOnLoopback) {
 }
 
 TEST(CaptureOptions, FullSet) {
-  auto r = parse({"-i", "lo", "--mode", "span", "-w", "/tmp/x.pcap", "-C", "10", "-G", "60", "-W",
-                  "5", "-s", "128", "-c", "1000", "--duration", "2.5", "--format", "pcapng",
-                  "--vxlan-port", "4789", "--vxlan-port", "8472", "--xdp-mode", "skb",
-                  "--metrics", "127.0.0.1:9100", "--queues", "0"});
+  auto r = parse({"-i",           "lo",
+                  "--mode",       "span",
+                  "-w",           "/tmp/x.pcap",
+                  "-C",           "10",
+                  "-G",           "60",
+                  "-W",           "5",
+                  "-s",           "128",
+                  "-c",           "1000",
+                  "--duration",   "2.5",
+                  "--format",     "pcapng",
+                  "--vxlan-port", "4789",
+                  "--vxlan-port", "8472",
+                  "--xdp-mode",   "skb",
+                  "--metrics",    "127.0.0.1:9100",
+                  "--queues",     "0"});
   ASSERT_TRUE(r.options) << r.message;
   const auto& o = *r.options;
   EXPECT_EQ(o.mode, XCAP_MODE_SPAN);
@@ -58,7 +71,8 @@ TEST(CaptureOptions, HelpExplains) {
   auto r = parse({"--help"});
   EXPECT_FALSE(r.options);
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* word : {"--mode", "mirror", "span", "-w", "-C", "-G", "-W", "--metrics", "Examples"})
+  for (const char* word :
+       {"--mode", "mirror", "span", "-w", "-C", "-G", "-W", "--metrics", "Examples"})
     EXPECT_NE(r.message.find(word), std::string::npos) << word;
 }
 

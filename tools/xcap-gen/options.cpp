@@ -1,7 +1,7 @@
 #include "options.h"
 
-#include <algorithm>
 #include <arpa/inet.h>
+#include <algorithm>
 
 #include <boost/program_options.hpp>
 #include <cstdio>
