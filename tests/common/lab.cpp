@@ -60,14 +60,4 @@ std::string Lab::cap_mac() const {
   return mac;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/xcap-test-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  sh("rm -rf " + path_);
-}
-
 }  // namespace xcap::test

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/subprocess.h"
+#include "common/temp_dir.h"  // TempDir, for the tests that use a Lab
 
 namespace xcap::test {
 
@@ -42,17 +43,5 @@ class Lab {
 
 std::string bin(const std::string& name);  // path of a built binary (xcap, xcap-gen)
 std::string source_path(const std::string& rel);
-
-// A scratch directory removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace xcap::test

@@ -1,6 +1,7 @@
-// Reads a capture file with libpcap (nanosecond precision) for assertions.
+// Reads a capture file (pcap or pcapng) with libpcap (nanosecond precision) for assertions.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@ struct PcapRecord {
   uint32_t caplen;
   uint32_t len;
   std::vector<uint8_t> data;
+  // Field by field, in this order: records compare as values and sort as a multiset.
+  bool operator==(const PcapRecord&) const = default;
+  auto operator<=>(const PcapRecord&) const = default;
 };
 
 struct PcapContents {
@@ -21,6 +25,11 @@ struct PcapContents {
 };
 
 PcapContents read_pcap(const std::string& path);
+// The same for a whole capture held in memory.
+PcapContents read_pcap_bytes(std::vector<uint8_t> bytes);
+// read_pcap's records; a file libpcap cannot open or read to the end fails the current test
+// (non-fatally) with the path and libpcap's error, and the records read until then are returned.
+std::vector<PcapRecord> read_pcap_records(const std::string& path);
 // Writes records as a classic pcap (microseconds, Ethernet) for xcap-gen --pcap replays.
 void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames);
 

@@ -24,11 +24,8 @@ std::string read_file(const std::string& path) {
 }
 
 Subprocess::Subprocess(std::vector<std::string> argv, const std::string& stdout_path) {
-  char tmpl[] = "/tmp/xcap-test-proc-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  out_path_ = stdout_path.empty() ? dir_ + "/stdout" : stdout_path;
-  err_path_ = dir_ + "/stderr";
+  out_path_ = stdout_path.empty() ? dir_ / "stdout" : stdout_path;
+  err_path_ = dir_ / "stderr";
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -47,8 +44,6 @@ Subprocess::~Subprocess() {
     ::kill(pid_, SIGKILL);
     wait(10);
   }
-  std::string cmd = "rm -rf " + dir_;
-  (void)!system(cmd.c_str());
 }
 
 void Subprocess::signal(int sig) {

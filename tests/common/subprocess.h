@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
+
 namespace xcap::test {
 
 class Subprocess {
@@ -33,7 +35,8 @@ class Subprocess {
   int pid_ = -1;
   int status_ = -1;
   bool reaped_ = false;
-  std::string dir_, out_path_, err_path_;
+  TempDir dir_;  // holds stderr (and stdout unless stdout_path is given)
+  std::string out_path_, err_path_;
 };
 
 // Runs argv to completion; returns {exit status, stdout + stderr}.

@@ -6,6 +6,7 @@
 
 #include "common/lab.h"
 #include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace xcap::cli {
 namespace {

@@ -2,7 +2,6 @@
 // contract <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext>, a file is <name>.part while open
 // and renamed when complete, and no record is lost or duplicated across files.
 #include <gtest/gtest.h>
-#include <pcap/pcap.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,8 +13,9 @@
 #include <random>
 #include <regex>
 #include <thread>
-#include <tuple>
 
+#include "common/pcap_file.h"
+#include "common/temp_dir.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/file_ring.h"
 
@@ -24,46 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/xcap-file-rot-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-struct Rec {
-  uint64_t ts_ns;
-  uint32_t caplen, len;
-  std::vector<uint8_t> data;
-  auto key() const { return std::tie(ts_ns, caplen, len, data); }
-  bool operator<(const Rec& o) const { return key() < o.key(); }
-  bool operator==(const Rec& o) const { return key() == o.key(); }
-};
-
-std::vector<Rec> read_capture(const std::string& path) {
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  EXPECT_NE(p, nullptr) << path << ": " << errbuf;
-  std::vector<Rec> out;
-  if (!p) return out;
-  pcap_pkthdr* h;
-  const u_char* d;
-  while (pcap_next_ex(p, &h, &d) == 1) {
-    out.push_back({uint64_t(h->ts.tv_sec) * 1'000'000'000u + uint64_t(h->ts.tv_usec), h->caplen,
-                   h->len, std::vector<uint8_t>(d, d + h->caplen)});
-  }
-  pcap_close(p);
-  return out;
-}
+using test::PcapRecord;
+using test::TempDir;
 
 // Byte 0: worker; bytes 1..4: sequence number. ts advances by step_ns +- jitter.
 struct Traffic {
@@ -84,8 +46,8 @@ struct Traffic {
       ts += step_ns / 2 + rng() % step_ns;
     }
   }
-  std::vector<Rec> expected() const {
-    std::vector<Rec> out;
+  std::vector<PcapRecord> expected() const {
+    std::vector<PcapRecord> out;
     for (const auto& v : views) {
       out.push_back(
           {v.ts_ns, v.caplen, v.wire_len, std::vector<uint8_t>(v.data, v.data + v.caplen)});
@@ -158,8 +120,8 @@ TEST(FileRingRotation, BySizeTwoWorkers) {
   EXPECT_EQ(s.backpressure_drops, 0u);
   EXPECT_EQ((*ring)->completed_files(), paths(files));
   uint64_t bytes = 0;
-  std::vector<Rec> all;
-  std::vector<Rec> per_worker[2];
+  std::vector<PcapRecord> all;
+  std::vector<PcapRecord> per_worker[2];
   for (size_t i = 0; i < files.size(); ++i) {
     EXPECT_EQ(files[i].seq, i);
     const uint64_t size = fs::file_size(files[i].path);
@@ -168,10 +130,10 @@ TEST(FileRingRotation, BySizeTwoWorkers) {
     if (i + 1 < files.size()) {
       EXPECT_GT(size, cfg.rotate_bytes / 2) << files[i].path;
     }
-    const auto recs = read_capture(files[i].path);
+    const auto recs = test::read_pcap_records(files[i].path);
     ASSERT_FALSE(recs.empty()) << files[i].path;
     EXPECT_EQ(files[i].stamp, utc_stamp(recs.front().ts_ns)) << files[i].path;
-    for (const Rec& r : recs) per_worker[r.data[0]].push_back(r), all.push_back(r);
+    for (const PcapRecord& r : recs) per_worker[r.data[0]].push_back(r), all.push_back(r);
   }
   EXPECT_EQ(bytes, s.written_bytes);
   // Nothing lost or duplicated, and each worker's order survives across files.
@@ -208,7 +170,7 @@ TEST(FileRingRotation, PartFileWhileOpenRenamedAtCloseAndNoEmptyFiles) {
   const auto files = ring_files(dir.path(), "cap", "pcapng");
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].path, dir / "cap-20231114T221320.123456789Z-000000.pcapng");
-  EXPECT_EQ(read_capture(files[0].path), t.expected());
+  EXPECT_EQ(test::read_pcap_records(files[0].path), t.expected());
 }
 
 TEST(FileRingRotation, ByAlignedTimeOneFilePerPeriod) {
@@ -230,14 +192,14 @@ TEST(FileRingRotation, ByAlignedTimeOneFilePerPeriod) {
   for (const auto& v : t.views) per_second[v.ts_ns / 1'000'000'000u]++;
   const auto files = ring_files(dir.path(), "t", "pcap");
   ASSERT_EQ(files.size(), per_second.size());
-  std::vector<Rec> all;
+  std::vector<PcapRecord> all;
   auto period = per_second.begin();
   for (const auto& f : files) {
-    const auto recs = read_capture(f.path);
+    const auto recs = test::read_pcap_records(f.path);
     ASSERT_FALSE(recs.empty());
     EXPECT_EQ(f.stamp, utc_stamp(recs.front().ts_ns)) << f.path;
     EXPECT_EQ(recs.size(), period->second) << f.path;
-    for (const Rec& r : recs) {
+    for (const PcapRecord& r : recs) {
       EXPECT_EQ(r.ts_ns / 1'000'000'000u, period->first) << f.path << " holds another period";
       all.push_back(r);
     }
@@ -267,7 +229,7 @@ TEST(FileRingRotation, LateBlockOfAnOlderPeriodGoesIntoTheCurrentFile) {
   const auto files = ring_files(dir.path(), "late", "pcap");
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[1].stamp, utc_stamp(p0 + 10'000'000'000));
-  const auto second = read_capture(files[1].path);
+  const auto second = test::read_pcap_records(files[1].path);
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(second[1].ts_ns, p0 + 9'500'000'000);
 }
@@ -297,9 +259,9 @@ TEST(FileRingRotation, ByCountKeepsTheNewestFiles) {
   EXPECT_EQ((*ring)->completed_files(), paths(files));
   // The survivors are the newest three, and together the tail of what was appended.
   EXPECT_EQ(files[0].seq, s.files_completed - 3);
-  std::vector<Rec> kept;
+  std::vector<PcapRecord> kept;
   for (const auto& f : files) {
-    auto recs = read_capture(f.path);
+    auto recs = test::read_pcap_records(f.path);
     kept.insert(kept.end(), recs.begin(), recs.end());
   }
   const auto want = t.expected();

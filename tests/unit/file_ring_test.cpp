@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,56 +17,17 @@
 #include <random>
 #include <sstream>
 #include <thread>
-#include <tuple>
+
+#include "common/pcap_file.h"
+#include "common/temp_dir.h"
 
 namespace xcap::sink {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/xcap-file-ring-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-struct Rec {
-  uint64_t ts_ns;
-  uint32_t caplen, len;
-  std::vector<uint8_t> data;
-  auto key() const { return std::tie(ts_ns, caplen, len, data); }
-  bool operator<(const Rec& o) const { return key() < o.key(); }
-  bool operator==(const Rec& o) const { return key() == o.key(); }
-};
-
-// Reads a pcap or pcapng file with libpcap at nanosecond precision.
-std::vector<Rec> read_capture(const std::string& path) {
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  EXPECT_NE(p, nullptr) << path << ": " << errbuf;
-  std::vector<Rec> out;
-  if (!p) return out;
-  pcap_pkthdr* h;
-  const u_char* d;
-  int rc;
-  while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
-    out.push_back({uint64_t(h->ts.tv_sec) * 1'000'000'000u + uint64_t(h->ts.tv_usec), h->caplen,
-                   h->len, std::vector<uint8_t>(d, d + h->caplen)});
-  }
-  EXPECT_EQ(rc, PCAP_ERROR_BREAK) << path << ": " << pcap_geterr(p);
-  pcap_close(p);
-  return out;
-}
+using test::PcapRecord;
+using test::TempDir;
 
 // Packets a worker appends: byte 0 is the worker, bytes 1..4 the sequence number, so the
 // read-back can check per-worker order. Lengths vary around the snaplen and some frames were
@@ -95,7 +55,7 @@ struct Traffic {
 };
 
 // What a reader must see for a view once the ring has cut it to snaplen.
-Rec expected(const PacketView& v, uint32_t snaplen) {
+PcapRecord expected(const PacketView& v, uint32_t snaplen) {
   const uint32_t cap = std::min(v.caplen, snaplen);
   return {v.ts_ns, cap, std::max(v.wire_len, cap), std::vector<uint8_t>(v.data, v.data + cap)};
 }
@@ -139,7 +99,7 @@ uint64_t parse_epoch_ns(const std::string& s) {
 }
 
 // tshark must see the same lengths and nanosecond timestamps, in file order.
-void expect_tshark_agrees(const std::string& path, const std::vector<Rec>& recs) {
+void expect_tshark_agrees(const std::string& path, const std::vector<PcapRecord>& recs) {
   if (run("command -v tshark").empty()) GTEST_SKIP() << "tshark not installed";
   std::istringstream lines(run("tshark -r '" + path +
                                "' -T fields -e frame.len -e frame.cap_len -e frame.time_epoch "
@@ -206,11 +166,11 @@ TEST_P(FileRingRoundTrip, TwoWorkersOnTwoThreadsReadBackIdentical) {
   EXPECT_EQ((*ring)->completed_files(), std::vector<std::string>{cfg.path});
   EXPECT_FALSE((*ring)->failed());
 
-  const std::vector<Rec> got = read_capture(cfg.path);
+  const std::vector<PcapRecord> got = test::read_pcap_records(cfg.path);
   ASSERT_EQ(got.size(), 2 * kN);
   // Per worker, file order is append order.
-  std::vector<Rec> per_worker[2];
-  for (const Rec& r : got) per_worker[r.data[0]].push_back(r);
+  std::vector<PcapRecord> per_worker[2];
+  for (const PcapRecord& r : got) per_worker[r.data[0]].push_back(r);
   for (unsigned w = 0; w < 2; ++w) {
     const Traffic& t = w ? t1 : t0;
     ASSERT_EQ(per_worker[w].size(), kN);
@@ -219,17 +179,19 @@ TEST_P(FileRingRoundTrip, TwoWorkersOnTwoThreadsReadBackIdentical) {
     }
   }
   // And as a multiset across workers (the check above already implies it; kept explicit).
-  std::vector<Rec> want;
+  std::vector<PcapRecord> want;
   for (const Traffic* t : {&t0, &t1}) {
     for (const auto& v : t->views) want.push_back(expected(v, cfg.snaplen));
   }
-  std::vector<Rec> sorted = got;
+  std::vector<PcapRecord> sorted = got;
   std::sort(want.begin(), want.end());
   std::sort(sorted.begin(), sorted.end());
   EXPECT_TRUE(sorted == want);
   // The snaplen cut and the wire length are both exercised.
-  EXPECT_TRUE(std::any_of(got.begin(), got.end(), [](const Rec& r) { return r.caplen == 1500; }));
-  EXPECT_TRUE(std::any_of(got.begin(), got.end(), [](const Rec& r) { return r.len > r.caplen; }));
+  EXPECT_TRUE(
+      std::any_of(got.begin(), got.end(), [](const PcapRecord& r) { return r.caplen == 1500; }));
+  EXPECT_TRUE(
+      std::any_of(got.begin(), got.end(), [](const PcapRecord& r) { return r.len > r.caplen; }));
 
   expect_tshark_agrees(cfg.path, got);
 }
@@ -247,7 +209,7 @@ TEST(FileRing, EmptyCaptureStillGivesAValidFile) {
   auto ring = FileRing::open(cfg, 1);
   ASSERT_TRUE(ring) << ring.error().message;
   ASSERT_TRUE((*ring)->close());
-  EXPECT_TRUE(read_capture(cfg.path).empty());
+  EXPECT_TRUE(test::read_pcap_records(cfg.path).empty());
   EXPECT_EQ(fs::file_size(cfg.path), 24u);
 }
 
@@ -260,7 +222,7 @@ TEST(FileRing, CloseSealsBlocksWorkersLeftOpen) {
   ASSERT_TRUE(ring) << ring.error().message;
   for (const auto& v : t.views) (*ring)->producer(0).append(v);  // no seal()
   ASSERT_TRUE((*ring)->close());
-  EXPECT_EQ(read_capture(cfg.path).size(), 10u);
+  EXPECT_EQ(test::read_pcap_records(cfg.path).size(), 10u);
 }
 
 TEST(FileRing, FlushIfIdleHandsOffAPartialBlockAfterFlushNs) {
@@ -308,7 +270,7 @@ TEST(FileRing, BackpressureDropsInsteadOfBlocking) {
   EXPECT_EQ(p.backpressure_drops(), s.backpressure_drops);
   EXPECT_EQ(s.written_packets + s.backpressure_drops + s.write_error_drops,
             uint64_t{kRounds} * t.views.size());
-  EXPECT_EQ(read_capture(cfg.path).size(), s.written_packets);
+  EXPECT_EQ(test::read_pcap_records(cfg.path).size(), s.written_packets);
   // Never waited for the writer: 200k appends of <= 1000 bytes take well under this.
   EXPECT_LT(took, std::chrono::seconds(20));
 }
@@ -357,7 +319,7 @@ TEST_P(FileRingStdout, WritesACompleteCaptureToStdout) {
   FILE* f = fopen(file.c_str(), "wb");
   fwrite(bytes.data(), 1, bytes.size(), f);
   fclose(f);
-  const auto got = read_capture(file);
+  const auto got = test::read_pcap_records(file);
   ASSERT_EQ(got.size(), t.views.size());
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i], expected(t.views[i], cfg.snaplen)) << i;

@@ -3,11 +3,11 @@
 #include "sink/file/pcap_format.h"
 
 #include <gtest/gtest.h>
-#include <pcap/pcap.h>
 
-#include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "common/pcap_file.h"
 
 namespace xcap::sink {
 namespace {
@@ -27,35 +27,6 @@ std::vector<uint8_t> payload(size_t n, uint8_t seed) {
   std::vector<uint8_t> d(n);
   for (size_t i = 0; i < n; ++i) d[i] = static_cast<uint8_t>(seed + i * 7);
   return d;
-}
-
-struct ReadRecord {
-  uint64_t ts_ns;
-  uint32_t caplen, len;
-  std::vector<uint8_t> data;
-};
-
-// Parses a whole capture held in memory with libpcap, nanosecond precision.
-std::vector<ReadRecord> read_with_libpcap(std::vector<uint8_t> file, std::string* err) {
-  std::vector<ReadRecord> out;
-  FILE* f = fmemopen(file.data(), file.size(), "rb");
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  if (!p) {
-    *err = errbuf;
-    fclose(f);
-    return out;
-  }
-  pcap_pkthdr* h;
-  const u_char* d;
-  int rc;
-  while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
-    out.push_back({uint64_t(h->ts.tv_sec) * 1'000'000'000u + uint64_t(h->ts.tv_usec), h->caplen,
-                   h->len, std::vector<uint8_t>(d, d + h->caplen)});
-  }
-  if (rc == PCAP_ERROR) *err = pcap_geterr(p);
-  pcap_close(p);  // closes f
-  return out;
 }
 
 TEST(PcapFormat, PcapHeaderIsNanosecondVersion24) {
@@ -144,12 +115,7 @@ TEST_P(PcapFormatRoundTrip, LibpcapReadsBackBytesLengthsAndTimestamps) {
   const uint32_t snaplen = 128;
   std::vector<uint8_t> file =
       ng ? pcapng_file_header("veth0", snaplen, 1) : pcap_file_header(snaplen, 1);
-  struct Want {
-    uint64_t ts;
-    uint32_t caplen, len;
-    std::vector<uint8_t> data;
-  };
-  std::vector<Want> want;
+  std::vector<test::PcapRecord> want;
   uint64_t ts = 1'600'000'000'999'999'990ull;
   for (uint32_t n : {0u, 1u, 3u, 4u, 5u, 60u, 127u, 128u, 129u, 1500u}) {
     auto data = payload(n, static_cast<uint8_t>(n));
@@ -163,12 +129,12 @@ TEST_P(PcapFormatRoundTrip, LibpcapReadsBackBytesLengthsAndTimestamps) {
     want.push_back({ts, len.caplen, n + 14, {data.begin(), data.begin() + len.caplen}});
     ts += 3;  // crosses a second boundary
   }
-  std::string err;
-  auto got = read_with_libpcap(file, &err);
-  ASSERT_EQ(err, "");
+  const test::PcapContents read = test::read_pcap_bytes(file);
+  ASSERT_EQ(read.error, "");
+  const auto& got = read.records;
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(got[i].ts_ns, want[i].ts) << i;
+    EXPECT_EQ(got[i].ts_ns, want[i].ts_ns) << i;
     EXPECT_EQ(got[i].caplen, want[i].caplen) << i;
     EXPECT_EQ(got[i].len, want[i].len) << i;
     EXPECT_EQ(got[i].data, want[i].data) << i;
