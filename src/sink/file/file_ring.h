@@ -34,6 +34,7 @@
 
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "sink/interface_table.h"
 
 namespace xcap::sink {
 
@@ -52,6 +53,9 @@ struct FileRingConfig {
                                  // raised to hold one snaplen record)
   size_t blocks_per_worker = 16;
   uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
+  // pcapng: the interfaces records may name (PacketView::iface_id); entry 0 must describe
+  // iface_name/link_type. Null: every record is on interface 0.
+  std::shared_ptr<const InterfaceTable> interfaces;
   int stdout_fd = 1;  // where "-" writes; tests inject a pipe here. Never closed by FileRing.
   // true when any of -C/-G/-W asks for a ring: names become
   // <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (first-packet time, UTC)

@@ -69,10 +69,7 @@ void FileWriter::run() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   pthread_setname_np(pthread_self(), "xcap-writer");
 
-  if (file_open_ && write_all(header_.data(), header_.size())) {
-    file_bytes_ = header_.size();
-    add(written_bytes_, header_.size());
-  }
+  if (file_open_) begin_file();
   for (;;) {
     // Read the flag before polling: if it was set and this round found nothing, every block
     // sealed before close() has been written.
@@ -113,7 +110,7 @@ void FileWriter::handle(RecordBlock& b) {
     }
     if (!file_open_ && !failed()) open_rotating(b);
   }
-  if (failed() || !write_all(b.data, b.used)) {
+  if (failed() || !write_new_interfaces(b.max_iface_id) || !write_all(b.data, b.used)) {
     add(write_error_drops_, b.records);
     return;
   }
@@ -122,6 +119,32 @@ void FileWriter::handle(RecordBlock& b) {
   add(written_packets_, b.records);
   // Complete a full file now rather than when the next block arrives.
   if (cfg_.rotate_bytes && file_bytes_ >= cfg_.rotate_bytes) complete_current();
+}
+
+bool FileWriter::begin_file() {
+  idbs_in_file_ = 1;  // the header carries interface 0
+  if (!write_all(header_.data(), header_.size())) return false;
+  file_bytes_ = header_.size();
+  add(written_bytes_, header_.size());
+  return true;
+}
+
+bool FileWriter::write_new_interfaces(uint32_t max_iface_id) {
+  // pcapng: every interface a record names must have its IDB earlier in the file. New mirror
+  // sources appear at run time; write the IDBs this file lacks, in id order, just before the
+  // first block that needs them. The table's entries below published() are immutable.
+  if (!cfg_.interfaces || max_iface_id < idbs_in_file_) return true;
+  const uint32_t published = cfg_.interfaces->published();
+  std::vector<uint8_t> idbs;
+  for (uint32_t id = idbs_in_file_; id < published; id++) {
+    const InterfaceInfo& info = cfg_.interfaces->at(id);
+    append_pcapng_interface(idbs, info.name, cfg_.snaplen, info.link_type);
+  }
+  idbs_in_file_ = published;
+  if (!write_all(idbs.data(), idbs.size())) return false;
+  file_bytes_ += idbs.size();
+  add(written_bytes_, idbs.size());
+  return true;
 }
 
 bool FileWriter::open_rotating(const RecordBlock& first) {
@@ -137,9 +160,7 @@ bool FileWriter::open_rotating(const RecordBlock& first) {
   file_open_ = true;
   file_period_ = first.period;
   file_bytes_ = 0;
-  if (!write_all(header_.data(), header_.size())) return false;
-  file_bytes_ = header_.size();
-  add(written_bytes_, header_.size());
+  if (!begin_file()) return false;
   log_debug("writing %s", part_.c_str());
   return true;
 }

@@ -62,6 +62,8 @@ class FileWriter {
   size_t poll_rings();  // blocks handled this round
   void handle(RecordBlock& b);
   bool open_rotating(const RecordBlock& first);
+  bool begin_file();  // writes the file header
+  bool write_new_interfaces(uint32_t max_iface_id);  // pcapng IDBs the file still lacks
   void complete_current();
   bool write_all(const uint8_t* p, size_t n);
   void fail(std::string message);
@@ -84,6 +86,7 @@ class FileWriter {
   std::string part_, final_;
   uint64_t file_bytes_ = 0;
   uint64_t file_period_ = 0;
+  uint32_t idbs_in_file_ = 1;  // pcapng: interfaces [0, idbs_in_file_) are described
   uint64_t seq_ = 0;
   size_t next_ring_ = 0;
 

@@ -49,10 +49,8 @@ std::vector<uint8_t> pcap_file_header(uint32_t snaplen, uint32_t link_type) {
   return b;
 }
 
-std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t snaplen,
-                                        uint32_t link_type) {
+std::vector<uint8_t> pcapng_section_header() {
   std::vector<uint8_t> out;
-
   std::vector<uint8_t> shb;
   put32(shb, kPcapngByteOrderMagic);
   put16(shb, 1);           // major
@@ -63,7 +61,11 @@ std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t sna
   put_option(shb, kOptShbUserAppl, kAppl, sizeof kAppl - 1);
   put_option(shb, kOptEndOfOpt, nullptr, 0);
   put_block(out, kPcapngShbType, shb);
+  return out;
+}
 
+void append_pcapng_interface(std::vector<uint8_t>& out, const std::string& if_name,
+                             uint32_t snaplen, uint32_t link_type) {
   std::vector<uint8_t> idb;
   put16(idb, static_cast<uint16_t>(link_type));
   put16(idb, 0);  // reserved
@@ -76,6 +78,12 @@ std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t sna
   put_option(idb, kOptIfTsresol, &tsresol, 1);
   put_option(idb, kOptEndOfOpt, nullptr, 0);
   put_block(out, kPcapngIdbType, idb);
+}
+
+std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t snaplen,
+                                        uint32_t link_type) {
+  std::vector<uint8_t> out = pcapng_section_header();
+  append_pcapng_interface(out, if_name, snaplen, link_type);
   return out;
 }
 

@@ -82,8 +82,13 @@ inline size_t encode_pcapng_record(uint8_t* dst, const PacketView& p, RecordLeng
 // 24-byte pcap global header (nanosecond magic, version 2.4).
 std::vector<uint8_t> pcap_file_header(uint32_t snaplen, uint32_t link_type);
 
-// Section Header Block (shb_userappl "xcap") followed by one Interface Description Block with
-// if_name (when not empty) and if_tsresol = 9.
+// Section Header Block (shb_userappl "xcap", section length unknown: we stream).
+std::vector<uint8_t> pcapng_section_header();
+// Appends one Interface Description Block: if_name (when not empty), if_tsresol = 9. Its id
+// is its position among the section's IDBs; an IDB may come anywhere before its first use.
+void append_pcapng_interface(std::vector<uint8_t>& out, const std::string& if_name,
+                             uint32_t snaplen, uint32_t link_type);
+// Section Header Block followed by one Interface Description Block.
 std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t snaplen,
                                         uint32_t link_type);
 

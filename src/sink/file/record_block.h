@@ -20,6 +20,7 @@ struct RecordBlock {
   uint64_t first_ts_ns = 0;  // timestamp of the first record (UTC ns): names the file
   uint64_t last_ts_ns = 0;   // timestamp of the last record appended
   uint64_t period = 0;       // -G: first_ts_ns / (rotate_seconds * 1e9); 0 when not rotating
+  uint32_t max_iface_id = 0;  // pcapng: highest interface id among the records
   // flush_if_idle bookkeeping: the caller's clock when a flush check first saw this block
   // non-empty (the clock is the caller's; append() has no clock, so the wait is measured
   // from the first check, not from the first record).
@@ -30,6 +31,7 @@ struct RecordBlock {
     used = 0;
     records = 0;
     first_ts_ns = last_ts_ns = period = 0;
+    max_iface_id = 0;
     flush_start_ns = 0;
     flush_armed = false;
   }
