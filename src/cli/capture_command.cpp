@@ -32,6 +32,7 @@ struct Capture {
   std::optional<bpf_loader::InterfaceLock> lock;
   std::unique_ptr<XcapProgram> prog;
   std::vector<std::unique_ptr<source::XskSource>> sources;
+  std::shared_ptr<sink::InterfaceTable> interfaces;  // pcapng + decap: one per mirror source
   std::unique_ptr<sink::FileRing> file;
   worker::CaptureLimit limit;
   std::vector<std::unique_ptr<worker::Worker>> workers;
@@ -47,6 +48,8 @@ struct Capture {
       t.kernel += k.rx_dropped + k.rx_invalid_descs;
       t.ring += k.rx_ring_full;
     }
+    for (const auto& w : workers)
+      if (w->decap()) t.decap_error += w->decap()->counters().dropped.get();
     if (file) {
       auto fs = file->stats();
       t.captured = fs.written_packets;
@@ -89,6 +92,20 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
         "xcap_xsk_fill_ring_empty_events_total",
         "Times the kernel found the fill ring empty (a starved fill ring looks like a slow NIC)",
         {{"iface", ifc}, {"queue", q}}, double(k.fill_ring_empty_events));
+    if (const worker::DecapStage* d = workers[i]->decap()) {
+      const auto& dc = d->counters();
+      b.counter("xcap_decapsulated_packets_total", "Frames with at least one tunnel stripped",
+                {{"iface", ifc}, {"queue", q}}, double(dc.decapsulated.get()));
+      for (unsigned t = 0; t < kTunnelCount; t++)
+        if (uint64_t e = dc.errors[t].get(); e || Tunnel(t) != Tunnel::None)
+          b.counter("xcap_decap_errors_total",
+                    "Frames that failed to decapsulate, by the tunnel that failed (kept or dropped)",
+                    {{"iface", ifc}, {"queue", q}, {"tunnel", std::string(to_string(Tunnel(t)))}},
+                    double(e));
+      b.counter("xcap_dropped_packets_total", drop_help,
+                {{"iface", ifc}, {"queue", q}, {"reason", "decap_error"}},
+                double(dc.dropped.get()));
+    }
     b.counter("xcap_missing_metadata_packets_total",
               "Frames without XDP metadata, timestamped in user space instead",
               {{"iface", ifc}, {"queue", q}}, double(sources[i]->missing_meta()));
@@ -175,8 +192,14 @@ Result<void> start(Capture& c) {
   const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
   auto worker_cpu = [&](uint32_t queue) { return o.pin_workers ? int(queue % ncpu) : -1; };
   if (o.pin_workers) keep_off_worker_cores(o.queues, ncpu);
+  const bool decap = o.decap != DecapConfig::Mode::None;
+  const bool pcapng = o.format == sink::FileFormat::Pcapng;
+  if (decap && pcapng)
+    c.interfaces = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{o.iface, 1});
   if (!o.write_path.empty()) {
-    auto f = sink::FileRing::open(file_config(o), unsigned(o.queues.size()));
+    sink::FileRingConfig fc = file_config(o);
+    fc.interfaces = c.interfaces;
+    auto f = sink::FileRing::open(fc, unsigned(o.queues.size()));
     if (!f) return f.error();
     c.file = std::move(f.value());
   }
@@ -205,8 +228,9 @@ Result<void> start(Capture& c) {
     if (!s) return s.error();
     c.sources.push_back(std::move(s.value()));
   }
-  log_info("capturing on %s: %zu queue(s), %s mode, AF_XDP %s", o.iface.c_str(), o.queues.size(),
-           o.mode == XCAP_MODE_SPAN ? "span" : "mirror",
+  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", o.iface.c_str(),
+           o.queues.size(), o.mode == XCAP_MODE_SPAN ? "span" : "mirror",
+           std::string(to_string(o.decap)).c_str(),
            c.sources.front()->zero_copy() ? "zero-copy" : "copy");
 
   if (!o.metrics_addr.empty()) {
@@ -221,8 +245,20 @@ Result<void> start(Capture& c) {
     worker::WorkerConfig wc;
     wc.batch_size = o.batch_size;
     wc.cpu = worker_cpu(c.sources[i]->queue());
+    std::unique_ptr<worker::DecapStage> stage;
+    if (decap) {
+      worker::DecapStageConfig dc;
+      dc.decap.mode = o.decap;
+      dc.decap.vxlan_ports = o.vxlan_ports;
+      dc.decap.geneve_port = o.geneve_port;
+      dc.keep_errors = o.keep_decap_errors;
+      dc.synthesize_ethernet = !pcapng;
+      dc.interfaces = c.interfaces.get();
+      stage = std::make_unique<worker::DecapStage>(dc);
+    }
     c.workers.push_back(std::make_unique<worker::Worker>(
-        wc, *c.sources[i], c.file ? &c.file->producer(unsigned(i)) : nullptr, c.limit));
+        wc, *c.sources[i], std::move(stage), c.file ? &c.file->producer(unsigned(i)) : nullptr,
+        c.limit));
   }
   for (auto& w : c.workers) w->start();
   return ok();

@@ -51,7 +51,7 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
 struct Raw {
   std::string iface, read_file, write_path, filter,
       snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
-      max_files = "0", format = "pcap", mode = "mirror", decap = "auto", queues = "all",
+      max_files = "0", format = "pcap", mode = "mirror", decap, decap_errors = "drop", queues = "all",
       xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
       frame_size = "4096", geneve_port = "6081";
   std::vector<std::string> vxlan_ports, trailing;
@@ -85,8 +85,11 @@ po::options_description describe(Raw& r) {
   po::options_description cap("Capture");
   cap.add_options()("mode", po::value(&r.mode)->value_name("mirror|span|local"),
                     "what to take (see Modes; default mirror)")(
-      "decap", po::value(&r.decap)->value_name("auto|none"),
-      "tunnel decapsulation (not available yet: frames are written as received)")(
+      "decap", po::value(&r.decap)->value_name("auto|none|vxlan|geneve|erspan|gre"),
+      "strip mirror tunnels and write the inner frames (default: auto in mirror mode, none in "
+      "span mode); naming one type strips only that type")(
+      "decap-errors", po::value(&r.decap_errors)->value_name("keep|drop"),
+      "frames that fail to decapsulate: counted, then dropped (default) or written whole")(
       "vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"),
       "UDP port carrying VXLAN, repeatable (default 4789)")(
       "geneve-port", po::value(&r.geneve_port)->value_name("PORT"),
@@ -204,9 +207,6 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
     return fail("-r: replaying a file is not available in this version yet");
   if (!r.listen.empty())
     return fail("--listen: streaming to clients is not available in this version yet");
-  if (r.decap != "auto" && r.decap != "none")
-    return fail("--decap '" + r.decap +
-                "': decapsulation is not available in this version yet (use auto or none)");
   if (r.iface.empty()) return fail("-i IFACE is required");
   o.iface = r.iface;
   o.ifindex = int(if_nametoindex(r.iface.c_str()));
@@ -223,6 +223,15 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
         "span");
   else
     return fail("--mode '" + r.mode + "': expected mirror, span or local");
+
+  if (r.decap.empty()) r.decap = o.mode == XCAP_MODE_MIRROR ? "auto" : "none";
+  if (auto d = parse_decap_mode(r.decap))
+    o.decap = *d;
+  else
+    return fail("--decap '" + r.decap + "': expected auto, none, vxlan, geneve, erspan or gre");
+  if (r.decap_errors != "keep" && r.decap_errors != "drop")
+    return fail("--decap-errors '" + r.decap_errors + "': expected keep or drop");
+  o.keep_decap_errors = r.decap_errors == "keep";
 
   if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
     o.xdp_mode = *m;

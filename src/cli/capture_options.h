@@ -9,6 +9,7 @@
 
 #include "bpf_loader/xdp_mode.h"
 #include "common/result.h"
+#include "decap/decap_config.h"
 #include "sink/file/file_ring.h"
 #include "xcap_abi.h"
 
@@ -28,6 +29,8 @@ struct CaptureOptions {
   uint32_t rotate_seconds = 0;  // -G
   uint32_t max_files = 0;       // -W
   xcap_mode mode = XCAP_MODE_MIRROR;
+  DecapConfig::Mode decap = DecapConfig::Mode::Auto;  // --decap (none by default in span mode)
+  bool keep_decap_errors = false;                     // --decap-errors keep
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;

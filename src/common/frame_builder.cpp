@@ -37,6 +37,14 @@ void FrameBuilder::set_next_type(uint16_t ethertype, uint8_t ipproto) {
     case Kind::Ipv6:
       if (buf_[l.offset + 6] == 0) buf_[l.offset + 6] = ipproto;
       break;
+    case Kind::Gre:
+      if (ethertype && buf_[l.offset + 2] == 0 && buf_[l.offset + 3] == 0)
+        put16(l.offset + 2, ethertype);
+      break;
+    case Kind::Geneve:
+      if (ethertype && buf_[l.offset + 2] == 0 && buf_[l.offset + 3] == 0)
+        put16(l.offset + 2, ethertype);
+      break;
     default:
       break;
   }
@@ -138,9 +146,70 @@ FrameBuilder& FrameBuilder::vxlan(uint32_t vni, uint8_t flags) {
 }
 
 FrameBuilder& FrameBuilder::gre(uint16_t proto) {
+  return gre(proto, GreFields{});
+}
+
+FrameBuilder& FrameBuilder::gre(uint16_t proto, const GreFields& f) {
   set_next_type(0, 47);
+  uint16_t flags = f.extra_flags;
+  if (f.checksum) flags |= 0x8000;
+  if (f.key) flags |= 0x2000;
+  if (f.seq) flags |= 0x1000;
+  layers_.push_back({Kind::Gre, buf_.size()});
+  append({uint8_t(flags >> 8), uint8_t(flags), uint8_t(proto >> 8), uint8_t(proto)});
+  auto put32 = [&](uint32_t v) {
+    append({uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)});
+  };
+  if (f.checksum) put32(0);  // checksum + reserved1, filled in build()
+  if (f.key) put32(*f.key);
+  if (f.seq) put32(*f.seq);
+  return *this;
+}
+
+FrameBuilder& FrameBuilder::geneve(uint32_t vni, uint16_t protocol, const Bytes& options,
+                                   uint8_t version) {
+  if (options.size() % 4 != 0 || options.size() > 252)
+    throw std::invalid_argument("FrameBuilder: GENEVE options must be 4-byte words, <= 252");
+  layers_.push_back({Kind::Geneve, buf_.size()});
+  append({uint8_t(version << 6 | options.size() / 4), 0, uint8_t(protocol >> 8), uint8_t(protocol),
+          uint8_t(vni >> 16), uint8_t(vni >> 8), uint8_t(vni), 0});
+  buf_.insert(buf_.end(), options.begin(), options.end());
+  return *this;
+}
+
+Bytes FrameBuilder::geneve_option(uint16_t cls, uint8_t type, const Bytes& data) {
+  const size_t words = (data.size() + 3) / 4;
+  if (words > 31) throw std::invalid_argument("FrameBuilder: GENEVE option data > 124 bytes");
+  Bytes o = {uint8_t(cls >> 8), uint8_t(cls), type, uint8_t(words)};
+  o.insert(o.end(), data.begin(), data.end());
+  o.resize(4 + words * 4, 0);
+  return o;
+}
+
+FrameBuilder& FrameBuilder::erspan2(uint16_t session, const ErspanFields& f) {
+  const uint8_t ver = f.version ? f.version : 1;
   layers_.push_back({Kind::Other, buf_.size()});
-  append({0, 0, uint8_t(proto >> 8), uint8_t(proto)});
+  // Ver(4) VLAN(12) | COS(3) En(2) T(1) Session(10) | Reserved(12) Index(20)
+  append({uint8_t(ver << 4 | (f.vlan >> 8 & 0x0f)), uint8_t(f.vlan),
+          uint8_t((f.cos & 7) << 5 | (f.truncated ? 0x04 : 0) | (session >> 8 & 0x03)),
+          uint8_t(session), 0, uint8_t(f.index >> 16 & 0x0f), uint8_t(f.index >> 8),
+          uint8_t(f.index)});
+  return *this;
+}
+
+FrameBuilder& FrameBuilder::erspan3(uint16_t session, const ErspanFields& f) {
+  const uint8_t ver = f.version ? f.version : 2;
+  layers_.push_back({Kind::Other, buf_.size()});
+  // Ver(4) VLAN(12) | COS(3) BSO(2) T(1) Session(10) | Timestamp(32) |
+  // SGT(16) P(1) FT(5) HW ID(6) D(1) Gra(2) O(1)
+  append({uint8_t(ver << 4 | (f.vlan >> 8 & 0x0f)), uint8_t(f.vlan),
+          uint8_t((f.cos & 7) << 5 | (f.truncated ? 0x04 : 0) | (session >> 8 & 0x03)),
+          uint8_t(session), uint8_t(f.index >> 24), uint8_t(f.index >> 16), uint8_t(f.index >> 8),
+          uint8_t(f.index), uint8_t(f.sgt >> 8), uint8_t(f.sgt),
+          0x00 /* P 0, FT 0 (Ethernet), HW ID high bits */,
+          uint8_t(0x56 /* HW ID 5, D 0, Gra 3 */ | (f.subheader ? 1 : 0))});
+  // Platform-specific subheader: Platf ID 3 (an 8-byte example: port ID + timestamp).
+  if (f.subheader) append({0x0c, 0, 0, 0x2a, 0x12, 0x34, 0x56, 0x78});
   return *this;
 }
 
@@ -198,6 +267,13 @@ Bytes FrameBuilder::build(bool pad) const {
         put16(l.offset + 16, 0);
         put16(l.offset + 16,
               uint16_t(~checksum_fold(checksum_add(&out[l.offset], len, pseudo(6)))));
+        break;
+      }
+      case Kind::Gre: {
+        if (out[l.offset] & 0x80) {  // C bit: checksum over the GRE header and payload
+          put16(l.offset + 4, 0);
+          put16(l.offset + 4, uint16_t(~checksum_fold(checksum_add(&out[l.offset], len))));
+        }
         break;
       }
       case Kind::Icmp: {

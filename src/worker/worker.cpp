@@ -27,10 +27,11 @@ inline void cpu_relax() {
 
 }  // namespace
 
-Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, sink::FileRingProducer* file,
-               CaptureLimit& limit)
+Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
+               sink::FileRingProducer* file, CaptureLimit& limit)
     : cfg_(cfg),
       src_(src),
+      decap_(std::move(decap)),
       file_(file),
       limit_(limit),
       batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
@@ -59,10 +60,11 @@ unsigned Worker::process_batch(int timeout_ms) {
   counters_.rx_packets.add(n);
   counters_.rx_bytes.add(bytes);
   counters_.batches.add(1);
-  unsigned take = limit_.take(n);
+  const unsigned kept = decap_ ? decap_->apply(batch, n) : n;
+  unsigned take = limit_.take(kept);
   if (file_) file_->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);
-  if (take < n) counters_.over_limit.add(n - take);
+  if (take < kept) counters_.over_limit.add(kept - take);
   src_.release();
   return n;
 }

@@ -12,6 +12,7 @@
 
 #include "sink/file/file_ring.h"
 #include "source/xsk_source.h"
+#include "worker/decap_stage.h"
 #include "worker/capture_limit.h"
 #include "worker/worker_counters.h"
 
@@ -26,8 +27,9 @@ struct WorkerConfig {
 
 class Worker {
  public:
-  Worker(const WorkerConfig& cfg, source::XskSource& src, sink::FileRingProducer* file,
-         CaptureLimit& limit);
+  // decap: null when --decap none (frames go to the sinks as they arrived).
+  Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
+         sink::FileRingProducer* file, CaptureLimit& limit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -36,6 +38,7 @@ class Worker {
   void drain();  // finish what the ring holds, then exit (call after detaching XDP)
   void join();
   const WorkerCounters& counters() const { return counters_; }
+  const DecapStage* decap() const { return decap_.get(); }
 
  private:
   void run();
@@ -43,6 +46,7 @@ class Worker {
 
   WorkerConfig cfg_;
   source::XskSource& src_;
+  std::unique_ptr<DecapStage> decap_;
   sink::FileRingProducer* file_;
   CaptureLimit& limit_;
   WorkerCounters counters_;

@@ -1,6 +1,7 @@
 #include "common/lab.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -58,6 +59,14 @@ std::string Lab::cap_mac() const {
   std::string mac = read_file("/sys/class/net/" + cap_ + "/address");
   while (!mac.empty() && (mac.back() == '\n' || mac.back() == ' ')) mac.pop_back();
   return mac;
+}
+
+MacAddr Lab::cap_mac_bytes() const {
+  MacAddr m{};
+  unsigned v[6] = {};
+  sscanf(cap_mac().c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+  for (int i = 0; i < 6; i++) m[size_t(i)] = uint8_t(v[i]);
+  return m;
 }
 
 }  // namespace xcap::test

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/frame_builder.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"  // TempDir, for the tests that use a Lab
 
@@ -34,6 +35,7 @@ class Lab {
   RunResult send(const std::vector<std::string>& gen_args, double timeout_s = 120) const;
   // The capture end's MAC address ("aa:bb:..") so replayed frames can be addressed to it.
   std::string cap_mac() const;
+  MacAddr cap_mac_bytes() const;
 
  private:
   std::string env() const;  // the tools/lab environment for this lab

@@ -53,21 +53,31 @@ std::vector<PcapRecord> read_pcap_records(const std::string& path) {
   return std::move(file.records);
 }
 
-void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-  pcap_t* p = pcap_open_dead(DLT_EN10MB, 65535);
+void write_pcap_records(const std::string& path, const std::vector<PcapRecord>& records) {
+  pcap_t* p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
   pcap_dumper_t* d = pcap_dump_open(p, path.c_str());
   if (!d) throw std::runtime_error("cannot write " + path);
-  uint32_t i = 0;
-  for (const auto& f : frames) {
+  for (const auto& r : records) {
     pcap_pkthdr h{};
-    h.ts.tv_sec = 1'700'000'000 + i / 1000;
-    h.ts.tv_usec = (i % 1000) * 1000;
-    h.caplen = h.len = uint32_t(f.size());
-    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data());
-    i++;
+    h.ts.tv_sec = time_t(r.ts_ns / 1'000'000'000);
+    h.ts.tv_usec = suseconds_t(r.ts_ns % 1'000'000'000);  // nanoseconds in a nano dumper
+    h.caplen = uint32_t(r.data.size());
+    h.len = r.len;
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, r.data.data());
   }
   pcap_dump_close(d);
   pcap_close(p);
+}
+
+void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
+  std::vector<PcapRecord> records;
+  uint64_t i = 0;
+  for (const auto& f : frames) {
+    records.push_back({1'700'000'000'000'000'000ull + i * 1'000'000, uint32_t(f.size()),
+                       uint32_t(f.size()), f});
+    i++;
+  }
+  write_pcap_records(path, records);
 }
 
 }  // namespace xcap::test

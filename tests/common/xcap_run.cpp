@@ -14,11 +14,11 @@ namespace xcap::test {
 
 std::optional<StatsLine> parse_stats_line(const std::string& text) {
   static const std::regex re(
-      R"(xcap: (\d+) packets captured, (\d+) dropped \(kernel (\d+), ring (\d+), filter-excluded (\d+), writer (\d+)\))");
+      R"(xcap: (\d+) packets captured, (\d+) dropped \(kernel (\d+), ring (\d+), filter-excluded (\d+), writer (\d+), decap-error (\d+)\))");
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
   auto n = [&](int i) { return std::stoull(m[i].str()); };
-  return StatsLine{n(1), n(2), n(3), n(4), n(5), n(6)};
+  return StatsLine{n(1), n(2), n(3), n(4), n(5), n(6), n(7)};
 }
 
 std::optional<Accounting> parse_accounting(const std::string& text) {

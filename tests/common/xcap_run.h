@@ -13,7 +13,7 @@
 namespace xcap::test {
 
 struct StatsLine {
-  uint64_t captured = 0, dropped = 0, kernel = 0, ring = 0, filter = 0, writer = 0;
+  uint64_t captured = 0, dropped = 0, kernel = 0, ring = 0, filter = 0, writer = 0, decap = 0;
 };
 std::optional<StatsLine> parse_stats_line(const std::string& stderr_text);
 

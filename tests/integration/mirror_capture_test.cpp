@@ -16,13 +16,6 @@
 namespace xcap::test {
 namespace {
 
-MacAddr parse_mac(const std::string& s) {
-  MacAddr m{};
-  unsigned v[6];
-  sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
-  for (int i = 0; i < 6; i++) m[size_t(i)] = uint8_t(v[i]);
-  return m;
-}
 
 struct Replay {
   std::vector<Bytes> all;
@@ -90,7 +83,7 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   XCAP_REQUIRE_PRIVILEGED();
   Lab lab("xcmirr", "198.18.11");
   TempDir dir;
-  Replay replay = mixed_replay(parse_mac(lab.cap_mac()), 2000);
+  Replay replay = mixed_replay(lab.cap_mac_bytes(), 2000);
   std::string in = dir / "mixed.pcap", out = dir / "mirror.pcap";
   write_pcap(in, replay.all);
 
@@ -101,7 +94,8 @@ TEST(MirrorCapture, TakesExactlyTheVxlanFramesWhilePingAnswers) {
   };
   const uint64_t t0 = wall_ns();
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"-w", out, "-v"}, &why);  // mirror is the default
+  // --decap none: the frames as they arrived (decapsulation has its own test).
+  auto cap = start_capture(lab.cap_if(), {"-w", out, "-v", "--decap", "none"}, &why);
   ASSERT_TRUE(cap) << why;
 
   // Ping the sink through the capture while the replay runs: the host still owns its traffic.
