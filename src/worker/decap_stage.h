@@ -27,9 +27,9 @@ struct DecapStageConfig {
 };
 
 struct DecapCounters {
-  Counter decapsulated;                         // frames with at least one tunnel stripped
-  std::array<Counter, kTunnelCount> errors;     // failed, by the tunnel that failed
-  Counter dropped;                              // failed and dropped (--decap-errors drop)
+  Counter decapsulated;                      // frames with at least one tunnel stripped
+  std::array<Counter, kTunnelCount> errors;  // failed, by the tunnel that failed
+  Counter dropped;                           // failed and dropped (--decap-errors drop)
 };
 
 class DecapStage {

@@ -12,8 +12,8 @@
 
 #include "sink/file/file_ring.h"
 #include "source/xsk_source.h"
-#include "worker/decap_stage.h"
 #include "worker/capture_limit.h"
+#include "worker/decap_stage.h"
 #include "worker/worker_counters.h"
 
 namespace xcap::worker {

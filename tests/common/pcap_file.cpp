@@ -73,8 +73,8 @@ void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>
   std::vector<PcapRecord> records;
   uint64_t i = 0;
   for (const auto& f : frames) {
-    records.push_back({1'700'000'000'000'000'000ull + i * 1'000'000, uint32_t(f.size()),
-                       uint32_t(f.size()), f});
+    records.push_back(
+        {1'700'000'000'000'000'000ull + i * 1'000'000, uint32_t(f.size()), uint32_t(f.size()), f});
     i++;
   }
   write_pcap_records(path, records);

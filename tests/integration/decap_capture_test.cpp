@@ -65,7 +65,12 @@ TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
     inner_frames.push_back(inner);
     replay.push_back(wrap_vxlan(dst, s, inner, uint16_t(50000 + i % 100)));
     // Not mirror traffic: passed to the host, never captured.
-    replay.push_back(FrameBuilder().eth(dst, {0x02, 0, 0, 0, 0, 0x10}).ipv4("198.18.0.10", "198.18.0.2").udp(5000, 5001).payload(32).build());
+    replay.push_back(FrameBuilder()
+                         .eth(dst, {0x02, 0, 0, 0, 0, 0x10})
+                         .ipv4("198.18.0.10", "198.18.0.2")
+                         .udp(5000, 5001)
+                         .payload(32)
+                         .build());
   }
   std::string in = dir / "mirrored.pcap", out = dir / "inner.pcapng";
   write_pcap(in, replay);
@@ -110,9 +115,15 @@ std::vector<Bytes> tcp_flow(int segments) {
   sa++, sb++;
   f.push_back(FrameBuilder().eth(b, a).ipv4(ha, hb).tcp(40000, 80, 0x10, sa, sb).build());
   for (int i = 0; i < segments; i++) {
-    f.push_back(FrameBuilder().eth(b, a).ipv4(ha, hb).tcp(40000, 80, 0x18, sa, sb).payload(1460, uint8_t(i)).build());
+    f.push_back(FrameBuilder()
+                    .eth(b, a)
+                    .ipv4(ha, hb)
+                    .tcp(40000, 80, 0x18, sa, sb)
+                    .payload(1460, uint8_t(i))
+                    .build());
     sa += 1460;
-    if (i % 2) f.push_back(FrameBuilder().eth(a, b).ipv4(hb, ha).tcp(80, 40000, 0x10, sb, sa).build());
+    if (i % 2)
+      f.push_back(FrameBuilder().eth(a, b).ipv4(hb, ha).tcp(80, 40000, 0x10, sb, sa).build());
   }
   return f;
 }

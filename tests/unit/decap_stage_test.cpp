@@ -1,0 +1,142 @@
+// DecapStage: the worker's decapsulation step over a batch, on crafted frames.
+#include "worker/decap_stage.h"
+
+#include <gtest/gtest.h>
+
+#include "common/frame_builder.h"
+
+namespace xcap::worker {
+namespace {
+
+PacketView view(Bytes& f) {
+  PacketView v;
+  v.data = f.data();
+  v.caplen = v.wire_len = uint32_t(f.size());
+  v.ts_ns = 42;
+  return v;
+}
+
+Bytes inner_ipv4() {
+  return FrameBuilder().ipv4("198.19.0.1", "198.19.0.2").udp(1000, 2000).payload(40).build(false);
+}
+
+Bytes vxlan(const std::string& outer_src, uint32_t vni, const Bytes& inner, uint8_t flags = 0x08) {
+  return FrameBuilder()
+      .eth()
+      .ipv4(outer_src, "198.18.0.2")
+      .udp(50000, 4789)
+      .vxlan(vni, flags)
+      .bytes(inner)
+      .build();
+}
+
+Bytes inner_eth() {
+  return FrameBuilder()
+      .eth({0x02, 9, 9, 9, 9, 9}, {0x02, 8, 8, 8, 8, 8})
+      .ipv4("198.19.0.1", "198.19.0.2")
+      .tcp(1, 2)
+      .payload(30)
+      .build();
+}
+
+TEST(DecapStage, RawIpInnerGetsAnEthernetHeaderForPcap) {
+  DecapStageConfig cfg;
+  cfg.synthesize_ethernet = true;
+  DecapStage stage(cfg);
+  const Bytes ip = inner_ipv4();
+  Bytes f = FrameBuilder()
+                .eth()
+                .ipv4("198.18.0.10", "198.18.0.2")
+                .udp(50000, 6081)
+                .geneve(7, 0x0800)
+                .bytes(ip)
+                .build();
+  PacketView batch[1] = {view(f)};
+  ASSERT_EQ(stage.apply(batch, 1), 1u);
+  ASSERT_EQ(batch[0].caplen, ip.size() + 14);
+  EXPECT_EQ(batch[0].wire_len, ip.size() + 14);
+  const Bytes want_eth{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00};
+  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + 14), want_eth);
+  EXPECT_EQ(Bytes(batch[0].data + 14, batch[0].data + batch[0].caplen), ip);
+  EXPECT_EQ(batch[0].iface_id, 0u);  // pcap without a table: every record on interface 0
+  EXPECT_EQ(batch[0].ts_ns, 42u);
+  EXPECT_EQ(stage.counters().decapsulated.get(), 1u);
+}
+
+TEST(DecapStage, EachSourceGetsItsInterfaceAndRawIpItsOwnLinkType) {
+  sink::InterfaceTable table({"eth9", 1});
+  DecapStageConfig cfg;
+  cfg.interfaces = &table;
+  DecapStage stage(cfg);
+  const Bytes in_eth = inner_eth(), in_ip = inner_ipv4();
+  Bytes a = vxlan("198.18.0.10", 100, in_eth), b = vxlan("198.18.0.11", 100, in_eth),
+        a2 = vxlan("198.18.0.10", 100, in_eth),
+        g = FrameBuilder()
+                .eth()
+                .ipv4("198.18.0.12", "198.18.0.2")
+                .udp(50000, 6081)
+                .geneve(7, 0x0800)
+                .bytes(in_ip)
+                .build(),
+        plain =
+            FrameBuilder().eth().ipv4("198.18.0.13", "198.18.0.2").udp(1, 2).payload(20).build();
+  PacketView batch[5] = {view(a), view(b), view(a2), view(g), view(plain)};
+  ASSERT_EQ(stage.apply(batch, 5), 5u);
+  EXPECT_EQ(batch[0].iface_id, 1u);
+  EXPECT_EQ(batch[1].iface_id, 2u);
+  EXPECT_EQ(batch[2].iface_id, 1u);
+  EXPECT_EQ(batch[3].iface_id, 3u);
+  EXPECT_EQ(batch[4].iface_id, 0u);  // not a tunnel: as it arrived, on the capture interface
+  EXPECT_EQ(Bytes(batch[4].data, batch[4].data + batch[4].caplen), plain);
+  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), in_eth);
+  EXPECT_EQ(Bytes(batch[3].data, batch[3].data + batch[3].caplen), in_ip);  // no synthesized header
+  ASSERT_EQ(table.published(), 4u);
+  EXPECT_EQ(table.at(1).name, "vxlan:198.18.0.10:vni100");
+  EXPECT_EQ(table.at(2).name, "vxlan:198.18.0.11:vni100");
+  EXPECT_EQ(table.at(3).name, "geneve:198.18.0.12:vni7-ip");
+  EXPECT_EQ(table.at(3).link_type, 101u);
+  EXPECT_EQ(table.at(1).link_type, 1u);
+}
+
+TEST(DecapStage, FailuresAreCountedThenDroppedOrKeptWhole) {
+  const Bytes in_eth = inner_eth();
+  for (bool keep : {false, true}) {
+    DecapStageConfig cfg;
+    cfg.keep_errors = keep;
+    DecapStage stage(cfg);
+    Bytes good = vxlan("198.18.0.10", 100, in_eth), bad = vxlan("198.18.0.10", 100, in_eth, 0x00),
+          good2 = vxlan("198.18.0.10", 101, in_eth);
+    PacketView batch[3] = {view(good), view(bad), view(good2)};
+    unsigned n = stage.apply(batch, 3);
+    const auto& c = stage.counters();
+    EXPECT_EQ(c.errors[unsigned(Tunnel::Vxlan)].get(), 1u);
+    EXPECT_EQ(c.decapsulated.get(), 2u);
+    if (keep) {
+      ASSERT_EQ(n, 3u);
+      EXPECT_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), bad);  // outer, whole
+      EXPECT_EQ(batch[1].iface_id, 0u);
+      EXPECT_EQ(c.dropped.get(), 0u);
+    } else {
+      ASSERT_EQ(n, 2u);  // the batch closes up, order kept
+      EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), in_eth);
+      EXPECT_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), in_eth);
+      EXPECT_EQ(c.dropped.get(), 1u);
+    }
+  }
+}
+
+TEST(DecapStage, TruncatedMirrorKeepsTheTrueWireLength) {
+  DecapStage stage(DecapStageConfig{});
+  Bytes full =
+      FrameBuilder().eth().ipv4("198.19.0.1", "198.19.0.2").tcp(1, 2).payload(1460).build();
+  ASSERT_EQ(full.size(), 1514u);
+  Bytes cut(full.begin(), full.begin() + 200);
+  Bytes f = vxlan("198.18.0.10", 100, cut);
+  PacketView batch[1] = {view(f)};
+  ASSERT_EQ(stage.apply(batch, 1), 1u);
+  EXPECT_EQ(batch[0].caplen, 200u);
+  EXPECT_EQ(batch[0].wire_len, 1514u);
+}
+
+}  // namespace
+}  // namespace xcap::worker
