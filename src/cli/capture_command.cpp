@@ -32,7 +32,7 @@ struct Capture {
   std::optional<bpf_loader::InterfaceLock> lock;
   std::unique_ptr<XcapProgram> prog;
   std::vector<std::unique_ptr<source::XskSource>> sources;
-  std::shared_ptr<sink::InterfaceTable> interfaces;  // pcapng + decap: one per mirror source
+  std::shared_ptr<sink::InterfaceTable> interfaces;  // decap + pcapng or --split: one per source
   std::unique_ptr<sink::FileRing> file;
   worker::CaptureLimit limit;
   std::vector<std::unique_ptr<worker::Worker>> workers;
@@ -98,10 +98,11 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
                 {{"iface", ifc}, {"queue", q}}, double(dc.decapsulated.get()));
       for (unsigned t = 0; t < kTunnelCount; t++)
         if (uint64_t e = dc.errors[t].get(); e || Tunnel(t) != Tunnel::None)
-          b.counter("xcap_decap_errors_total",
-                    "Frames that failed to decapsulate, by the tunnel that failed (kept or dropped)",
-                    {{"iface", ifc}, {"queue", q}, {"tunnel", std::string(to_string(Tunnel(t)))}},
-                    double(e));
+          b.counter(
+              "xcap_decap_errors_total",
+              "Frames that failed to decapsulate, by the tunnel that failed (kept or dropped)",
+              {{"iface", ifc}, {"queue", q}, {"tunnel", std::string(to_string(Tunnel(t)))}},
+              double(e));
       b.counter("xcap_dropped_packets_total", drop_help,
                 {{"iface", ifc}, {"queue", q}, {"reason", "decap_error"}},
                 double(dc.dropped.get()));
@@ -161,6 +162,7 @@ sink::FileRingConfig file_config(const CaptureOptions& o) {
   c.rotate_bytes = o.rotate_mb * 1'000'000;
   c.rotate_seconds = o.rotate_seconds;
   c.max_files = o.max_files;
+  c.split_by_source = o.split_by_source;
   return c;
 }
 
@@ -194,7 +196,7 @@ Result<void> start(Capture& c) {
   if (o.pin_workers) keep_off_worker_cores(o.queues, ncpu);
   const bool decap = o.decap != DecapConfig::Mode::None;
   const bool pcapng = o.format == sink::FileFormat::Pcapng;
-  if (decap && pcapng)
+  if (decap && (pcapng || o.split_by_source))  // split: the names of the sources' files
     c.interfaces = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{o.iface, 1});
   if (!o.write_path.empty()) {
     sink::FileRingConfig fc = file_config(o);

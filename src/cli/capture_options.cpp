@@ -51,9 +51,9 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
 struct Raw {
   std::string iface, read_file, write_path, filter,
       snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
-      max_files = "0", format = "pcap", mode = "mirror", decap, decap_errors = "drop", queues = "all",
-      xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
-      frame_size = "4096", geneve_port = "6081";
+      max_files = "0", format = "pcap", split = "none", mode = "mirror", decap,
+      decap_errors = "drop", queues = "all", xdp_mode = "auto", listen, metrics, config,
+      batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "4096", geneve_port = "6081";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
@@ -69,6 +69,9 @@ po::options_description describe(Raw& r) {
       "Without -w: capture and count only")("format",
                                             po::value(&r.format)->value_name("pcap|pcapng"),
                                             "file format (default pcap, ns timestamps)")(
+      "split", po::value(&r.split)->value_name("none|source"),
+      "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); "
+      "none (default): one ring, sources mixed")(
       "snaplen,s", po::value(&r.snaplen)->value_name("BYTES"),
       "bytes kept per packet (default 262144; 0 = default)")(
       "count,c", po::value(&r.count)->value_name("N"), "stop after N packets")(
@@ -279,6 +282,14 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   if (rotating && o.write_path == "-") return fail("-C, -G and -W cannot rotate stdout (-w -)");
   if (o.max_files && !o.rotate_mb && !o.rotate_seconds)
     return fail("-W needs -C or -G: it limits how many rotated files are kept");
+  if (r.split != "none" && r.split != "source")
+    return fail("--split '" + r.split + "': expected none or source");
+  o.split_by_source = r.split == "source";
+  if (o.split_by_source && o.write_path == "-")
+    return fail("--split source writes one file ring per source; it cannot write to stdout");
+  if (o.split_by_source && o.write_path.empty()) return fail("--split source needs -w PATH");
+  if (o.split_by_source && o.decap == DecapConfig::Mode::None)
+    return fail("--split source needs decapsulation (--decap)");
 
   o.vxlan_ports.clear();
   for (const auto& p : r.vxlan_ports) {

@@ -22,6 +22,8 @@ struct CaptureOptions {
   std::vector<uint32_t> queues;  // --queues: the ones captured (all by default)
   std::string write_path;        // -w; empty = count only (a rate check)
   sink::FileFormat format = sink::FileFormat::Pcap;
+  // --split source: one file ring per mirror source (needs -w PATH and decapsulation)
+  bool split_by_source = false;
   uint32_t snaplen = 262144;    // -s (0 means the default, as in tcpdump)
   uint64_t count = 0;           // -c; 0 = unlimited
   double duration_s = 0;        // --duration; 0 = until a signal

@@ -4,6 +4,7 @@
 // TCP analysis sees no lost segments.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -48,12 +49,15 @@ std::vector<std::string> tshark(const std::vector<std::string>& args) {
   return lines;
 }
 
-TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
-  XCAP_REQUIRE_PRIVILEGED();
-  Lab lab("xcdec", "198.18.17");
-  TempDir dir;
-  const MacAddr dst = lab.cap_mac_bytes();
-  std::vector<Bytes> replay, inner_frames;
+// 3000 VXLAN-mirrored frames, a third from each source, mixed with traffic that is not mirror
+// traffic. inner[k] holds source k's inner frames.
+struct ThreeSources {
+  std::vector<Bytes> replay;
+  std::vector<Bytes> inner[3];
+};
+
+ThreeSources three_source_replay(const MacAddr& dst) {
+  ThreeSources t;
   for (int i = 0; i < 3000; i++) {
     const Source& s = kSources[i % 3];
     Bytes inner = FrameBuilder()
@@ -62,16 +66,26 @@ TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
                       .tcp(uint16_t(30000 + i % 7), 443, 0x18, uint32_t(i) * 100)
                       .payload(size_t(i % 900), uint8_t(i))
                       .build();
-    inner_frames.push_back(inner);
-    replay.push_back(wrap_vxlan(dst, s, inner, uint16_t(50000 + i % 100)));
+    t.inner[i % 3].push_back(inner);
+    t.replay.push_back(wrap_vxlan(dst, s, inner, uint16_t(50000 + i % 100)));
     // Not mirror traffic: passed to the host, never captured.
-    replay.push_back(FrameBuilder()
-                         .eth(dst, {0x02, 0, 0, 0, 0, 0x10})
-                         .ipv4("198.18.0.10", "198.18.0.2")
-                         .udp(5000, 5001)
-                         .payload(32)
-                         .build());
+    t.replay.push_back(FrameBuilder()
+                           .eth(dst, {0x02, 0, 0, 0, 0, 0x10})
+                           .ipv4("198.18.0.10", "198.18.0.2")
+                           .udp(5000, 5001)
+                           .payload(32)
+                           .build());
   }
+  return t;
+}
+
+TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcdec", "198.18.17");
+  TempDir dir;
+  ThreeSources t = three_source_replay(lab.cap_mac_bytes());
+  std::vector<Bytes> replay = t.replay, inner_frames;
+  for (const auto& v : t.inner) inner_frames.insert(inner_frames.end(), v.begin(), v.end());
   std::string in = dir / "mirrored.pcap", out = dir / "inner.pcapng";
   write_pcap(in, replay);
 
@@ -102,6 +116,35 @@ TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
                                       {"vxlan:198.18.0.11:vni200", 1000},
                                       {"vxlan:2001:db8::12:vni300", 1000}};
   EXPECT_EQ(per_iface, expected);
+}
+
+TEST(DecapCapture, SplitBySourceWritesOnePcapPerSource) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcdec", "198.18.17");
+  TempDir dir;
+  ThreeSources t = three_source_replay(lab.cap_mac_bytes());
+  std::string in = dir / "mirrored.pcap", outdir = dir / "out";
+  write_pcap(in, t.replay);
+  std::string why;
+  auto cap = start_capture(lab.cap_if(), {"-w", outdir + "/m.pcap", "--split", "source"}, &why);
+  ASSERT_EQ(cap, nullptr) << "a missing directory must be refused before capture";
+  ASSERT_EQ(sh("mkdir " + outdir), 0);
+  cap = start_capture(lab.cap_if(), {"-w", outdir + "/m.pcap", "--split", "source"}, &why);
+  ASSERT_TRUE(cap) << why;
+  auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  cap->signal(SIGINT);
+  ASSERT_EQ(cap->wait(60), 0) << cap->err();
+  const char* names[3] = {"m-vxlan_198.18.0.10_vni100.pcap", "m-vxlan_198.18.0.11_vni200.pcap",
+                          "m-vxlan_2001_db8__12_vni300.pcap"};
+  for (int k = 0; k < 3; k++) {
+    auto records = read_pcap_records(outdir + "/" + names[k]);
+    std::multiset<Bytes> want(t.inner[k].begin(), t.inner[k].end()), got;
+    for (const auto& r : records) got.insert(r.data);
+    EXPECT_TRUE(got == want) << names[k] << " does not hold exactly its source's frames";
+  }
+  auto ls = run({"/usr/bin/ls", outdir});
+  EXPECT_EQ(std::count(ls.output.begin(), ls.output.end(), '\n'), 3) << ls.output;
 }
 
 // A TCP flow A -> B: handshake, then full 1460-byte segments and B's ACKs, as Ethernet frames.

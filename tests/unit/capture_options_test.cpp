@@ -91,6 +91,8 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "-C", "10"}, "-w");
   expect_usage_error({"-i", "lo", "-w", "-", "-G", "10"}, "stdout");
   expect_usage_error({"-i", "lo", "-w", "x.pcap", "-W", "3"}, "-W");
+  expect_usage_error({"-i", "lo", "-w", "-", "--split", "source"}, "stdout");
+  expect_usage_error({"-i", "lo", "-w", "x.pcap", "--split", "bogus"}, "--split");
   expect_usage_error({"-i", "lo", "--queues", "7"}, "--queues");
   expect_usage_error({"-i", "lo", "--queues", "x"}, "--queues");
   expect_usage_error({"-i", "lo", "--vxlan-port", "0"}, "--vxlan-port");

@@ -41,4 +41,24 @@ std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint
   return name;
 }
 
+std::string source_file_part(std::string_view iface_name, uint32_t id) {
+  if (iface_name.empty()) return "if" + std::to_string(id);
+  std::string out(iface_name);
+  for (char& c : out) {
+    const bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+    if (!safe) c = '_';
+  }
+  return out;
+}
+
+std::string source_file_name(std::string_view base, std::string_view source, std::string_view ext) {
+  std::string name(base);
+  name += '-';
+  name += source;
+  name += '.';
+  name += ext;
+  return name;
+}
+
 }  // namespace xcap::sink

@@ -4,6 +4,19 @@
 // time in UTC with nanoseconds; seq counts files of this run from 0, zero-padded to 6 digits
 // (it grows past 6 digits rather than wrapping); ext is pcap or pcapng. A file being written
 // carries an extra ".part" and is renamed to its final name when complete.
+//
+// Split by source (--split source, FileRingConfig::split_by_source): every output (mirror
+// source) has its own ring of files, and the source goes between base and the rest:
+//   rotating:     <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext>
+//   not rotating: <base>-<source>.<ext>
+// seq counts the files of that source (each source has its own -W). <source> is the source's
+// interface name (InterfaceTable; the capture interface for output 0) made file-name safe by
+// source_file_part: a name such as "vxlan:198.18.0.10:vni100" or "geneve:2001:db8::1:vni7-ip"
+// carries ':' (and could carry '/'), which would cut the path or trip shells, Windows shares
+// and tools that read "host:path"; so every byte outside [A-Za-z0-9._-] becomes '_'
+// ("vxlan_198.18.0.10_vni100"). The source comes right after base, before the time stamp,
+// so `ls <base>-<source>-*` lists one source's ring in time order, and the name still ends in
+// the same -<stamp>-<seq>.<ext> tail as an unsplit ring.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +36,13 @@ std::string utc_stamp(uint64_t ts_ns);
 // <base>-<utc_stamp(first_ts_ns)>-<seq, 6 digits>.<ext>
 std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint64_t seq,
                                std::string_view ext);
+
+// The file-name-safe form of an interface name: bytes outside [A-Za-z0-9._-] become '_'.
+// An empty name gives "if<id>".
+std::string source_file_part(std::string_view iface_name, uint32_t id);
+
+// Split, not rotating: <base>-<source>.<ext>
+std::string source_file_name(std::string_view base, std::string_view source, std::string_view ext);
 
 // -G periods are aligned to wall-clock multiples of the period since the Unix epoch: the
 // period of ts is floor(ts / G). rotate_seconds must be > 0.

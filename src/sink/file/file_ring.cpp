@@ -63,7 +63,7 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
     out.fd = cfg.stdout_fd;
     return out;
   }
-  if (cfg.rotating()) {
+  if (cfg.rotating() || cfg.split_by_source) {
     if (auto r = probe_directory(cfg); !r) return r.error();
     return out;
   }
@@ -87,6 +87,15 @@ Result<void> validate(const FileRingConfig& cfg, unsigned n_workers) {
   if (cfg.path.empty()) return make_error("-w: empty output path");
   if (cfg.path == "-" && cfg.rotating()) {
     return make_error("-w - (stdout) cannot be combined with -C/-G/-W: rotation needs file names");
+  }
+  if (cfg.split_by_source && cfg.path == "-") {
+    return make_error(
+        "-w - (stdout) cannot be combined with --split source: it writes one file ring per "
+        "source");
+  }
+  if (cfg.split_by_source && !cfg.interfaces) {
+    return make_error(
+        "file ring: --split source needs the interface table (decapsulation names the sources)");
   }
   if (n_workers == 0) return make_error("file ring: needs at least one worker");
   if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0) {
@@ -136,6 +145,13 @@ class FileRingImpl final : public FileRing {
 Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsigned n_workers) {
   if (cfg.snaplen == 0) cfg.snaplen = kDefaultSnaplen;
   if (auto r = validate(cfg, n_workers); !r) return r.error();
+  if (cfg.split_by_source) {
+    // A worker holds a partial block per live source: more, smaller blocks, same memory.
+    if (cfg.block_bytes == FileRingConfig::kDefaultBlockBytes)
+      cfg.block_bytes = FileRingConfig::kSplitBlockBytes;
+    if (cfg.blocks_per_worker == FileRingConfig::kDefaultBlocksPerWorker)
+      cfg.blocks_per_worker = FileRingConfig::kSplitBlocksPerWorker;
+  }
 
   const size_t capacity = block_capacity(cfg);
   const size_t stride = (capacity + kPage - 1) / kPage * kPage;  // page-aligned blocks
@@ -170,8 +186,9 @@ Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsig
   if (!out) return out.error();
   ring->writer_ = std::make_unique<FileWriter>(cfg, std::move(wiring), std::move(out.value()));
   ring->writer_->start();
-  log_debug("file ring: %s, %u workers x %zu blocks of %zu bytes", cfg.path.c_str(), n_workers,
-            cfg.blocks_per_worker, capacity);
+  log_debug("file ring: %s%s, %u workers x %zu blocks of %zu bytes", cfg.path.c_str(),
+            cfg.split_by_source ? " (split by source)" : "", n_workers, cfg.blocks_per_worker,
+            capacity);
   return std::unique_ptr<FileRing>(std::move(ring));
 }
 

@@ -22,6 +22,13 @@
 //     file_namer.h), created lazily when the first block for it arrives (no empty files),
 //     written as <name>.part, renamed when complete. open() test-creates a file in the
 //     directory so a bad path is reported before capture starts.
+//   - split by source (cfg.split_by_source, needs cfg.interfaces, not "-"): every output id
+//     (= PacketView::iface_id; 0 collects frames not from a tunnel) has its own independent
+//     ring of files: its own .part/rename, -C/-G rotation, -W (the newest N files of each
+//     source are kept) and seq. Names: <base>-<source>.<ext>, or with rotation
+//     <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (file_namer.h). Every file is
+//     created lazily when its source's first block arrives; open() test-creates a file in the
+//     directory. A worker keeps one partial block per output that has records.
 #pragma once
 
 #include <atomic>
@@ -43,19 +50,29 @@ enum class FileFormat { Pcap, Pcapng };
 struct FileRingConfig {
   std::string path;  // -w: a file path, or "-" for stdout (pcap or pcapng)
   FileFormat format = FileFormat::Pcap;
-  uint32_t snaplen = 262144;     // -s: records are cut to this many bytes (0 = 262144)
-  uint32_t link_type = 1;        // DLT/LINKTYPE of the records (1 = Ethernet)
-  std::string iface_name;        // pcapng Interface Description Block name (if_name)
-  uint64_t rotate_bytes = 0;     // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
-  uint32_t rotate_seconds = 0;   // -G: rotate at wall-clock multiples of this; 0 = off
-  uint32_t max_files = 0;        // -W: keep at most this many completed files; 0 = unlimited
-  size_t block_bytes = 1 << 20;  // size of one worker block (capped at rotate_bytes/4 with -C,
-                                 // raised to hold one snaplen record)
-  size_t blocks_per_worker = 16;
+  uint32_t snaplen = 262144;    // -s: records are cut to this many bytes (0 = 262144)
+  uint32_t link_type = 1;       // DLT/LINKTYPE of the records (1 = Ethernet)
+  std::string iface_name;       // pcapng Interface Description Block name (if_name)
+  uint64_t rotate_bytes = 0;    // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
+  uint32_t rotate_seconds = 0;  // -G: rotate at wall-clock multiples of this; 0 = off
+  uint32_t max_files = 0;       // -W: keep at most this many completed files; 0 = unlimited
+  static constexpr size_t kDefaultBlockBytes = 1 << 20;
+  static constexpr size_t kDefaultBlocksPerWorker = 16;
+  // split_by_source: a worker holds a partial block per active source, so more, smaller
+  // blocks (same memory). Used for a field left at its default value above.
+  static constexpr size_t kSplitBlockBytes = 256 << 10;
+  static constexpr size_t kSplitBlocksPerWorker = 64;
+  size_t block_bytes = kDefaultBlockBytes;  // size of one worker block (capped at
+                                            // rotate_bytes/4 with -C, raised to hold one
+                                            // snaplen record)
+  size_t blocks_per_worker = kDefaultBlocksPerWorker;
   uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
   // pcapng: the interfaces records may name (PacketView::iface_id); entry 0 must describe
   // iface_name/link_type. Null: every record is on interface 0.
   std::shared_ptr<const InterfaceTable> interfaces;
+  // --split source: one ring of files per output id (see the top of this file). Requires
+  // interfaces (the names); not with "-".
+  bool split_by_source = false;
   int stdout_fd = 1;  // where "-" writes; tests inject a pipe here. Never closed by FileRing.
   // true when any of -C/-G/-W asks for a ring: names become
   // <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (first-packet time, UTC)
@@ -82,17 +99,19 @@ using BlockRing = SpscRing<RecordBlock*>;
 // write_error_drops.
 class alignas(64) FileRingProducer final {
  public:
-  // Encodes the record into the current block; seals the block first when the record does
-  // not fit or (with -G) belongs to another period. No free block: drops and counts it.
+  // Encodes the record into the current block of its output (split_by_source: one per
+  // iface_id; else one); seals that block first when the record does not fit or (with -G)
+  // belongs to another period. No free block: drops and counts it.
   void append(const PacketView& pkt);
   void append(std::span<const PacketView> batch) {
     for (const PacketView& p : batch) append(p);
   }
-  // Seals the current block if it has records and a previous call (any clock, the same one
-  // every time, e.g. CLOCK_MONOTONIC) saw it non-empty at least cfg.flush_ns ago: a record
-  // reaches the writer within flush_ns plus one call interval.
+  // Seals each current block that has records and that a previous call (any clock, the same
+  // one every time, e.g. CLOCK_MONOTONIC) saw non-empty at least cfg.flush_ns ago: a record
+  // reaches the writer within flush_ns plus one call interval. Costs O(outputs with a
+  // partial block).
   void flush_if_idle(uint64_t now_ns);
-  // Hands the current block to the writer if it has records. The next append takes a fresh
+  // Hands every current block that has records to the writer. The next append takes a fresh
   // block.
   void seal();
   uint64_t backpressure_drops() const { return drops_.load(std::memory_order_relaxed); }
@@ -102,18 +121,32 @@ class alignas(64) FileRingProducer final {
 
  private:
   friend class FileRingImpl;
-  FileRingProducer(BlockRing* full, BlockRing* free, const FileRingConfig& cfg);
-  RecordBlock* next_block();  // cold path of append()
+  // One output's current block. Without split_by_source there is one output, 0.
+  struct Output {
+    RecordBlock* cur = nullptr;
+    uint64_t period_lo = 0;  // [lo, hi): the current block's -G period
+    uint64_t period_hi = 0;
+    uint32_t active_pos = 0;  // index in active_ while cur != nullptr
+  };
 
-  BlockRing* const full_;  // to the writer
-  BlockRing* const free_;  // back from the writer
-  RecordBlock* cur_ = nullptr;
+  FileRingProducer(BlockRing* full, BlockRing* free, const FileRingConfig& cfg);
+  RecordBlock* next_block(uint32_t out);  // cold path of append()
+  void grow(uint32_t out);                // cold: first record of a new output id
+  void seal_output(uint32_t out);
+  void seal_fullest_except(uint32_t out);  // split: put a held block back in circulation
+  void drop() {
+    drops_.store(drops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  BlockRing* const full_;         // to the writer
+  BlockRing* const free_;         // back from the writer
+  std::vector<Output> outs_;      // by output id; grown (cold path) when a new id shows up
+  std::vector<uint32_t> active_;  // ids whose cur is set; capacity reserved: never allocates
+  const bool split_;
   const uint32_t snaplen_;
   const bool pcapng_;
   const uint64_t period_ns_;  // -G period in ns; 0 when not rotating by time
   const uint64_t flush_ns_;
-  uint64_t period_lo_ = 0;  // [lo, hi): the current block's -G period
-  uint64_t period_hi_ = 0;
   std::atomic<uint64_t> drops_{0};  // written by the worker only, read by anyone
 };
 

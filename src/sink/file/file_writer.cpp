@@ -37,11 +37,17 @@ FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings
       base_(rotation_base(cfg.path)),
       ext_(cfg.format == FileFormat::Pcapng ? "pcapng" : "pcap"),
       to_stdout_(cfg.path == "-"),
-      fd_(out.fd),
-      owned_(std::move(out.owned)),
-      file_open_(out.fd >= 0),
-      part_(std::move(out.part)),
-      final_(std::move(out.final)) {}
+      split_(cfg.split_by_source),
+      pcapng_(cfg.format == FileFormat::Pcapng) {
+  if (out.fd >= 0) {  // stdout or the single file: output 0, open from the start
+    OutputFile& f = output(0);
+    f.fd = out.fd;
+    f.owned = std::move(out.owned);
+    f.open = true;
+    f.part = std::move(out.part);
+    f.final = std::move(out.final);
+  }
+}
 
 FileWriter::~FileWriter() {
   (void)stop();
@@ -69,7 +75,7 @@ void FileWriter::run() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   pthread_setname_np(pthread_self(), "xcap-writer");
 
-  if (file_open_) begin_file();
+  if (!outputs_.empty() && outputs_[0] && outputs_[0]->open) begin_file(*outputs_[0]);
   for (;;) {
     // Read the flag before polling: if it was set and this round found nothing, every block
     // sealed before close() has been written.
@@ -79,7 +85,10 @@ void FileWriter::run() {
       std::this_thread::sleep_for(kIdleSleep);
     }
   }
-  if (!failed()) complete_current();
+  for (auto& f : outputs_) {
+    if (failed()) break;
+    if (f) complete(*f);
+  }
 }
 
 size_t FileWriter::poll_rings() {
@@ -98,97 +107,126 @@ size_t FileWriter::poll_rings() {
   return handled;
 }
 
+FileWriter::OutputFile& FileWriter::output(uint32_t id) {
+  if (id < outputs_.size() && outputs_[id]) return *outputs_[id];
+  if (id >= outputs_.size()) outputs_.resize(size_t{id} + 1);
+  auto f = std::make_unique<OutputFile>();
+  f->id = id;
+  f->base = base_;
+  if (split_) {
+    // The source's interface name, file-name safe. Table entries below published() are
+    // immutable; the worker took this id from the table before sealing the block.
+    const InterfaceTable* t = cfg_.interfaces.get();
+    std::string part = source_file_part(t && id < t->published() ? t->at(id).name : "", id);
+    // Distinct interface names could sanitize to one part: keep files of two sources apart.
+    while (!split_names_.insert(part).second) part += "-" + std::to_string(id);
+    f->base += "-" + part;
+  }
+  outputs_[id] = std::move(f);
+  return *outputs_[id];
+}
+
 void FileWriter::handle(RecordBlock& b) {
-  if (cfg_.rotating() && !failed()) {
-    if (file_open_) {
+  OutputFile& f = output(b.output);
+  if ((cfg_.rotating() || split_) && !failed()) {
+    if (f.open && cfg_.rotating()) {
       // -G: a block of a newer period starts a new file; a late block of an older period
       // goes into the current one. -C: start a new file rather than grow past the limit.
-      const bool newer_period = cfg_.rotate_seconds && b.period > file_period_;
-      const bool too_big = cfg_.rotate_bytes && file_bytes_ > header_.size() &&
-                           file_bytes_ + b.used > cfg_.rotate_bytes;
-      if (newer_period || too_big) complete_current();
+      const bool newer_period = cfg_.rotate_seconds && b.period > f.period;
+      const bool too_big =
+          cfg_.rotate_bytes && f.bytes > header_.size() && f.bytes + b.used > cfg_.rotate_bytes;
+      if (newer_period || too_big) complete(f);
     }
-    if (!file_open_ && !failed()) open_rotating(b);
+    if (!f.open && !failed()) open_file(f, b);
   }
-  if (failed() || !write_new_interfaces(b.max_iface_id) || !write_all(b.data, b.used)) {
+  if (failed() || !write_new_interfaces(f, b.max_iface_id) || !write_all(f, b.data, b.used)) {
     add(write_error_drops_, b.records);
     return;
   }
-  file_bytes_ += b.used;
+  f.bytes += b.used;
   add(written_bytes_, b.used);
   add(written_packets_, b.records);
   // Complete a full file now rather than when the next block arrives.
-  if (cfg_.rotate_bytes && file_bytes_ >= cfg_.rotate_bytes) complete_current();
+  if (cfg_.rotate_bytes && f.bytes >= cfg_.rotate_bytes) complete(f);
 }
 
-bool FileWriter::begin_file() {
-  idbs_in_file_ = 1;  // the header carries interface 0
-  if (!write_all(header_.data(), header_.size())) return false;
-  file_bytes_ = header_.size();
+bool FileWriter::begin_file(OutputFile& f) {
+  f.idbs = 1;  // the header carries interface 0
+  if (!write_all(f, header_.data(), header_.size())) return false;
+  f.bytes = header_.size();
   add(written_bytes_, header_.size());
   return true;
 }
 
-bool FileWriter::write_new_interfaces(uint32_t max_iface_id) {
+bool FileWriter::write_new_interfaces(OutputFile& f, uint32_t max_iface_id) {
   // pcapng: every interface a record names must have its IDB earlier in the file. New mirror
   // sources appear at run time; write the IDBs this file lacks, in id order, just before the
   // first block that needs them. The table's entries below published() are immutable.
-  if (!cfg_.interfaces || max_iface_id < idbs_in_file_) return true;
+  // pcap has no interfaces: every file has the one link type of its header.
+  if (!pcapng_ || !cfg_.interfaces || max_iface_id < f.idbs) return true;
   const uint32_t published = cfg_.interfaces->published();
   std::vector<uint8_t> idbs;
-  for (uint32_t id = idbs_in_file_; id < published; id++) {
+  for (uint32_t id = f.idbs; id < published; id++) {
     const InterfaceInfo& info = cfg_.interfaces->at(id);
     append_pcapng_interface(idbs, info.name, cfg_.snaplen, info.link_type);
   }
-  idbs_in_file_ = published;
-  if (!write_all(idbs.data(), idbs.size())) return false;
-  file_bytes_ += idbs.size();
+  f.idbs = published;
+  if (!write_all(f, idbs.data(), idbs.size())) return false;
+  f.bytes += idbs.size();
   add(written_bytes_, idbs.size());
   return true;
 }
 
-bool FileWriter::open_rotating(const RecordBlock& first) {
-  final_ = rotation_file_name(base_, first.first_ts_ns, seq_++, ext_);
-  part_ = final_ + std::string(kPartSuffix);
-  const int fd = ::open(part_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+bool FileWriter::open_file(OutputFile& f, const RecordBlock& first) {
+  f.final = cfg_.rotating() ? rotation_file_name(f.base, first.first_ts_ns, f.seq++, ext_)
+                            : f.base + "." + ext_;  // split, one file per source
+  f.part = f.final + std::string(kPartSuffix);
+  const int fd = ::open(f.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    fail("cannot create " + part_ + ": " + errno_text(errno));
+    fail("cannot create " + f.part + ": " + errno_text(errno));
     return false;
   }
-  owned_ = Fd(fd);
-  fd_ = fd;
-  file_open_ = true;
-  file_period_ = first.period;
-  file_bytes_ = 0;
-  if (!begin_file()) return false;
-  log_debug("writing %s", part_.c_str());
+  f.owned = Fd(fd);
+  f.fd = fd;
+  f.open = true;
+  f.period = first.period;
+  f.bytes = 0;
+  if (!begin_file(f)) return false;
+  log_debug("writing %s", f.part.c_str());
   return true;
 }
 
-void FileWriter::complete_current() {
-  if (!file_open_) return;
-  file_open_ = false;
-  fd_ = -1;
+void FileWriter::complete(OutputFile& f) {
+  if (!f.open) return;
+  f.open = false;
+  f.fd = -1;
   if (to_stdout_) return;  // stdout is borrowed: nothing to close or rename
   // close(2)'s result matters: on NFS and some disks the last write error only shows here.
-  if (::close(owned_.release()) != 0) {
-    fail("closing " + part_ + ": " + errno_text(errno));
+  if (::close(f.owned.release()) != 0) {
+    fail("closing " + f.part + ": " + errno_text(errno));
     return;
   }
-  if (::rename(part_.c_str(), final_.c_str()) != 0) {
-    fail("cannot rename " + part_ + " to " + final_ + ": " + errno_text(errno));
+  if (::rename(f.part.c_str(), f.final.c_str()) != 0) {
+    fail("cannot rename " + f.part + " to " + f.final + ": " + errno_text(errno));
     return;
   }
   add(files_completed_, 1);
-  log_debug("completed %s", final_.c_str());
+  log_debug("completed %s", f.final.c_str());
 
+  // -W keeps the newest max_files of each output (there is one output unless split).
   std::vector<std::string> victims;
   {
     std::lock_guard lock(mu_);
-    completed_.push_back(final_);
-    while (cfg_.max_files && completed_.size() > cfg_.max_files) {
-      victims.push_back(std::move(completed_.front()));
-      completed_.pop_front();
+    completed_.push_back({f.id, f.final});
+    f.kept++;
+    for (auto it = completed_.begin(); cfg_.max_files && f.kept > cfg_.max_files;) {
+      if (it->output != f.id) {
+        ++it;
+        continue;
+      }
+      victims.push_back(std::move(it->name));
+      it = completed_.erase(it);
+      f.kept--;
     }
   }
   for (const std::string& old : victims) {
@@ -200,12 +238,12 @@ void FileWriter::complete_current() {
   }
 }
 
-bool FileWriter::write_all(const uint8_t* p, size_t n) {
+bool FileWriter::write_all(OutputFile& f, const uint8_t* p, size_t n) {
   while (n > 0) {
-    const ssize_t w = ::write(fd_, p, n);
+    const ssize_t w = ::write(f.fd, p, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      const std::string what = to_stdout_ ? std::string("stdout") : part_;
+      const std::string what = to_stdout_ ? std::string("stdout") : f.part;
       fail("writing " + what + ": " + errno_text(w < 0 ? errno : EIO));
       return false;
     }
@@ -222,11 +260,14 @@ void FileWriter::fail(std::string message) {
   }
   // Not logged here: close() returns it and the owner reports it once.
   failed_.store(true, std::memory_order_release);
-  // Stop writing for good. An incomplete file keeps its .part name, so nothing downstream
-  // mistakes it for a complete one.
-  owned_.reset();
-  fd_ = -1;
-  file_open_ = false;
+  // Stop writing for good, to every output. An incomplete file keeps its .part name, so
+  // nothing downstream mistakes it for a complete one.
+  for (auto& f : outputs_) {
+    if (!f) continue;
+    f->owned.reset();
+    f->fd = -1;
+    f->open = false;
+  }
 }
 
 void FileWriter::add_stats(FileRingStats& s) const {
@@ -239,7 +280,10 @@ void FileWriter::add_stats(FileRingStats& s) const {
 
 std::vector<std::string> FileWriter::completed_files() const {
   std::lock_guard lock(mu_);
-  return {completed_.begin(), completed_.end()};
+  std::vector<std::string> out;
+  out.reserve(completed_.size());
+  for (const Completed& c : completed_) out.push_back(c.name);
+  return out;
 }
 
 }  // namespace xcap::sink

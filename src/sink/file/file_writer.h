@@ -5,6 +5,10 @@
 // rename(2)) and deletes (-W) files. When idle it sleeps kIdleSleep: blocks come at most every
 // ~1 MiB of traffic or flush_ns, so a short sleep costs no latency worth a spinning core.
 //
+// Each block names its output (RecordBlock::output): 0 unless split_by_source, where every
+// output (mirror source) has its own file state (OutputFile): its own open file, .part name,
+// rotation, seq and -W count.
+//
 // After an output error it is failed(): it stops writing, counts the records of every later
 // block as write_error_drops and keeps recycling blocks, so workers never stall.
 #pragma once
@@ -13,9 +17,11 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "common/fd.h"
@@ -30,7 +36,7 @@ struct WorkerRings {
 };
 
 // Where the writer starts: stdout, a single PATH.part opened by FileRing::open, or nothing
-// yet (rotating: files are created when their first block arrives).
+// yet (rotating or split: files are created when their first block arrives).
 struct InitialOutput {
   int fd = -1;        // stdout_fd (borrowed) or owned.get()
   Fd owned;           // the single file's descriptor, if any
@@ -60,12 +66,28 @@ class FileWriter {
  private:
   void run();
   size_t poll_rings();  // blocks handled this round
+  // One output's file state (writer thread only).
+  struct OutputFile {
+    uint32_t id = 0;
+    std::string base;  // names: base_, or split: <base_>-<source>
+    int fd = -1;
+    Fd owned;
+    bool open = false;  // a file (or stdout) is receiving blocks
+    std::string part, final;
+    uint64_t bytes = 0;
+    uint64_t period = 0;
+    uint32_t idbs = 1;  // pcapng: interfaces [0, idbs) are described
+    uint64_t seq = 0;
+    size_t kept = 0;  // this output's entries in completed_ (-W counts per output)
+  };
+
+  OutputFile& output(uint32_t id);  // creates the state of a new output (cold)
   void handle(RecordBlock& b);
-  bool open_rotating(const RecordBlock& first);
-  bool begin_file();  // writes the file header
-  bool write_new_interfaces(uint32_t max_iface_id);  // pcapng IDBs the file still lacks
-  void complete_current();
-  bool write_all(const uint8_t* p, size_t n);
+  bool open_file(OutputFile& f, const RecordBlock& first);          // rotating or split
+  bool begin_file(OutputFile& f);                                   // writes the file header
+  bool write_new_interfaces(OutputFile& f, uint32_t max_iface_id);  // IDBs the file lacks
+  void complete(OutputFile& f);
+  bool write_all(OutputFile& f, const uint8_t* p, size_t n);
   void fail(std::string message);
   void add(std::atomic<uint64_t>& c, uint64_t n) {  // single writer: no locked add needed
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -78,16 +100,12 @@ class FileWriter {
   const std::string base_;             // rotating: path without .pcap/.pcapng
   const char* const ext_;
   const bool to_stdout_;
+  const bool split_;
+  const bool pcapng_;
 
   // Writer-thread state.
-  int fd_ = -1;
-  Fd owned_;
-  bool file_open_ = false;  // a file (or stdout) is receiving blocks
-  std::string part_, final_;
-  uint64_t file_bytes_ = 0;
-  uint64_t file_period_ = 0;
-  uint32_t idbs_in_file_ = 1;  // pcapng: interfaces [0, idbs_in_file_) are described
-  uint64_t seq_ = 0;
+  std::vector<std::unique_ptr<OutputFile>> outputs_;  // by output id; null: not seen yet
+  std::unordered_set<std::string> split_names_;       // split: source parts in use
   size_t next_ring_ = 0;
 
   std::thread thread_;
@@ -97,8 +115,12 @@ class FileWriter {
   std::atomic<uint64_t> written_packets_{0}, written_bytes_{0}, files_completed_{0},
       files_deleted_{0}, write_error_drops_{0};
 
-  mutable std::mutex mu_;  // guards the two below (read by other threads, rarely)
-  std::deque<std::string> completed_;
+  struct Completed {
+    uint32_t output;
+    std::string name;
+  };
+  mutable std::mutex mu_;            // guards the two below (read by other threads, rarely)
+  std::deque<Completed> completed_;  // kept files of every output, oldest first
   std::string error_;
 };
 

@@ -15,12 +15,13 @@ namespace xcap::sink {
 struct RecordBlock {
   uint8_t* data = nullptr;  // capacity bytes, page aligned, inside the worker's BlockArena
   size_t capacity = 0;
-  size_t used = 0;           // bytes of encoded records at data
-  uint32_t records = 0;      // number of records in [data, data + used)
-  uint64_t first_ts_ns = 0;  // timestamp of the first record (UTC ns): names the file
-  uint64_t last_ts_ns = 0;   // timestamp of the last record appended
-  uint64_t period = 0;       // -G: first_ts_ns / (rotate_seconds * 1e9); 0 when not rotating
+  size_t used = 0;            // bytes of encoded records at data
+  uint32_t records = 0;       // number of records in [data, data + used)
+  uint64_t first_ts_ns = 0;   // timestamp of the first record (UTC ns): names the file
+  uint64_t last_ts_ns = 0;    // timestamp of the last record appended
+  uint64_t period = 0;        // -G: first_ts_ns / (rotate_seconds * 1e9); 0 when not rotating
   uint32_t max_iface_id = 0;  // pcapng: highest interface id among the records
+  uint32_t output = 0;        // split_by_source: the output (iface id) of every record; else 0
   // flush_if_idle bookkeeping: the caller's clock when a flush check first saw this block
   // non-empty (the clock is the caller's; append() has no clock, so the wait is measured
   // from the first check, not from the first record).
@@ -32,6 +33,7 @@ struct RecordBlock {
     records = 0;
     first_ts_ns = last_ts_ns = period = 0;
     max_iface_id = 0;
+    output = 0;
     flush_start_ns = 0;
     flush_armed = false;
   }
