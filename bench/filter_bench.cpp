@@ -1,6 +1,7 @@
 // filter_bench: ns per packet of the worker filter, libpcap's interpreter (pcap_offline_filter,
 // i.e. bpf_filter) against xcap's (FilterProgram::matches, CbpfInterpreter), on the same
-// libpcap-compiled program, for six representative expressions, on 64-byte and 1500-byte frames.
+// libpcap-compiled program, for six representative expressions and a compound one, on 64-byte and
+// 1500-byte frames.
 //
 //   build/bench/filter_bench --benchmark_min_time=0.2
 //
@@ -32,6 +33,8 @@ const char* const kExpressions[] = {
     "vlan and udp",
     "ip6 and tcp dst port 80",
     "not arp and len > 100",
+    // a compound one, to show how the cost grows with the program
+    "tcp and (port 80 or port 443) and not (src net 198.19.0.0/16 or dst port 22)",
 };
 
 // One frame of each kind, of about `size` bytes (ARP keeps its own size).
@@ -54,8 +57,8 @@ std::vector<Bytes> frame_kinds(size_t size) {
   // ARP request, broadcast: FrameBuilder has no ARP layer, so its fields come as bytes.
   f.push_back(FrameBuilder()
                   .eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x02, 0, 0, 0, 0, 1}, 0x0806)
-                  .bytes({0, 1, 0x08, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 198, 18, 0, 1, 0, 0, 0, 0,
-                          0, 0, 198, 18, 0, 2})
+                  .bytes({0,   1,  0x08, 0, 6, 4, 0, 1, 2, 0, 0,   0,  0, 1,
+                          198, 18, 0,    1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2})
                   .build());
   return f;
 }
@@ -126,8 +129,8 @@ void register_all() {
   for (int e = 0; e < int(std::size(kExpressions)); ++e)
     for (size_t size : {64, 1500})
       for (Engine engine : {Engine::Libpcap, Engine::Xcap}) {
-        const std::string name = std::string(engine == Engine::Libpcap ? "libpcap" : "xcap") +
-                                 "/" + std::to_string(size) + "/" + kExpressions[e];
+        const std::string name = std::string(engine == Engine::Libpcap ? "libpcap" : "xcap") + "/" +
+                                 std::to_string(size) + "/" + kExpressions[e];
         benchmark::RegisterBenchmark(name.c_str(), BM_Filter, engine, e, size);
       }
 }

@@ -33,17 +33,21 @@ using namespace cbpf;
 
 // Every handler of exec(), in table order. Fused handlers are a load (ABS or IND, of a word,
 // half-word or byte) followed by a conditional jump on a constant.
-#define XCAP_CBPF_FUSED(X, mode)                                                            \
-  X(mode##WJeq) X(mode##WJgt) X(mode##WJge) X(mode##WJset) X(mode##HJeq) X(mode##HJgt)      \
-      X(mode##HJge) X(mode##HJset) X(mode##BJeq) X(mode##BJgt) X(mode##BJge) X(mode##BJset)
-#define XCAP_CBPF_HANDLERS(X)                                                               \
-  X(RetK) X(RetA) X(LdAbsW) X(LdAbsH) X(LdAbsB) X(LdIndW) X(LdIndH) X(LdIndB) X(LdLen)     \
-      X(LdxLen) X(LdxMsh) X(LdImm) X(LdxImm) X(LdMem) X(LdxMem) X(St) X(Stx) X(Ja)          \
-          X(JaBack) X(JeqK) X(JgtK) X(JgeK) X(JsetK) X(JeqX) X(JgtX) X(JgeX) X(JsetX)       \
-              X(AddK) X(SubK) X(MulK) X(DivK) X(ModK) X(AndK) X(OrK) X(XorK) X(LshK)        \
-                  X(RshK) X(AddX) X(SubX) X(MulX) X(DivX) X(ModX) X(AndX) X(OrX) X(XorX)    \
-                      X(LshX) X(RshX) X(Neg) X(Tax) X(Txa) XCAP_CBPF_FUSED(X, Abs)          \
-                          XCAP_CBPF_FUSED(X, Ind)
+// clang-format off
+#define XCAP_CBPF_FUSED(X, mode)                                                \
+  X(mode##WJeq) X(mode##WJgt) X(mode##WJge) X(mode##WJset)                      \
+  X(mode##HJeq) X(mode##HJgt) X(mode##HJge) X(mode##HJset)                      \
+  X(mode##BJeq) X(mode##BJgt) X(mode##BJge) X(mode##BJset)
+#define XCAP_CBPF_HANDLERS(X)                                                   \
+  X(RetK) X(RetA)                                                               \
+  X(LdAbsW) X(LdAbsH) X(LdAbsB) X(LdIndW) X(LdIndH) X(LdIndB)                   \
+  X(LdLen) X(LdxLen) X(LdxMsh) X(LdImm) X(LdxImm) X(LdMem) X(LdxMem) X(St) X(Stx) \
+  X(Ja) X(JaBack) X(JeqK) X(JgtK) X(JgeK) X(JsetK) X(JeqX) X(JgtX) X(JgeX) X(JsetX) \
+  X(AddK) X(SubK) X(MulK) X(DivK) X(ModK) X(AndK) X(OrK) X(XorK) X(LshK) X(RshK) \
+  X(AddX) X(SubX) X(MulX) X(DivX) X(ModX) X(AndX) X(OrX) X(XorX) X(LshX) X(RshX) \
+  X(Neg) X(Tax) X(Txa)                                                          \
+  XCAP_CBPF_FUSED(X, Abs) XCAP_CBPF_FUSED(X, Ind)
+// clang-format on
 
 enum class H : uint8_t {
 #define XCAP_ENUM(name) name,
@@ -143,7 +147,10 @@ bool is_packet_load(uint16_t code) {
 // The fused handler for a packet load followed by a conditional jump on a constant.
 H fused_handler(uint16_t load, uint16_t jump) {
   const unsigned size = (load & 0x18) == kW ? 0 : (load & 0x18) == kH ? 1 : 2;
-  const unsigned op = (jump & 0xf0) == kJeq ? 0 : (jump & 0xf0) == kJgt ? 1 : (jump & 0xf0) == kJge ? 2 : 3;
+  const unsigned op = (jump & 0xf0) == kJeq   ? 0
+                      : (jump & 0xf0) == kJgt ? 1
+                      : (jump & 0xf0) == kJge ? 2
+                                              : 3;
   const H first = (load & 0xe0) == kAbs ? H::AbsWJeq : H::IndWJeq;
   return H(unsigned(first) + size * 4 + op);
 }
@@ -265,7 +272,7 @@ XCAP_ONE_COPY uint32_t CbpfInterpreter::exec(const Op* pc, const uint8_t* p, uin
   uint32_t A = 0, X = 0, backward = 0;
   uint32_t mem[kMemWords] = {};
 
-#define DISPATCH() goto* pc->handler
+#define DISPATCH() goto * pc->handler
 #define NEXT()  \
   do {          \
     ++pc;       \
@@ -279,18 +286,18 @@ XCAP_ONE_COPY uint32_t CbpfInterpreter::exec(const Op* pc, const uint8_t* p, uin
     DISPATCH();                        \
   } while (0)
 // Absolute loads: create() guarantees k + size does not overflow.
-#define ABS_LOAD(size, load)                    \
-  do {                                          \
-    if (pc->k + (size) > caplen) return 0;      \
-    A = load(p + pc->k);                        \
+#define ABS_LOAD(size, load)               \
+  do {                                     \
+    if (pc->k + (size) > caplen) return 0; \
+    A = load(p + pc->k);                   \
   } while (0)
 // Indexed loads: X + k is computed in 64 bits, so an overflowing sum is out of bounds, as in
 // libpcap's three-part check.
-#define IND_LOAD(size, load)                           \
-  do {                                                 \
-    const uint64_t off = uint64_t(X) + pc->k;          \
-    if (off + (size) > caplen) return 0;               \
-    A = load(p + off);                                 \
+#define IND_LOAD(size, load)                  \
+  do {                                        \
+    const uint64_t off = uint64_t(X) + pc->k; \
+    if (off + (size) > caplen) return 0;      \
+    A = load(p + off);                        \
   } while (0)
 #define LOAD8(q) uint32_t(*(q))
 #define FUSED(mode, LOADER, sz, size, load) \

@@ -1,4 +1,4 @@
-// CbpfInterpreter: runs a classic BPF program on a packet, with libpcap's semantics, several
+// CbpfInterpreter: runs a classic BPF program on a packet, with libpcap's semantics, two to three
 // times faster than libpcap's bpf_filter (bench/filter_bench.cpp has the numbers).
 //
 // Why not bpf_filter? It decodes every instruction on every packet through one switch, so the

@@ -50,8 +50,8 @@ class FilterProgram {
   const CbpfInterpreter& interpreter() const { return interp_; }
 
  private:
-  FilterProgram(std::string expr, uint32_t link_type, uint32_t snaplen,
-                std::vector<CbpfInsn> insns, CbpfInterpreter interp)
+  FilterProgram(std::string expr, uint32_t link_type, uint32_t snaplen, std::vector<CbpfInsn> insns,
+                CbpfInterpreter interp)
       : expr_(std::move(expr)),
         link_type_(link_type),
         snaplen_(snaplen),

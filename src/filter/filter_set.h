@@ -27,8 +27,7 @@ class FilterSet {
 
   // Whether the expression selects this frame of the given link type (see
   // FilterProgram::matches). Hot path: no allocation, lock or syscall; thread-safe.
-  bool matches(LinkType link_type, const uint8_t* pkt, uint32_t caplen,
-               uint32_t wire_len) const {
+  bool matches(LinkType link_type, const uint8_t* pkt, uint32_t caplen, uint32_t wire_len) const {
     if (link_type == LinkType::Raw) return raw_ && raw_->matches(pkt, caplen, wire_len);
     return ethernet_.matches(pkt, caplen, wire_len);
   }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -126,7 +127,8 @@ class Corpus {
         raw.push_back(r);
       }
     }
-    for (int i = 0; i < 200; ++i) raw.push_back(Frame{garbage_ip(), 0}), raw.back().wire_len = uint32_t(raw.back().data.size());
+    for (int i = 0; i < 200; ++i)
+      raw.push_back(Frame{garbage_ip(), 0}), raw.back().wire_len = uint32_t(raw.back().data.size());
   }
 
  private:
@@ -136,7 +138,9 @@ class Corpus {
 
   static void put16(Bytes& b, uint32_t v) { b.push_back(uint8_t(v >> 8)), b.push_back(uint8_t(v)); }
   static void put32(Bytes& b, uint32_t v) { put16(b, v >> 16), put16(b, v & 0xffff); }
-  static void set16(Bytes& b, size_t at, uint32_t v) { b[at] = uint8_t(v >> 8), b[at + 1] = uint8_t(v); }
+  static void set16(Bytes& b, size_t at, uint32_t v) {
+    b[at] = uint8_t(v >> 8), b[at + 1] = uint8_t(v);
+  }
   void random_bytes(Bytes& b, size_t n) {
     for (size_t i = 0; i < n; ++i) b.push_back(one_in(3) ? uint8_t(below(4)) : byte());
   }
@@ -160,7 +164,7 @@ class Corpus {
   uint32_t ipv4_addr() {
     static const uint32_t kAddrs[] = {0xc6120001, 0xc6120002, 0xc6130107, 0xc613c809,
                                       0xc612ffff, 0xc6120005};  // 198.18.0.1, .0.2, 198.19.1.7, ...
-    if (one_in(4)) return 0xc6120000 | below(0x20000);  // anywhere in 198.18.0.0/15
+    if (one_in(4)) return 0xc6120000 | below(0x20000);          // anywhere in 198.18.0.0/15
     return kAddrs[below(6)];
   }
 
@@ -195,8 +199,8 @@ class Corpus {
   void transport(Bytes& b, uint8_t proto) {
     switch (proto) {
       case 6: {
-        static const uint8_t kFlags[] = {0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14, 0x01,
-                                         0x20, 0x00, 0xff, 0x03, 0xc2, 0x29};
+        static const uint8_t kFlags[] = {0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14,
+                                         0x01, 0x20, 0x00, 0xff, 0x03, 0xc2, 0x29};
         put16(b, port()), put16(b, port());
         put32(b, uint32_t(rng_())), put32(b, uint32_t(rng_()));
         const uint32_t words = one_in(4) ? 5 + below(11) : 5;
@@ -441,8 +445,8 @@ class FilterDifferential : public ::testing::Test {
       if (got != want) {
         ++mismatches;
         ADD_FAILURE() << "filter \"" << expr << "\" on " << to_string(type) << " frame " << i
-                      << " (caplen " << f.data.size() << ", wire " << f.wire_len
-                      << "): libpcap " << want << ", xcap " << got << "\n  " << hex(f.data);
+                      << " (caplen " << f.data.size() << ", wire " << f.wire_len << "): libpcap "
+                      << want << ", xcap " << got << "\n  " << hex(f.data);
       }
     }
     return selected;
@@ -483,8 +487,8 @@ TEST_F(FilterDifferential, RawIpFramesMatchLibpcap) {
       EXPECT_EQ(set->raw(), nullptr) << expr;
       EXPECT_NE(set->raw_error().find(ref.error), std::string::npos) << set->raw_error();
       for (const Frame& f : raw_)
-        ASSERT_FALSE(set->matches(LinkType::Raw, f.data.data(), uint32_t(f.data.size()),
-                                  f.wire_len));
+        ASSERT_FALSE(
+            set->matches(LinkType::Raw, f.data.data(), uint32_t(f.data.size()), f.wire_len));
       continue;
     }
     ++compiled;

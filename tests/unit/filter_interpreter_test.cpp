@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,10 +62,10 @@ TEST(CbpfInterpreter, IndexedLoadsRejectOverflowingOffsets) {
               0x4501);
   expect_both({stmt(kLdx | kImm, 3), stmt(kLd | kH | kInd, 6), stmt(kRet | kK, 1)}, kPkt, 10, 0);
   // X + k wraps around to 1 in 32 bits: libpcap refuses it, so must we.
-  expect_both({stmt(kLdx | kImm, 0xffffffff), stmt(kLd | kB | kInd, 2), stmt(kRet | kK, 1)},
-              kPkt, 10, 0);
-  expect_both({stmt(kLdx | kImm, 2), stmt(kLd | kW | kInd, 0xffffffff), stmt(kRet | kK, 1)},
-              kPkt, 10, 0);
+  expect_both({stmt(kLdx | kImm, 0xffffffff), stmt(kLd | kB | kInd, 2), stmt(kRet | kK, 1)}, kPkt,
+              10, 0);
+  expect_both({stmt(kLdx | kImm, 2), stmt(kLd | kW | kInd, 0xffffffff), stmt(kRet | kK, 1)}, kPkt,
+              10, 0);
   // ldxb 4*([8]&0xf): 0x45 gives 20.
   expect_both({stmt(kLdx | kB | kMsh, 8), stmt(kMisc | kTxa, 0), stmt(kRet | kRetA, 0)}, kPkt, 10,
               20);
@@ -79,8 +80,8 @@ TEST(CbpfInterpreter, LenIsTheWireLength) {
 
 TEST(CbpfInterpreter, ArithmeticWrapsAndDivisionByZeroRejects) {
   auto alu = [](uint16_t op, uint32_t a, uint32_t x) {
-    return std::vector<CbpfInsn>{stmt(kLd | kImm, a), stmt(kLdx | kImm, x),
-                                 stmt(kAlu | op | kX, 0), stmt(kRet | kRetA, 0)};
+    return std::vector<CbpfInsn>{stmt(kLd | kImm, a), stmt(kLdx | kImm, x), stmt(kAlu | op | kX, 0),
+                                 stmt(kRet | kRetA, 0)};
   };
   expect_both(alu(kAdd, 0xffffffff, 2), kPkt, 10, 1);
   expect_both(alu(kSub, 1, 2), kPkt, 10, 0xffffffff);
@@ -96,8 +97,8 @@ TEST(CbpfInterpreter, ArithmeticWrapsAndDivisionByZeroRejects) {
   expect_both(alu(kRsh, 0x80000000, 40), kPkt, 10, 0);
   expect_both({stmt(kLd | kImm, 1), stmt(kAlu | kNeg, 0), stmt(kRet | kRetA, 0)}, kPkt, 10,
               0xffffffff);
-  expect_both({stmt(kLd | kImm, 0x80000000), stmt(kAlu | kNeg, 0), stmt(kRet | kRetA, 0)}, kPkt,
-              10, 0x80000000);
+  expect_both({stmt(kLd | kImm, 0x80000000), stmt(kAlu | kNeg, 0), stmt(kRet | kRetA, 0)}, kPkt, 10,
+              0x80000000);
 }
 
 TEST(CbpfInterpreter, ScratchMemoryStartsAtZero) {
@@ -109,8 +110,9 @@ TEST(CbpfInterpreter, ScratchMemoryStartsAtZero) {
 
 TEST(CbpfInterpreter, FusedLoadAndJumpKeepsA) {
   // ldh [8]; jeq #0x4501 → ret A: the fused Op must still leave A loaded.
-  const std::vector<CbpfInsn> prog = {stmt(kLd | kH | kAbs, 8), jump(kJmp | kJeq | kK, 0x4501, 0, 1),
-                                      stmt(kRet | kRetA, 0), stmt(kRet | kK, 1)};
+  const std::vector<CbpfInsn> prog = {stmt(kLd | kH | kAbs, 8),
+                                      jump(kJmp | kJeq | kK, 0x4501, 0, 1), stmt(kRet | kRetA, 0),
+                                      stmt(kRet | kK, 1)};
   expect_both(prog, kPkt, 10, 0x4501);
   Result<CbpfInterpreter> interp = CbpfInterpreter::create(prog);
   ASSERT_TRUE(interp.ok());
@@ -121,8 +123,9 @@ TEST(CbpfInterpreter, JumpTargetIsNotFusedWithTheLoadBeforeIt) {
   // 0: ld #0x4501; 1: jeq #0x4501 → 3; 2: ldh [0]; 3: jeq #0x4501 → ret 1 / ret 2.
   // Instruction 3 is reached from 1 with A from the immediate: fusing 2 and 3 would be wrong.
   const std::vector<CbpfInsn> prog = {
-      stmt(kLd | kImm, 0x4501), jump(kJmp | kJeq | kK, 0x4501, 1, 0), stmt(kLd | kH | kAbs, 0),
-      jump(kJmp | kJeq | kK, 0x4501, 0, 1), stmt(kRet | kK, 1), stmt(kRet | kK, 2)};
+      stmt(kLd | kImm, 0x4501), jump(kJmp | kJeq | kK, 0x4501, 1, 0),
+      stmt(kLd | kH | kAbs, 0), jump(kJmp | kJeq | kK, 0x4501, 0, 1),
+      stmt(kRet | kK, 1),       stmt(kRet | kK, 2)};
   expect_both(prog, kPkt, 10, 1);
   Result<CbpfInterpreter> interp = CbpfInterpreter::create(prog);
   ASSERT_TRUE(interp.ok());
@@ -131,12 +134,8 @@ TEST(CbpfInterpreter, JumpTargetIsNotFusedWithTheLoadBeforeIt) {
 
 // ldx #n; loop: txa; jeq #0 → out; sub #1; tax; ja loop; out: ret #1000
 std::vector<CbpfInsn> countdown(uint32_t n) {
-  return {stmt(kLdx | kImm, n),
-          stmt(kMisc | kTxa, 0),
-          jump(kJmp | kJeq | kK, 0, 3, 0),
-          stmt(kAlu | kSub | kK, 1),
-          stmt(kMisc | kTax, 0),
-          stmt(kJmp | kJa, uint32_t(-5)),
+  return {stmt(kLdx | kImm, n),      stmt(kMisc | kTxa, 0), jump(kJmp | kJeq | kK, 0, 3, 0),
+          stmt(kAlu | kSub | kK, 1), stmt(kMisc | kTax, 0), stmt(kJmp | kJa, uint32_t(-5)),
           stmt(kRet | kK, 1000)};
 }
 
@@ -180,20 +179,55 @@ TEST(CbpfInterpreter, CreateRefusesInvalidPrograms) {
 // ---- random valid programs ----------------------------------------------------------------
 
 // Every opcode libpcap's interpreter runs.
-const std::vector<uint16_t> kOpcodes = {
-    kLd | kW | kAbs,      kLd | kH | kAbs,       kLd | kB | kAbs,       kLd | kW | kInd,
-    kLd | kH | kInd,      kLd | kB | kInd,       kLd | kW | kLen,       kLdx | kW | kLen,
-    kLdx | kB | kMsh,     kLd | kImm,            kLdx | kImm,           kLd | kMem,
-    kLdx | kMem,          kSt,                   kStx,                  kJmp | kJa,
-    kJmp | kJeq | kK,     kJmp | kJgt | kK,      kJmp | kJge | kK,      kJmp | kJset | kK,
-    kJmp | kJeq | kX,     kJmp | kJgt | kX,      kJmp | kJge | kX,      kJmp | kJset | kX,
-    kAlu | kAdd | kK,     kAlu | kSub | kK,      kAlu | kMul | kK,      kAlu | kDiv | kK,
-    kAlu | kMod | kK,     kAlu | kAnd | kK,      kAlu | kOr | kK,       kAlu | kXor | kK,
-    kAlu | kLsh | kK,     kAlu | kRsh | kK,      kAlu | kAdd | kX,      kAlu | kSub | kX,
-    kAlu | kMul | kX,     kAlu | kDiv | kX,      kAlu | kMod | kX,      kAlu | kAnd | kX,
-    kAlu | kOr | kX,      kAlu | kXor | kX,      kAlu | kLsh | kX,      kAlu | kRsh | kX,
-    kAlu | kNeg,          kMisc | kTax,          kMisc | kTxa,          kRet | kK,
-    kRet | kRetA};
+const std::vector<uint16_t> kOpcodes = {kLd | kW | kAbs,
+                                        kLd | kH | kAbs,
+                                        kLd | kB | kAbs,
+                                        kLd | kW | kInd,
+                                        kLd | kH | kInd,
+                                        kLd | kB | kInd,
+                                        kLd | kW | kLen,
+                                        kLdx | kW | kLen,
+                                        kLdx | kB | kMsh,
+                                        kLd | kImm,
+                                        kLdx | kImm,
+                                        kLd | kMem,
+                                        kLdx | kMem,
+                                        kSt,
+                                        kStx,
+                                        kJmp | kJa,
+                                        kJmp | kJeq | kK,
+                                        kJmp | kJgt | kK,
+                                        kJmp | kJge | kK,
+                                        kJmp | kJset | kK,
+                                        kJmp | kJeq | kX,
+                                        kJmp | kJgt | kX,
+                                        kJmp | kJge | kX,
+                                        kJmp | kJset | kX,
+                                        kAlu | kAdd | kK,
+                                        kAlu | kSub | kK,
+                                        kAlu | kMul | kK,
+                                        kAlu | kDiv | kK,
+                                        kAlu | kMod | kK,
+                                        kAlu | kAnd | kK,
+                                        kAlu | kOr | kK,
+                                        kAlu | kXor | kK,
+                                        kAlu | kLsh | kK,
+                                        kAlu | kRsh | kK,
+                                        kAlu | kAdd | kX,
+                                        kAlu | kSub | kX,
+                                        kAlu | kMul | kX,
+                                        kAlu | kDiv | kX,
+                                        kAlu | kMod | kX,
+                                        kAlu | kAnd | kX,
+                                        kAlu | kOr | kX,
+                                        kAlu | kXor | kX,
+                                        kAlu | kLsh | kX,
+                                        kAlu | kRsh | kX,
+                                        kAlu | kNeg,
+                                        kMisc | kTax,
+                                        kMisc | kTxa,
+                                        kRet | kK,
+                                        kRet | kRetA};
 
 class RandomPrograms {
  public:
@@ -305,8 +339,8 @@ TEST(CbpfInterpreter, RandomProgramsMatchLibpcap) {
         std::string listing;
         for (size_t i = 0; i < pp.size(); ++i)
           listing += std::string(bpf_image(&pp[i], int(i))) + "\n";
-        ADD_FAILURE() << "program " << n << ", packet of " << caplen << " bytes (wire "
-                      << wire_len << "): libpcap " << want << ", xcap " << got << "\n"
+        ADD_FAILURE() << "program " << n << ", packet of " << caplen << " bytes (wire " << wire_len
+                      << "): libpcap " << want << ", xcap " << got << "\n"
                       << listing;
       }
     }

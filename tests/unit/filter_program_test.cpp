@@ -61,9 +61,8 @@ TEST(FilterProgram, RefusesExpressionsOverTheLimit) {
 }
 
 TEST(FilterProgram, UncompilableExpressionsNameTheFilterAndLibpcapsReason) {
-  for (const std::string expr :
-       {"tcp port", "host 999.1.1.1", "foo bar", "port 99999", "net 198.19.0.0/33",
-        "tcp and udp", "ip6 and vlan 5000"}) {
+  for (const std::string expr : {"tcp port", "host 999.1.1.1", "foo bar", "port 99999",
+                                 "net 198.19.0.0/33", "tcp and udp", "ip6 and vlan 5000"}) {
     const std::string reason = libpcap_reason(expr);
     ASSERT_FALSE(reason.empty()) << expr;
     EXPECT_EQ(error_of(expr), "invalid filter \"" + expr + "\": " + reason);
@@ -71,7 +70,8 @@ TEST(FilterProgram, UncompilableExpressionsNameTheFilterAndLibpcapsReason) {
   EXPECT_EQ(error_of("tcp port"),
             "invalid filter \"tcp port\": can't parse filter expression: syntax error");
   EXPECT_NE(error_of("host 999.1.1.1").find("999.1.1.1'"), std::string::npos);
-  EXPECT_EQ(error_of("tcp and udp"), "invalid filter \"tcp and udp\": expression rejects all packets");
+  EXPECT_EQ(error_of("tcp and udp"),
+            "invalid filter \"tcp and udp\": expression rejects all packets");
 }
 
 TEST(FilterProgram, ExpressionsAreOnlyData) {
@@ -86,14 +86,15 @@ TEST(FilterProgram, ExpressionsAreOnlyData) {
   const std::filesystem::path witness =
       std::filesystem::temp_directory_path() / "xcap-filter-test-witness";
   std::filesystem::remove(witness);
-  for (const std::string& expr : {"$(touch " + witness.string() + ")",
-                                 "`touch " + witness.string() + "`", witness.string()})
+  for (const std::string& expr :
+       {"$(touch " + witness.string() + ")", "`touch " + witness.string() + "`", witness.string()})
     EXPECT_NE(error_of(expr).find("syntax error"), std::string::npos) << expr;
   EXPECT_FALSE(std::filesystem::exists(witness));
 }
 
 TEST(FilterProgram, CompilesAndMatches) {
-  Result<FilterProgram> p = FilterProgram::compile("tcp port 443 and host 198.19.1.7", kEthernet, 0);
+  Result<FilterProgram> p =
+      FilterProgram::compile("tcp port 443 and host 198.19.1.7", kEthernet, 0);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->expression(), "tcp port 443 and host 198.19.1.7");
   EXPECT_EQ(p->link_type(), kEthernet);
