@@ -48,8 +48,10 @@ struct Capture {
       t.kernel += k.rx_dropped + k.rx_invalid_descs;
       t.ring += k.rx_ring_full;
     }
-    for (const auto& w : workers)
+    for (const auto& w : workers) {
       if (w->decap()) t.decap_error += w->decap()->counters().dropped.get();
+      t.filter_excluded += w->counters().filter_excluded.get();
+    }
     if (file) {
       auto fs = file->stats();
       t.captured = fs.written_packets;
@@ -235,6 +237,13 @@ Result<void> start(Capture& c) {
            std::string(to_string(o.decap)).c_str(),
            c.sources.front()->zero_copy() ? "zero-copy" : "copy");
 
+  if (o.filter) {
+    log_info("filter \"%s\" runs in the workers, on %s frames", o.filter->expression().c_str(),
+             decap ? "the decapsulated inner" : "the captured");
+    if (decap && !o.filter->raw() && pcapng)
+      log_info("%s: bare IP inner frames (LINKTYPE_RAW) never match it",
+               o.filter->raw_error().c_str());
+  }
   if (!o.metrics_addr.empty()) {
     auto m = metrics::MetricsServer::start(o.metrics_addr,
                                            [&c](metrics::FamilyBuilder& b) { c.collect(b); });
@@ -259,8 +268,8 @@ Result<void> start(Capture& c) {
       stage = std::make_unique<worker::DecapStage>(dc);
     }
     c.workers.push_back(std::make_unique<worker::Worker>(
-        wc, *c.sources[i], std::move(stage), c.file ? &c.file->producer(unsigned(i)) : nullptr,
-        c.limit));
+        wc, *c.sources[i], std::move(stage), o.filter.get(),
+        c.file ? &c.file->producer(unsigned(i)) : nullptr, c.limit));
   }
   for (auto& w : c.workers) w->start();
   return ok();

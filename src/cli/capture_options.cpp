@@ -84,7 +84,8 @@ po::options_description describe(Raw& r) {
       "file-count,W", po::value(&r.max_files)->value_name("N"),
       "keep only the N newest files (oldest deleted)")(
       "filter,f", po::value(&r.filter)->value_name("EXPR"),
-      "tcpdump filter expression (not available yet)");
+      "tcpdump filter expression, applied to the inner frames after decapsulation; the words "
+      "after the options work too, as in tcpdump (see README: Filters)");
   po::options_description cap("Capture");
   cap.add_options()("mode", po::value(&r.mode)->value_name("mirror|span|local"),
                     "what to take (see Modes; default mirror)")(
@@ -202,10 +203,13 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   }
 
   CaptureOptions o;
-  if (!r.trailing.empty() || !r.filter.empty())
-    return fail(
-        "filter expressions are not available in this version yet (-f or trailing words: '" +
-        (r.filter.empty() ? r.trailing.front() : r.filter) + "')");
+  // tcpdump style: -f EXPR, or the words after the options, joined with spaces.
+  if (!r.trailing.empty() && !r.filter.empty())
+    return fail("give the filter once: -f '" + r.filter + "' and trailing words '" +
+                r.trailing.front() + " ...' were both given");
+  std::string expr = r.filter;
+  for (const auto& w : r.trailing) expr += (expr.empty() ? "" : " ") + w;
+  const bool filter_given = vm.count("filter") || !r.trailing.empty();
   if (!r.read_file.empty())
     return fail("-r: replaying a file is not available in this version yet");
   if (!r.listen.empty())
@@ -259,6 +263,11 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   o.snaplen = *snap ? *snap : 262144;
   if (o.snaplen < 14)
     return fail("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+  if (filter_given) {
+    auto f = FilterSet::compile(expr, o.snaplen);
+    if (!f) return fail("-f: " + f.error().message);
+    o.filter = std::make_shared<const FilterSet>(std::move(f.value()));
+  }
   auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
   if (!count) return fail(count.error().message);
   o.count = *count;

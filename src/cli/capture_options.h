@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "bpf_loader/xdp_mode.h"
 #include "common/result.h"
 #include "decap/decap_config.h"
+#include "filter/filter_set.h"
 #include "sink/file/file_ring.h"
 #include "xcap_abi.h"
 
@@ -33,6 +35,7 @@ struct CaptureOptions {
   xcap_mode mode = XCAP_MODE_MIRROR;
   DecapConfig::Mode decap = DecapConfig::Mode::Auto;  // --decap (none by default in span mode)
   bool keep_decap_errors = false;                     // --decap-errors keep
+  std::shared_ptr<const FilterSet> filter;            // -f / trailing words; null: no filter
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;

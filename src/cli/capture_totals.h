@@ -26,8 +26,8 @@ inline std::string stats_line(const CaptureTotals& t) {
   return "xcap: " + std::to_string(t.captured) + " packets captured, " +
          std::to_string(t.dropped()) + " dropped (kernel " + std::to_string(t.kernel) + ", ring " +
          std::to_string(t.ring) + ", filter-excluded " + std::to_string(t.filter_excluded) +
-         ", writer " + std::to_string(t.writer) + ", decap-error " +
-         std::to_string(t.decap_error) + ")";
+         ", writer " + std::to_string(t.writer) + ", decap-error " + std::to_string(t.decap_error) +
+         ")";
 }
 
 }  // namespace xcap::cli

@@ -178,14 +178,15 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
     v.wire_len = d->len;
     if (meta.magic == XCAP_META_MAGIC) [[likely]] {
       v.ts_ns = meta.tai_ns - uint64_t(offset);
-      v.queue = meta.queue;
+      v.queue = static_cast<uint16_t>(meta.queue);
     } else {
       v.ts_ns = uint64_t(clock_ns(CLOCK_REALTIME));
-      v.queue = cfg_.queue;
+      v.queue = static_cast<uint16_t>(cfg_.queue);
       missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + 1,
                           std::memory_order_relaxed);
     }
     v.iface_id = 0;
+    v.link_type = 1;
   }
   return n;
 }

@@ -51,6 +51,8 @@ unsigned DecapStage::apply(PacketView* batch, unsigned n) {
         v.data = synthesize_ethernet(const_cast<uint8_t*>(r.data));
         v.caplen += kEthernetHeader;
         v.wire_len += kEthernetHeader;
+      } else {
+        v.link_type = static_cast<uint16_t>(r.link_type);
       }
       if (sources_) v.iface_id = sources_->iface_for(r.source, r.link_type);
     }

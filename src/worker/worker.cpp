@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "worker/filter_stage.h"
 
 namespace xcap::worker {
 namespace {
@@ -28,10 +29,11 @@ inline void cpu_relax() {
 }  // namespace
 
 Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
-               sink::FileRingProducer* file, CaptureLimit& limit)
+               const FilterSet* filter, sink::FileRingProducer* file, CaptureLimit& limit)
     : cfg_(cfg),
       src_(src),
       decap_(std::move(decap)),
+      filter_(filter),
       file_(file),
       limit_(limit),
       batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
@@ -60,7 +62,12 @@ unsigned Worker::process_batch(int timeout_ms) {
   counters_.rx_packets.add(n);
   counters_.rx_bytes.add(bytes);
   counters_.batches.add(1);
-  const unsigned kept = decap_ ? decap_->apply(batch, n) : n;
+  unsigned kept = decap_ ? decap_->apply(batch, n) : n;
+  if (filter_) {
+    const unsigned selected = apply_filter(*filter_, batch, kept);
+    counters_.filter_excluded.add(kept - selected);
+    kept = selected;
+  }
   unsigned take = limit_.take(kept);
   if (file_) file_->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);

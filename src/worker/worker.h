@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "filter/filter_set.h"
 #include "sink/file/file_ring.h"
 #include "source/xsk_source.h"
 #include "worker/capture_limit.h"
@@ -28,8 +29,9 @@ struct WorkerConfig {
 class Worker {
  public:
   // decap: null when --decap none (frames go to the sinks as they arrived).
+  // filter: null without -f; shared by all workers (read-only).
   Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
-         sink::FileRingProducer* file, CaptureLimit& limit);
+         const FilterSet* filter, sink::FileRingProducer* file, CaptureLimit& limit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -47,6 +49,7 @@ class Worker {
   WorkerConfig cfg_;
   source::XskSource& src_;
   std::unique_ptr<DecapStage> decap_;
+  const FilterSet* filter_;
   sink::FileRingProducer* file_;
   CaptureLimit& limit_;
   WorkerCounters counters_;

@@ -21,9 +21,10 @@ class Counter {
 struct WorkerCounters {
   Counter rx_packets;  // frames taken from the AF_XDP RX ring
   Counter rx_bytes;
-  Counter delivered;   // handed to the sinks (or counted, in rate-check mode)
-  Counter over_limit;  // arrived after -c COUNT was reached: not captured, not a loss
-  Counter batches;     // non-empty batches: rx_packets / batches is the mean batch size
+  Counter filter_excluded;  // not selected by -f, after decapsulation
+  Counter delivered;        // handed to the sinks (or counted, in rate-check mode)
+  Counter over_limit;       // arrived after -c COUNT was reached: not captured, not a loss
+  Counter batches;          // non-empty batches: rx_packets / batches is the mean batch size
 };
 
 }  // namespace xcap::worker

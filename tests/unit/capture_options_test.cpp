@@ -68,6 +68,21 @@ TEST(CaptureOptions, FullSet) {
   EXPECT_EQ(o.metrics_addr, "127.0.0.1:9100");
 }
 
+TEST(CaptureOptions, FilterFromFlagOrTrailingWords) {
+  auto a = parse({"-i", "lo", "-f", "tcp port 443 and host 198.19.1.7"});
+  ASSERT_TRUE(a.options) << a.message;
+  ASSERT_TRUE(a.options->filter);
+  EXPECT_EQ(a.options->filter->expression(), "tcp port 443 and host 198.19.1.7");
+  auto b = parse({"-i", "lo", "--mode", "span", "tcp", "port", "443"});
+  ASSERT_TRUE(b.options) << b.message;
+  ASSERT_TRUE(b.options->filter);
+  EXPECT_EQ(b.options->filter->expression(), "tcp port 443");
+  EXPECT_EQ(b.options->mode, XCAP_MODE_SPAN);
+  auto none = parse({"-i", "lo"});
+  ASSERT_TRUE(none.options);
+  EXPECT_FALSE(none.options->filter);
+}
+
 TEST(CaptureOptions, HelpExplains) {
   auto r = parse({"--help"});
   EXPECT_FALSE(r.options);
@@ -102,8 +117,10 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "--fill-ring", "1024"}, "--fill-ring");
   expect_usage_error({"-i", "lo", "--batch-size", "0"}, "--batch-size");
   expect_usage_error({"-i", "lo", "--no-such-flag"}, "no-such-flag");
-  expect_usage_error({"-i", "lo", "-f", "tcp port 443"}, "filter");
-  expect_usage_error({"-i", "lo", "tcp", "port", "443"}, "filter");
+  expect_usage_error({"-i", "lo", "-f", "tcp port"}, "invalid filter \"tcp port\"");
+  expect_usage_error({"-i", "lo", "-f", ""}, "empty");
+  expect_usage_error({"-i", "lo", "host", "999.1.1.1"}, "host 999.1.1.1");
+  expect_usage_error({"-i", "lo", "-f", "udp", "tcp"}, "give the filter once");
   expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
   expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
 }

@@ -1,0 +1,90 @@
+// Filters end to end: a VXLAN-mirrored replay filtered with a compound tcpdump expression
+// yields exactly the inner frames that tcpdump itself selects from the inner packets.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/frame_builder.h"
+#include "common/lab.h"
+#include "common/pcap_file.h"
+#include "common/xcap_run.h"
+
+namespace xcap::test {
+namespace {
+
+std::vector<Bytes> varied_inner_frames(int n) {
+  std::vector<Bytes> out;
+  const char* hosts[] = {"198.19.1.1", "198.19.1.2", "198.19.1.3", "198.19.2.9"};
+  const uint16_t ports[] = {443, 8443, 80, 53, 22, 5000};
+  for (int i = 0; i < n; i++) {
+    FrameBuilder b;
+    b.eth({0x02, 0xaa, 0, 0, 0, 1}, {0x02, 0xbb, 0, 0, 0, 2});
+    if (i % 11 == 0) b.vlan(uint16_t(100 + i % 3));
+    if (i % 7 == 0)
+      b.ipv6("2001:db8:1::" + std::to_string(1 + i % 4), "2001:db8:2::1");
+    else
+      b.ipv4(hosts[i % 4], hosts[(i / 4) % 4]);
+    const uint16_t sport = uint16_t(30000 + i % 13), dport = ports[(i / 3) % 6];
+    if (i % 5 == 0)
+      b.udp(sport, dport);
+    else if (i % 17 == 0)
+      b.icmp_echo(1, uint16_t(i));
+    else
+      b.tcp(sport, dport, uint8_t(i % 3 == 0 ? 0x02 : 0x18), uint32_t(i));
+    out.push_back(b.payload(size_t(i % 700), uint8_t(i)).build());
+  }
+  return out;
+}
+
+TEST(FilterCapture, MirroredReplaySelectsWhatTcpdumpSelects) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcflt", "198.18.18");
+  TempDir dir;
+  const std::string expr =
+      "(tcp and (port 443 or port 8443) and not host 198.19.1.3) or (udp port 53) or "
+      "(ip6 and tcp[tcpflags] & tcp-syn != 0)";
+  std::vector<Bytes> inner = varied_inner_frames(4000), replay;
+  const MacAddr dst = lab.cap_mac_bytes();
+  for (size_t i = 0; i < inner.size(); i++)
+    replay.push_back(FrameBuilder()
+                         .eth(dst, {0x02, 0, 0, 0, 0, 0x10})
+                         .ipv4("198.18.0.10", "198.18.0.2")
+                         .udp(uint16_t(50000 + i % 64), 4789)
+                         .vxlan(100)
+                         .bytes(inner[i])
+                         .build());
+  const std::string inner_pcap = dir / "inner.pcap", want_pcap = dir / "want.pcap",
+                    in = dir / "mirrored.pcap", out = dir / "got.pcap";
+  write_pcap(inner_pcap, inner);
+  write_pcap(in, replay);
+  // The reference: tcpdump's own selection from the inner packets.
+  auto td = run({"/usr/bin/tcpdump", "-r", inner_pcap, "-w", want_pcap, expr}, 60);
+  ASSERT_EQ(td.status, 0) << td.output;
+  auto want_records = read_pcap_records(want_pcap);
+  ASSERT_GT(want_records.size(), 100u);
+  ASSERT_LT(want_records.size(), inner.size() / 2);
+
+  std::string why;
+  auto cap = start_capture(lab.cap_if(), {"-w", out, "-f", expr}, &why);
+  ASSERT_TRUE(cap) << why;
+  EXPECT_NE(cap->err().find("runs in the workers"), std::string::npos) << cap->err();
+  auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  cap->signal(SIGINT);
+  ASSERT_EQ(cap->wait(60), 0) << cap->err();
+
+  std::multiset<Bytes> want, got;
+  for (const auto& r : want_records) want.insert(r.data);
+  for (const auto& r : read_pcap_records(out)) got.insert(r.data);
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "xcap's selection differs from tcpdump's";
+  auto stats = parse_stats_line(cap->err());
+  ASSERT_TRUE(stats) << cap->err();
+  EXPECT_EQ(stats->captured, want.size());
+  EXPECT_EQ(stats->filter, inner.size() - want.size()) << cap->err();
+  std::cout << "filter: " << want.size() << " of " << inner.size() << " selected, " << stats->filter
+            << " excluded in the workers\n";
+}
+
+}  // namespace
+}  // namespace xcap::test
