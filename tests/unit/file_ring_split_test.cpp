@@ -63,7 +63,14 @@ struct Traffic {
       std::memcpy(&b[2], &seq[s], 4);
       seq[s]++;
       bufs.push_back(std::move(b));
-      views.push_back({bufs.back().data(), caplen, caplen + 4, ts, worker, src.ids[s]});
+      PacketView v;
+      v.data = bufs.back().data();
+      v.caplen = caplen;
+      v.wire_len = caplen + 4;
+      v.ts_ns = ts;
+      v.queue = worker;
+      v.iface_id = src.ids[s];
+      views.push_back(v);
       source.push_back(s);
       ts += 500 + rng() % 1000;
     }
@@ -279,7 +286,7 @@ TEST(FileRingSplit, ASourceThatAppearsLateGetsItsOwnFile) {
     for (unsigned i = 0; i < n; ++i, ts += 1000) {
       data[1] = static_cast<uint8_t>(id);
       std::memcpy(&data[2], &i, 4);
-      p.append(PacketView{data.data(), 100, 100, ts, 0, id});
+      p.append(PacketView{data.data(), 100, 100, ts, 0, 1, id});
       want[id].push_back({ts, 100, 100, data});
     }
     p.flush_if_idle(1);
@@ -326,8 +333,8 @@ TEST(FileRingSplit, ManySourcesFewBlocksKeepFlowing) {
   std::vector<uint8_t> data(60, 0x11);
   const unsigned n = 3000;
   for (unsigned i = 0; i < n; ++i) {
-    p.append(
-        PacketView{data.data(), 60, 60, 1'800'000'000'000'000'000ull + i, 0, ids[i % ids.size()]});
+    p.append(PacketView{data.data(), 60, 60, 1'800'000'000'000'000'000ull + i, 0, 1,
+                        ids[i % ids.size()]});
     std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
   p.seal();
