@@ -13,10 +13,18 @@
  *            alone, so non-first GRE fragments are still captured.
  *   local  : not implemented yet: everything is passed (user space rejects --mode local).
  *
+ * Filter: when user space installed a tcpdump filter translated to eBPF (src/filter/
+ * xdp_filter_translator.cpp) into xcap_filter_progs, a frame for capture is handed to it with a
+ * tail call, after the metadata is written. It judges the frame the worker's filter would see
+ * (xcap_filter_view: the frame itself, or the inner Ethernet frame of a VXLAN or GENEVE tunnel
+ * that the worker strips), redirects what it selects and drops the rest (FILTER_EXCLUDED).
+ * Frames whose verdict the XDP side cannot reach exactly go on unfiltered (FILTER_UNDECIDED),
+ * and so does everything while the slot is empty: the tail call then falls through.
+ *
  * Counters (xcap_counters, per CPU, indexes in xcap_abi.h): RX_PACKETS/RX_BYTES for every frame;
  * then exactly one of PASS (not for capture), NO_SOCKET (for capture, no socket on the queue:
- * passed) or REDIRECT. MALFORMED, META_FAILED and VXLAN/GENEVE/GRE (in both mirror and span
- * mode) count alongside. */
+ * passed), REDIRECT or FILTER_EXCLUDED. MALFORMED, META_FAILED, FILTER_UNDECIDED and
+ * VXLAN/GENEVE/GRE (in both mirror and span mode) count alongside. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -46,13 +54,34 @@ struct {
   __type(value, __u64);
 } xcap_counters SEC(".maps");
 
+/* Slot 0: the translated filter program, put there by user space after attach. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} xcap_filter_progs SEC(".maps");
+
+/* Slot 0: where the frame to filter lies (struct xcap_filter_args), for the tail call. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct xcap_filter_args);
+} xcap_filter_args SEC(".maps");
+
 /* Set by user space through skel->rodata->xcap_cfg before load; the verifier then sees the
  * values as constants and prunes the branches of the other modes. */
 const volatile struct xcap_config xcap_cfg = {
     .mode = XCAP_MODE_MIRROR,
     .vxlan_ports = {XCAP_VXLAN_PORT},
     .geneve_port = XCAP_GENEVE_PORT,
+    .decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE,
 };
+
+/* Non-zero while a filter sits in xcap_filter_progs (user space writes it after the slot):
+ * without one, frames skip the search for their inner frame. */
+__u32 xcap_filter_installed = 0;
 
 static __always_inline void xcap_count(__u32 idx, __u64 n) {
   __u64 *v = bpf_map_lookup_elem(&xcap_counters, &idx);
@@ -74,12 +103,130 @@ static __always_inline __u16 xcap_classify(const struct xcap_parsed *p) {
   return 0;
 }
 
-/* For capture: metadata in front of the frame, then to the queue's AF_XDP socket. */
-static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags) {
+#define XCAP_TUN_UNKNOWN -1 /* maybe a tunnel the worker strips: the XDP filter cannot judge */
+#define XCAP_TUN_NONE 0     /* the worker keeps this frame as it is */
+#define XCAP_TUN_VXLAN 1
+#define XCAP_TUN_GENEVE 2
+
+/* Whether the worker's decapsulator (src/decap/decapsulator.cpp) strips a tunnel from this
+ * frame, judged from the XDP parse (malformed: xcap_parse failed). Where the two parsers could
+ * disagree (a longer IPv6 extension chain than the XDP side walks, GRE whose payload decides),
+ * the answer is UNKNOWN. */
+static __always_inline int xcap_worker_tunnel(const struct xcap_parsed *p, int malformed,
+                                              __u16 decap) {
+  if (malformed) {
+    /* Broken before any tunnel header: the worker finds no tunnel either (it checks the same
+     * Ethernet, VLAN and IP fields), except when the break is a UDP header that may be a
+     * tunnel's (cut: no tunnel there; bad length: a decap error). */
+    if (p->is_ip && p->l4_proto == IPPROTO_UDP &&
+        (decap & (XCAP_META_F_VXLAN | XCAP_META_F_GENEVE)))
+      return XCAP_TUN_UNKNOWN;
+    return XCAP_TUN_NONE;
+  }
+  if (!p->is_ip || p->later_fragment) return XCAP_TUN_NONE; /* no L4 header: never a tunnel */
+  __u8 l4 = p->l4_proto;
+  if ((p->flags & XCAP_META_F_IPV6) && xcap_ipv6_is_ext(l4))
+    return decap ? XCAP_TUN_UNKNOWN : XCAP_TUN_NONE;
+  if (l4 == XCAP_IPPROTO_GRE) return (decap & XCAP_META_F_GRE) ? XCAP_TUN_UNKNOWN : XCAP_TUN_NONE;
+  if (l4 != IPPROTO_UDP) return XCAP_TUN_NONE;
+  if (!p->udp) return decap ? XCAP_TUN_UNKNOWN : XCAP_TUN_NONE;
+  __u16 dport = bpf_ntohs(p->udp->dest);
+  /* VXLAN first: a port configured for both is VXLAN, in the worker too. */
+  if (decap & XCAP_META_F_VXLAN) {
+#pragma unroll
+    for (int i = 0; i < XCAP_MAX_VXLAN_PORTS; i++) {
+      __u16 port = xcap_cfg.vxlan_ports[i];
+      if (port && port == dport) return XCAP_TUN_VXLAN;
+    }
+  }
+  if ((decap & XCAP_META_F_GENEVE) && dport == xcap_cfg.geneve_port) return XCAP_TUN_GENEVE;
+  return XCAP_TUN_NONE;
+}
+
+/* The frame the worker's filter will judge, as bytes [off, off + caplen) after data: the frame
+ * itself, or the inner Ethernet frame of one VXLAN or GENEVE (protocol 0x6558) tunnel, bounded
+ * as the decapsulator bounds it (captured bytes, IP and UDP length fields). Returns -1 where
+ * the XDP side cannot be sure to see what the worker sees; the frame then goes on unfiltered.
+ * Each check names the decapsulator's: a failure there is a decap error, never filtered here. */
+static __always_inline int xcap_filter_view(struct xdp_md *ctx, const struct xcap_parsed *p,
+                                            __u16 flags, struct xcap_filter_args *v) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u16 decap = xcap_cfg.decap;
+  __u64 len = data_end - data;
+  if (len > XCAP_FILTER_MAX_CAPLEN) return -1;
+
+  int t = xcap_worker_tunnel(p, flags & XCAP_META_F_MALFORMED, decap);
+  if (t == XCAP_TUN_NONE) {
+    v->off = 0;
+    v->caplen = len;
+    return 0;
+  }
+  if (t < 0) return -1;
+
+  /* Step::bound: captured bytes, then what IP and UDP declare (declared may exceed them). */
+  __u64 end = len, declared = len;
+  __u64 l3 = p->l3 - data;
+  if (p->ip_len) {
+    __u64 at = l3 + p->ip_len;
+    if (at <= end) end = at;
+    declared = at;
+  }
+  struct udphdr *udp = p->udp;
+  __u64 uoff = (void *)udp - data;
+  if (uoff + sizeof(*udp) > end) return -1; /* headers past the IP length: not a tunnel there */
+  __u32 ulen = bpf_ntohs(udp->len);
+  if (ulen != 0 || !(p->flags & XCAP_META_F_IPV6)) { /* 0 over IPv6: jumbogram, IP rules */
+    if (ulen < sizeof(*udp)) return -1;
+    __u64 at = uoff + ulen;
+    if (at > declared && !p->more_fragments) return -1;
+    if (at <= end) end = at;
+  }
+  __u64 h = uoff + sizeof(*udp);
+  if (h + 8 > end) return -1; /* VXLAN and GENEVE headers are at least 8 bytes */
+  __u8 *hdr = (void *)(udp + 1);
+  if ((void *)(hdr + 8) > data_end) return -1;
+  __u64 inner;
+  if (t == XCAP_TUN_VXLAN) {
+    if (!(hdr[0] & 0x08)) return -1; /* no I flag: a decap error */
+    inner = h + 8;
+  } else {
+    if (hdr[0] >> 6) return -1; /* GENEVE version 0 only */
+    __u64 glen = 8 + (__u64)(hdr[0] & 0x3f) * 4;
+    if (h + glen > end) return -1;
+    /* Ethernet only: an IP payload is a raw-IP frame to the worker, judged by the program
+     * libpcap compiled for LINKTYPE_RAW, which is not the one translated here. */
+    if (hdr[2] != 0x65 || hdr[3] != 0x58) return -1;
+    inner = h + glen;
+  }
+  if (inner + ETH_HLEN > end || inner > XCAP_FILTER_MAX_OFF) return -1;
+
+  /* The worker strips nested tunnels too and filters the innermost frame: leave those to it. */
+  struct xcap_cursor c = {.pos = data + inner, .end = data_end};
+  struct xcap_parsed q = {};
+  int malformed = xcap_parse(&c, &q) != 0;
+  if (xcap_worker_tunnel(&q, malformed, decap) != XCAP_TUN_NONE) return -1;
+  v->off = inner;
+  v->caplen = end - inner;
+  return 0;
+}
+
+/* For capture: metadata in front of the frame, then (through the filter, if installed) to the
+ * queue's AF_XDP socket. */
+static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
+                                        const struct xcap_parsed *p) {
   __u32 queue = ctx->rx_queue_index;
   if (!bpf_map_lookup_elem(&xsks_map, &queue)) {
     xcap_count(XCAP_CNT_NO_SOCKET, 1);
     return XDP_PASS;
+  }
+
+  /* Found now: bpf_xdp_adjust_meta below invalidates the parse's packet pointers. */
+  struct xcap_filter_args view = {};
+  int filter = 0;
+  if (xcap_filter_installed) {
+    filter = xcap_filter_view(ctx, p, flags, &view) == 0;
+    if (!filter) xcap_count(XCAP_CNT_FILTER_UNDECIDED, 1);
   }
 
   int written = 0;
@@ -96,6 +243,16 @@ static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags) {
   }
   /* Without metadata user space sees no magic and timestamps the frame itself. */
   if (!written) xcap_count(XCAP_CNT_META_FAILED, 1);
+
+  if (filter) {
+    __u32 zero = 0;
+    struct xcap_filter_args *a = bpf_map_lookup_elem(&xcap_filter_args, &zero);
+    if (a) {
+      *a = view;
+      bpf_tail_call(ctx, &xcap_filter_progs, 0);
+    }
+    /* Reached only when the slot is empty (a filter being removed): capture unfiltered. */
+  }
 
   /* XDP_PASS as the fallback if the socket went away since the lookup. */
   int action = bpf_redirect_map(&xsks_map, queue, XDP_PASS);
@@ -137,7 +294,7 @@ int xcap_xdp(struct xdp_md *ctx) {
     xcap_count(XCAP_CNT_PASS, 1);
     return XDP_PASS;
   }
-  return xcap_capture(ctx, flags);
+  return xcap_capture(ctx, flags, &p);
 }
 
 /* libxdp: run early in a multi-program dispatcher; chain on to the next program on XDP_PASS. */

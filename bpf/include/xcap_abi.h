@@ -12,6 +12,11 @@
 #define XCAP_VXLAN_PORT 4789
 #define XCAP_GENEVE_PORT 6081
 #define XCAP_META_MAGIC 0x7863 /* "xc": tells user space the metadata was really written */
+/* The XDP filter judges frames (or inner frames) that start at most XCAP_FILTER_MAX_OFF bytes
+ * into the packet and hold at most XCAP_FILTER_MAX_CAPLEN bytes; user space judges the others.
+ * The bounds keep every packet pointer of the translated program provable for the verifier. */
+#define XCAP_FILTER_MAX_OFF 1024
+#define XCAP_FILTER_MAX_CAPLEN 32768
 
 /* --mode */
 enum xcap_mode {
@@ -28,6 +33,7 @@ enum xcap_meta_flags {
   XCAP_META_F_VLAN = 1 << 3,
   XCAP_META_F_IPV6 = 1 << 4,
   XCAP_META_F_MALFORMED = 1 << 5, /* headers cut short or inconsistent (span mode keeps these) */
+  XCAP_META_F_FILTERED = 1 << 6,  /* the XDP filter selected this frame: user space may skip it */
 };
 
 /* Prepended in front of the frame with bpf_xdp_adjust_meta; the AF_XDP copy carries it,
@@ -45,6 +51,23 @@ struct xcap_config {
   __u16 vxlan_ports[XCAP_MAX_VXLAN_PORTS]; /* host byte order; 0 = unused slot */
   __u16 geneve_port;                      /* host byte order */
   __u16 pad;
+  /* Tunnels the worker strips (XCAP_META_F_VXLAN/GENEVE/GRE; GRE stands for GRE and ERSPAN),
+   * from --decap. The XDP filter must judge the frame the worker's filter will see: the inner
+   * frame of a tunnel stripped there, the frame itself otherwise. */
+  __u16 decap;
+  __u16 pad2;
+};
+
+/* PERCPU_ARRAY xcap_filter_args, one entry: the main program writes where the frame to filter
+ * lies, then tail-calls the filter program (PROG_ARRAY xcap_filter_progs, slot 0), which reads
+ * it. Per CPU, and XDP runs to completion on one CPU, so the two never race. */
+struct xcap_filter_args {
+  __u32 off;    /* where the frame to filter starts, in bytes after ctx->data */
+  __u32 caplen; /* its captured length as the worker sees it (the filter also stops at
+                 * data_end; ~0 means "to the end of the packet") */
+  /* The filter program's own (xdp_filter_translator.cpp says why they live in memory): */
+  __u32 limit;   /* min(caplen, what the packet holds after off) */
+  __u32 scratch; /* the offset of an indexed load */
 };
 
 /* PERCPU_ARRAY xcap_counters: one __u64 per index, summed over CPUs in user space. */
@@ -59,6 +82,10 @@ enum xcap_counter {
   XCAP_CNT_VXLAN,       /* classified as VXLAN (mirror and span mode) */
   XCAP_CNT_GENEVE,
   XCAP_CNT_GRE,
+  XCAP_CNT_FILTER_EXCLUDED,  /* the XDP filter did not select the frame: dropped (XDP_DROP) */
+  XCAP_CNT_FILTER_UNDECIDED, /* a filter is installed, but this captured frame is left to the
+                              * worker's filter (GRE/ERSPAN, GENEVE carrying IP, nested or
+                              * malformed tunnels, frames past the XCAP_FILTER_MAX_ bounds) */
   XCAP_CNT_MAX
 };
 

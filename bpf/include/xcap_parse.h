@@ -58,6 +58,10 @@ struct xcap_parsed {
   __u8 later_fragment; /* IP fragment with non-zero offset: no L4 header in this frame */
   __u8 pad;
   struct udphdr *udp;
+  /* For the XDP filter, which must bound the inner frame as the worker does: */
+  void *l3;            /* the IP header (when is_ip) */
+  __u32 ip_len;        /* bytes from l3 that the IP header declares; 0: not declared (jumbogram) */
+  __u8 more_fragments; /* a first fragment (IPv4 MF, IPv6 M): UDP may declare more than IP */
 };
 
 /* Returns a pointer to len bytes at the cursor and advances it, or NULL (cursor unchanged) when
@@ -99,7 +103,10 @@ static __always_inline int xcap_parse_ipv4(struct xcap_cursor *c, struct xcap_pa
   if (hlen > sizeof(*ip) && !xcap_pull(c, hlen - sizeof(*ip))) return -1;
   p->is_ip = 1;
   p->l4_proto = ip->protocol;
+  p->l3 = ip;
+  p->ip_len = bpf_ntohs(ip->tot_len);
   if (bpf_ntohs(ip->frag_off) & 0x1fff) p->later_fragment = 1;
+  if (bpf_ntohs(ip->frag_off) & 0x2000) p->more_fragments = 1;
   return 0;
 }
 
@@ -119,6 +126,9 @@ static __always_inline int xcap_parse_ipv6(struct xcap_cursor *c, struct xcap_pa
   if (ip6->version != 6) return -1;
   p->is_ip = 1;
   p->flags |= XCAP_META_F_IPV6;
+  p->l3 = ip6;
+  __u16 payload = bpf_ntohs(ip6->payload_len);
+  p->ip_len = payload ? sizeof(*ip6) + payload : 0;
   __u8 nh = ip6->nexthdr;
 #pragma unroll
   for (int i = 0; i < XCAP_IPV6_MAX_EXT; i++) {
@@ -127,6 +137,7 @@ static __always_inline int xcap_parse_ipv6(struct xcap_cursor *c, struct xcap_pa
       struct xcap_ipv6_frag_hdr *fh = xcap_pull(c, sizeof(*fh));
       if (!fh) return -1;
       nh = fh->nexthdr;
+      if (bpf_ntohs(fh->frag_off) & 1) p->more_fragments = 1;
       if (bpf_ntohs(fh->frag_off) & 0xfff8) {
         p->later_fragment = 1;
         break;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bpf_loader/xdp_filter_install.h"
 #include "common/log.h"
 #include "xcap.skel.h"
 
@@ -45,6 +46,24 @@ int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) {
 }
 
 }  // namespace
+
+uint16_t decap_tunnels(DecapConfig::Mode mode) {
+  using Mode = DecapConfig::Mode;
+  switch (mode) {
+    case Mode::Auto:
+      return XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE;
+    case Mode::None:
+      return 0;
+    case Mode::Vxlan:
+      return XCAP_META_F_VXLAN;
+    case Mode::Geneve:
+      return XCAP_META_F_GENEVE;
+    case Mode::Erspan:  // ERSPAN rides on GRE: the XDP side does not tell them apart
+    case Mode::Gre:
+      return XCAP_META_F_GRE;
+  }
+  return XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE;
+}
 
 Result<void> ensure_bpffs() {
   struct statfs st {};
@@ -107,6 +126,7 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
     cfg.vxlan_ports[i] = i < opts.vxlan_ports.size() ? opts.vxlan_ports[i] : 0;
   cfg.geneve_port = opts.geneve_port;
+  cfg.decap = opts.decap;
 
   self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp");
   if (long e = libxdp_get_error(self->prog_)) {
@@ -142,6 +162,22 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
            self->dispatcher_ ? "libxdp dispatcher"
                              : "single program: libxdp's dispatcher is not available here");
   return self;
+}
+
+Result<void> XcapProgram::install_xdp_filter(std::span<const CbpfInsn> ethernet_program) {
+  if (xdp_filter_.valid()) return make_error("an XDP filter is already installed");
+  if (!attached_) {
+    xdp_filter_reason_ = "the XDP program is not attached";
+    return make_error(xdp_filter_reason_);
+  }
+  Result<Fd> f = bpf_loader::install_xdp_filter(skel_, ethernet_program);
+  if (!f) {
+    xdp_filter_reason_ = f.error().message;
+    return f.error();
+  }
+  xdp_filter_ = std::move(f.value());
+  xdp_filter_reason_.clear();
+  return ok();
 }
 
 void XcapProgram::detach() {

@@ -7,11 +7,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "bpf_loader/xdp_mode.h"
+#include "common/fd.h"
 #include "common/result.h"
+#include "decap/decap_config.h"
+#include "filter/cbpf_insn.h"
 #include "xcap_abi.h"
 
 struct xcap_bpf;  // the bpftool skeleton (build/bpf/xcap.skel.h)
@@ -26,7 +30,13 @@ struct ProgramOptions {
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   XdpMode xdp_mode = XdpMode::Auto;
+  // Tunnels the worker strips (XCAP_META_F_VXLAN/GENEVE/GRE; see decap_tunnels()): the XDP
+  // filter judges their inner frame, as the worker's filter does. Set it from --decap.
+  uint16_t decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE;
 };
+
+// ProgramOptions::decap for a --decap mode.
+uint16_t decap_tunnels(DecapConfig::Mode mode);
 
 // Sum over CPUs of the xcap_counters PERCPU_ARRAY.
 struct XdpCounters {
@@ -51,6 +61,18 @@ class XcapProgram {
   bool uses_dispatcher() const { return dispatcher_; }
   const ProgramOptions& options() const { return opts_; }
 
+  // Evaluates the capture filter at XDP (src/filter/xdp_filter_translator.h): translates the
+  // program libpcap compiled for LINKTYPE_ETHERNET, loads it and hands it every frame captured
+  // from then on; frames it does not select are dropped there and counted as
+  // XCAP_CNT_FILTER_EXCLUDED. Call after attach(), once. On error nothing changes (the worker
+  // still filters everything) and the error, also kept in xdp_filter_reason(), says why:
+  // "uses len ...", "verifier: ...". The worker must keep filtering either way: the XDP side
+  // leaves some frames to it (XCAP_CNT_FILTER_UNDECIDED).
+  Result<void> install_xdp_filter(std::span<const CbpfInsn> ethernet_program);
+  bool xdp_filter_active() const { return xdp_filter_.valid(); }
+  // Why the filter is not active at XDP; empty when it is, or when none was asked for.
+  const std::string& xdp_filter_reason() const { return xdp_filter_reason_; }
+
  private:
   XcapProgram() = default;
   ProgramOptions opts_;
@@ -59,6 +81,8 @@ class XcapProgram {
   XdpMode mode_ = XdpMode::Native;
   bool attached_ = false;
   bool dispatcher_ = false;
+  Fd xdp_filter_;
+  std::string xdp_filter_reason_;
 };
 
 // Removes xcap programs left attached to ifindex by a capture that was killed (SIGKILL,

@@ -52,6 +52,7 @@ struct Capture {
       if (w->decap()) t.decap_error += w->decap()->counters().dropped.get();
       t.filter_excluded += w->counters().filter_excluded.get();
     }
+    if (prog) t.filter_excluded += prog->counters()[XCAP_CNT_FILTER_EXCLUDED];
     if (file) {
       auto fs = file->stats();
       t.captured = fs.written_packets;
@@ -138,8 +139,19 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
   CaptureTotals t = totals();
   b.counter("xcap_captured_packets_total", "Packets written to the sinks", {{"iface", ifc}},
             double(t.captured));
-  b.counter("xcap_filter_excluded_packets_total", "Packets the filter did not select",
-            {{"iface", ifc}, {"where", "worker"}}, double(t.filter_excluded));
+  uint64_t worker_excluded = 0;
+  for (const auto& w : workers) worker_excluded += w->counters().filter_excluded.get();
+  const char* excluded_help = "Packets the filter did not select, by where it decided";
+  b.counter("xcap_filter_excluded_packets_total", excluded_help,
+            {{"iface", ifc}, {"where", "worker"}}, double(worker_excluded));
+  if (prog) {
+    auto x = prog->counters();
+    b.counter("xcap_filter_excluded_packets_total", excluded_help,
+              {{"iface", ifc}, {"where", "xdp"}}, double(x[XCAP_CNT_FILTER_EXCLUDED]));
+    b.counter("xcap_xdp_filter_undecided_packets_total",
+              "Captured frames the XDP filter left to the workers (GRE/ERSPAN, L3 GENEVE, nested)",
+              {{"iface", ifc}}, double(x[XCAP_CNT_FILTER_UNDECIDED]));
+  }
   if (file) {
     auto fs = file->stats();
     b.counter("xcap_files_written_total", "Capture files completed (renamed from .part)",
@@ -215,9 +227,21 @@ Result<void> start(Capture& c) {
   po.vxlan_ports = o.vxlan_ports;
   po.geneve_port = o.geneve_port;
   po.xdp_mode = o.xdp_mode;
+  po.decap = bpf_loader::decap_tunnels(o.decap);
   auto prog = XcapProgram::attach(po);
   if (!prog) return prog.error();
   c.prog = std::move(prog.value());
+  if (o.filter) {
+    // Where the expression can be decided at XDP, unselected frames never cross into user
+    // space. The workers filter too: frames XDP leaves undecided (GRE/ERSPAN, L3 GENEVE,
+    // nested tunnels) are theirs, and for the others their verdict is the same.
+    if (auto r = c.prog->install_xdp_filter(o.filter->ethernet().instructions()); r)
+      log_info("filter \"%s\" runs in XDP (%s) and in the workers", o.filter->expression().c_str(),
+               o.mode == XCAP_MODE_SPAN ? "on every frame" : "on VXLAN and GENEVE inner frames");
+    else
+      log_info("filter \"%s\" runs in the workers only: %s", o.filter->expression().c_str(),
+               r.error().message.c_str());
+  }
 
   for (uint32_t q : o.queues) {
     source::XskConfig xc;
@@ -238,8 +262,6 @@ Result<void> start(Capture& c) {
            c.sources.front()->zero_copy() ? "zero-copy" : "copy");
 
   if (o.filter) {
-    log_info("filter \"%s\" runs in the workers, on %s frames", o.filter->expression().c_str(),
-             decap ? "the decapsulated inner" : "the captured");
     if (decap && !o.filter->raw() && pcapng)
       log_info("%s: bare IP inner frames (LINKTYPE_RAW) never match it",
                o.filter->raw_error().c_str());
@@ -305,7 +327,8 @@ void stop(Capture& c) {
 }
 
 // With -v: where every frame went, for checking that the stats line adds up. Frames the XDP
-// program redirected plus those it found no socket for equal captured + dropped (+ over -c).
+// program redirected, found no socket for, or its filter excluded equal captured + dropped
+// (+ over -c).
 void log_accounting(const Capture& c) {
   if (log_level() < LogLevel::Debug || !c.prog) return;
   auto x = c.prog->counters();
@@ -315,11 +338,12 @@ void log_accounting(const Capture& c) {
     over += w->counters().over_limit.get();
   }
   log_debug(
-      "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu; "
-      "sockets delivered %llu, over-count %llu",
+      "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu, "
+      "filter-excluded %llu; sockets delivered %llu, over-count %llu",
       (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
       (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
-      (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)rx, (unsigned long long)over);
+      (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)x[XCAP_CNT_FILTER_EXCLUDED],
+      (unsigned long long)rx, (unsigned long long)over);
 }
 
 }  // namespace

@@ -23,11 +23,11 @@ std::optional<StatsLine> parse_stats_line(const std::string& text) {
 
 std::optional<Accounting> parse_accounting(const std::string& text) {
   static const std::regex re(
-      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+); sockets delivered (\d+), over-count (\d+))");
+      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+), filter-excluded (\d+); sockets delivered (\d+), over-count (\d+))");
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
   auto n = [&](int i) { return std::stoull(m[i].str()); };
-  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7)};
+  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8)};
 }
 
 std::unique_ptr<Subprocess> start_capture(const std::string& iface,

@@ -18,8 +18,10 @@ struct StatsLine {
 std::optional<StatsLine> parse_stats_line(const std::string& stderr_text);
 
 struct Accounting {
-  uint64_t seen = 0, passed = 0, redirected = 0, no_socket = 0, malformed = 0, delivered = 0,
-           over_count = 0;
+  uint64_t seen = 0, passed = 0, redirected = 0, no_socket = 0, malformed = 0,
+           xdp_filter_excluded = 0, delivered = 0, over_count = 0;
+  // Every frame the XDP program steered to capture: captured + dropped must equal this.
+  uint64_t steered() const { return redirected + no_socket + xdp_filter_excluded; }
 };
 std::optional<Accounting> parse_accounting(const std::string& stderr_text);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "common/frame_builder.h"
 #include "common/lab.h"
@@ -65,11 +66,26 @@ TEST(FilterCapture, MirroredReplaySelectsWhatTcpdumpSelects) {
   ASSERT_LT(want_records.size(), inner.size() / 2);
 
   std::string why;
-  auto cap = start_capture(lab.cap_if(), {"-w", out, "-f", expr}, &why);
+  const int port = free_port();
+  auto cap = start_capture(
+      lab.cap_if(), {"-w", out, "-f", expr, "-v", "--metrics", "127.0.0.1:" + std::to_string(port)},
+      &why);
   ASSERT_TRUE(cap) << why;
-  EXPECT_NE(cap->err().find("runs in the workers"), std::string::npos) << cap->err();
+  // VXLAN inner frames are decided in the XDP program already.
+  EXPECT_NE(cap->err().find("runs in XDP"), std::string::npos) << cap->err();
   auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string body = http_get(port, "/metrics");
+  auto metric = [&](const std::string& where) -> uint64_t {
+    const std::string key = "xcap_filter_excluded_packets_total{iface=\"" + lab.cap_if() +
+                            "\",where=\"" + where + "\"} ";
+    auto at = body.find(key);
+    return at == std::string::npos ? UINT64_MAX : std::stoull(body.substr(at + key.size()));
+  };
+  const uint64_t at_xdp = metric("xdp"), at_worker = metric("worker");
+  ASSERT_NE(at_xdp, UINT64_MAX) << body;
+  ASSERT_NE(at_worker, UINT64_MAX) << body;
   cap->signal(SIGINT);
   ASSERT_EQ(cap->wait(60), 0) << cap->err();
 
@@ -82,8 +98,14 @@ TEST(FilterCapture, MirroredReplaySelectsWhatTcpdumpSelects) {
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_EQ(stats->captured, want.size());
   EXPECT_EQ(stats->filter, inner.size() - want.size()) << cap->err();
-  std::cout << "filter: " << want.size() << " of " << inner.size() << " selected, " << stats->filter
-            << " excluded in the workers\n";
+  EXPECT_EQ(at_xdp + at_worker, stats->filter);
+  EXPECT_GT(at_xdp, 0u);
+  auto acct = parse_accounting(cap->err());
+  ASSERT_TRUE(acct) << cap->err();
+  EXPECT_EQ(acct->steered(), stats->captured + stats->dropped) << cap->err();
+  std::cout << "filter: " << want.size() << " of " << inner.size() << " selected; excluded "
+            << at_xdp << " in XDP (" << 100.0 * double(at_xdp) / double(inner.size())
+            << "% of the mirrored frames), " << at_worker << " in the workers\n";
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ TEST(Lifecycle, SigtermMidBurstLosesNothingTheKernelDelivered) {
   EXPECT_EQ(stats->captured, file.records.size());
   // Every frame the kernel handed to a socket is in the file or counted.
   EXPECT_EQ(acct->delivered, stats->captured + stats->writer) << cap->err();
-  EXPECT_EQ(acct->redirected + acct->no_socket, stats->captured + stats->dropped) << cap->err();
+  EXPECT_EQ(acct->steered(), stats->captured + stats->dropped) << cap->err();
 }
 
 TEST(Lifecycle, CountStopsAfterExactlyN) {

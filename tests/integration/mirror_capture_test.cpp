@@ -16,7 +16,6 @@
 namespace xcap::test {
 namespace {
 
-
 struct Replay {
   std::vector<Bytes> all;
   std::vector<Bytes> vxlan;
