@@ -5,6 +5,7 @@
 // units include must carry neither.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace xcap {
@@ -39,6 +40,58 @@ inline constexpr uint16_t kJa = 0x00, kJeq = 0x10, kJgt = 0x20, kJge = 0x30, kJs
 inline constexpr uint16_t kK = 0x00, kX = 0x08, kRetA = 0x10;
 // MISC operation: code & 0xf8
 inline constexpr uint16_t kTax = 0x00, kTxa = 0x80;
+
+// Every opcode libpcap's bpf_filter runs (and CbpfInterpreter with it): random programs pick
+// from these.
+inline constexpr std::array<uint16_t, 49> kAllOpcodes = {kLd | kW | kAbs,
+                                                         kLd | kH | kAbs,
+                                                         kLd | kB | kAbs,
+                                                         kLd | kW | kInd,
+                                                         kLd | kH | kInd,
+                                                         kLd | kB | kInd,
+                                                         kLd | kW | kLen,
+                                                         kLdx | kW | kLen,
+                                                         kLdx | kB | kMsh,
+                                                         kLd | kImm,
+                                                         kLdx | kImm,
+                                                         kLd | kMem,
+                                                         kLdx | kMem,
+                                                         kSt,
+                                                         kStx,
+                                                         kJmp | kJa,
+                                                         kJmp | kJeq | kK,
+                                                         kJmp | kJgt | kK,
+                                                         kJmp | kJge | kK,
+                                                         kJmp | kJset | kK,
+                                                         kJmp | kJeq | kX,
+                                                         kJmp | kJgt | kX,
+                                                         kJmp | kJge | kX,
+                                                         kJmp | kJset | kX,
+                                                         kAlu | kAdd | kK,
+                                                         kAlu | kSub | kK,
+                                                         kAlu | kMul | kK,
+                                                         kAlu | kDiv | kK,
+                                                         kAlu | kMod | kK,
+                                                         kAlu | kAnd | kK,
+                                                         kAlu | kOr | kK,
+                                                         kAlu | kXor | kK,
+                                                         kAlu | kLsh | kK,
+                                                         kAlu | kRsh | kK,
+                                                         kAlu | kAdd | kX,
+                                                         kAlu | kSub | kX,
+                                                         kAlu | kMul | kX,
+                                                         kAlu | kDiv | kX,
+                                                         kAlu | kMod | kX,
+                                                         kAlu | kAnd | kX,
+                                                         kAlu | kOr | kX,
+                                                         kAlu | kXor | kX,
+                                                         kAlu | kLsh | kX,
+                                                         kAlu | kRsh | kX,
+                                                         kAlu | kNeg,
+                                                         kMisc | kTax,
+                                                         kMisc | kTxa,
+                                                         kRet | kK,
+                                                         kRet | kRetA};
 
 // Scratch memory words (BPF_MEMWORDS).
 inline constexpr uint32_t kMemWords = 16;

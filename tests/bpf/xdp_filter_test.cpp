@@ -42,6 +42,7 @@
 #include "bpf_loader/xcap_program.h"
 #include "bpf_loader/xdp_filter_install.h"
 #include "common/frame_builder.h"
+#include "common/random_cbpf.h"
 #include "decap/decapsulator.h"
 #include "filter/cbpf_interpreter.h"
 #include "filter/filter_program.h"
@@ -1140,161 +1141,6 @@ TEST_F(XdpFilterMain, DecapModeDecidesWhichFrameIsJudged) {
 
 // ---- random programs ----------------------------------------------------------------------
 
-// Every opcode the translator takes, and the two it refuses (BPF_LEN).
-const std::vector<uint16_t> kOpcodes = {kLd | kW | kAbs,
-                                        kLd | kH | kAbs,
-                                        kLd | kB | kAbs,
-                                        kLd | kW | kInd,
-                                        kLd | kH | kInd,
-                                        kLd | kB | kInd,
-                                        kLdx | kB | kMsh,
-                                        kLd | kImm,
-                                        kLdx | kImm,
-                                        kLd | kMem,
-                                        kLdx | kMem,
-                                        kSt,
-                                        kStx,
-                                        kJmp | kJa,
-                                        kJmp | kJeq | kK,
-                                        kJmp | kJgt | kK,
-                                        kJmp | kJge | kK,
-                                        kJmp | kJset | kK,
-                                        kJmp | kJeq | kX,
-                                        kJmp | kJgt | kX,
-                                        kJmp | kJge | kX,
-                                        kJmp | kJset | kX,
-                                        kAlu | kAdd | kK,
-                                        kAlu | kSub | kK,
-                                        kAlu | kMul | kK,
-                                        kAlu | kDiv | kK,
-                                        kAlu | kMod | kK,
-                                        kAlu | kAnd | kK,
-                                        kAlu | kOr | kK,
-                                        kAlu | kXor | kK,
-                                        kAlu | kLsh | kK,
-                                        kAlu | kRsh | kK,
-                                        kAlu | kAdd | kX,
-                                        kAlu | kSub | kX,
-                                        kAlu | kMul | kX,
-                                        kAlu | kDiv | kX,
-                                        kAlu | kMod | kX,
-                                        kAlu | kAnd | kX,
-                                        kAlu | kOr | kX,
-                                        kAlu | kXor | kX,
-                                        kAlu | kLsh | kX,
-                                        kAlu | kRsh | kX,
-                                        kAlu | kNeg,
-                                        kMisc | kTax,
-                                        kMisc | kTxa,
-                                        kRet | kK,
-                                        kRet | kRetA};
-
-// After tests/unit/filter_interpreter_test.cpp's generator; scratch memory is left unset now
-// and then (CbpfInterpreter, and the translation, start it at 0).
-class RandomPrograms {
- public:
-  explicit RandomPrograms(uint64_t seed) : rng_(seed) {}
-  uint32_t below(uint32_t n) { return uint32_t(rng_() % n); }
-
-  uint32_t constant() {
-    switch (below(6)) {
-      case 0:
-        return below(8);
-      case 1:
-        return below(96);
-      case 2: {
-        static const uint32_t kEdges[] = {0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe,
-                                          0xfffffffc, 31,         32,         33,
-                                          32767,      32768,      32765,      65535};
-        return kEdges[below(12)];
-      }
-      case 3: {
-        static const uint32_t kEthertypes[] = {0x0800, 0x86dd, 0x0806};
-        return kEthertypes[below(3)];
-      }
-      default:
-        return uint32_t(rng_());
-    }
-  }
-
-  // mem_set: whether the program fills scratch memory first (libpcap 1.10 does not start it
-  // at 0, so only those programs can be compared with libpcap). loops: backward jumps, which
-  // libpcap 1.10 does not bound (CbpfInterpreter does).
-  std::vector<CbpfInsn> program(bool with_len, bool& mem_set, bool loops = false) {
-    std::vector<CbpfInsn> prog;
-    mem_set = below(2);
-    if (mem_set)
-      for (uint32_t m = 0; m < kMemWords; ++m) {
-        prog.push_back(stmt(kLd | kImm, constant()));
-        prog.push_back(stmt(kSt, m));
-      }
-    prog.push_back(stmt(kLd | kImm, constant()));
-    prog.push_back(stmt(kLdx | kImm, below(3) == 0 ? constant() : below(40)));
-    const size_t body = 1 + below(40);
-    const size_t n = prog.size() + body + 1;
-    while (prog.size() < n - 1) {
-      const size_t i = prog.size();
-      uint16_t code = kOpcodes[below(uint32_t(kOpcodes.size()))];
-      if (with_len && below(10) == 0) code = below(2) ? kLd | kW | kLen : kLdx | kW | kLen;
-      CbpfInsn in{code, 0, 0, constant()};
-      const uint32_t room = uint32_t(n - 1 - (i + 1));
-      switch (code) {
-        case kLd | kMem:
-        case kLdx | kMem:
-        case kSt:
-        case kStx:
-          in.k = below(kMemWords);
-          break;
-        case kAlu | kDiv | kK:
-        case kAlu | kMod | kK:
-          if (in.k == 0) in.k = 1 + below(9);
-          break;
-        case kAlu | kLsh | kK:
-        case kAlu | kRsh | kK:
-          in.k = below(32);
-          break;
-        case kJmp | kJa:
-          in.k = below(room + 1);
-          if (loops && below(3) == 0)
-            in.k = uint32_t(-int32_t(1 + below(uint32_t(std::min<size_t>(i, 12)))));
-          break;
-        default:
-          if ((code & 0x07) == kLd || (code & 0x07) == kLdx) {
-            if ((code & 0xe0) != kImm && below(8) != 0) in.k = below(80);
-          }
-          if ((code & 0x07) == kJmp) {
-            in.jt = uint8_t(below(std::min<uint32_t>(room, 255) + 1));
-            in.jf = uint8_t(below(std::min<uint32_t>(room, 255) + 1));
-          }
-          break;
-      }
-      prog.push_back(in);
-    }
-    prog.push_back(below(2) ? stmt(kRet | kRetA, 0) : stmt(kRet | kK, below(4) ? constant() : 0));
-    return prog;
-  }
-
-  Bytes packet() {
-    Bytes p(14 + below(90));
-    for (uint8_t& b : p) b = uint8_t(below(3) == 0 ? below(4) : rng_());
-    return p;
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
-
-std::string listing(const std::vector<CbpfInsn>& prog) {
-  std::string s;
-  char line[64];
-  for (size_t i = 0; i < prog.size(); ++i) {
-    std::snprintf(line, sizeof line, "%3zu: code 0x%02x jt %u jf %u k 0x%x\n", i, prog[i].code,
-                  prog[i].jt, prog[i].jf, prog[i].k);
-    s += line;
-  }
-  return s;
-}
-
 // Random valid programs at random frame offsets and captured lengths (what the main program
 // hands over for an inner frame): the verdict is CbpfInterpreter's on that frame.
 TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
@@ -1302,13 +1148,16 @@ TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
   std::string err;
   Skel skel = load_skel(XCAP_MODE_SPAN, &err);
   ASSERT_NE(skel, nullptr) << err;
-  RandomPrograms gen(20250101);
+  test::RandomCbpf gen(20250101);
   constexpr int kPrograms = 1000, kPacketsEach = 20;
   int mismatches = 0, loaded = 0, refused_len = 0, accepted = 0, runs = 0, undecided = 0;
   for (int n = 0; n < kPrograms && mismatches < 5; ++n) {
-    bool mem_set = false;
+    // Scratch memory is left unset now and then (CbpfInterpreter, and the translation, start it
+    // at 0); only programs that set it, have no loops and no len compare with libpcap 1.10.
+    const bool mem_set = gen.below(2);
     const bool loops = n % 7 == 3;
-    const std::vector<CbpfInsn> prog = gen.program(n % 10 == 0, mem_set, loops);
+    const std::vector<CbpfInsn> prog =
+        gen.program({.store_memory = mem_set, .len_loads = n % 10 == 0, .backward_jumps = loops});
     int heads = 0;
     for (size_t i = 0; i < prog.size(); ++i)
       heads += prog[i].code == (kJmp | kJa) && int32_t(prog[i].k) < 0;
@@ -1319,14 +1168,14 @@ TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
     for (const CbpfInsn& in : prog) uses_len |= (in.code & 0xe0) == kLen;
     if (!fd) {
       // Only len may be refused (and only when the LEN instruction is reachable).
-      ASSERT_TRUE(uses_len) << fd.error().message << "\n" << listing(prog);
+      ASSERT_TRUE(uses_len) << fd.error().message << "\n" << test::cbpf_listing(prog);
       EXPECT_NE(fd.error().message.find("uses len"), std::string::npos) << fd.error().message;
       ++refused_len;
       continue;
     }
     ++loaded;
     for (int k = 0; k < kPacketsEach; ++k) {
-      const Bytes pkt = gen.packet();
+      const Bytes pkt = gen.packet(14);  // an Ethernet header at least
       const auto size = uint32_t(pkt.size());
       // Mostly the whole packet; else a frame inside it, as for an inner frame.
       uint32_t off = 0, caplen = ~0u;
@@ -1341,7 +1190,7 @@ TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
       if (off == 0 && caplen == ~0u && !uses_len && mem_set && !loops) {
         ASSERT_EQ(libpcap_bpf_filter(prog, pkt.data(), size, size) != 0, want)
             << "interpreter and libpcap disagree\n"
-            << listing(prog);
+            << test::cbpf_listing(prog);
       }
       const Verdict v = run(fd->get(), pkt, true);
       ASSERT_EQ(v.err, 0);
@@ -1360,7 +1209,7 @@ TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
                       << " caplen " << caplen << ": interpreter " << want << ", XDP action "
                       << v.action << "\n"
                       << hex(pkt) << "\n"
-                      << listing(prog);
+                      << test::cbpf_listing(prog);
       }
     }
   }

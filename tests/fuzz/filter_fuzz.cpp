@@ -13,7 +13,6 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -26,56 +25,6 @@ namespace {
 using namespace xcap::cbpf;
 using xcap::CbpfInsn;
 using xcap::CbpfInterpreter;
-
-constexpr std::array<uint16_t, 49> kOpcodes = {kLd | kW | kAbs,
-                                               kLd | kH | kAbs,
-                                               kLd | kB | kAbs,
-                                               kLd | kW | kInd,
-                                               kLd | kH | kInd,
-                                               kLd | kB | kInd,
-                                               kLd | kW | kLen,
-                                               kLdx | kW | kLen,
-                                               kLdx | kB | kMsh,
-                                               kLd | kImm,
-                                               kLdx | kImm,
-                                               kLd | kMem,
-                                               kLdx | kMem,
-                                               kSt,
-                                               kStx,
-                                               kJmp | kJa,
-                                               kJmp | kJeq | kK,
-                                               kJmp | kJgt | kK,
-                                               kJmp | kJge | kK,
-                                               kJmp | kJset | kK,
-                                               kJmp | kJeq | kX,
-                                               kJmp | kJgt | kX,
-                                               kJmp | kJge | kX,
-                                               kJmp | kJset | kX,
-                                               kAlu | kAdd | kK,
-                                               kAlu | kSub | kK,
-                                               kAlu | kMul | kK,
-                                               kAlu | kDiv | kK,
-                                               kAlu | kMod | kK,
-                                               kAlu | kAnd | kK,
-                                               kAlu | kOr | kK,
-                                               kAlu | kXor | kK,
-                                               kAlu | kLsh | kK,
-                                               kAlu | kRsh | kK,
-                                               kAlu | kAdd | kX,
-                                               kAlu | kSub | kX,
-                                               kAlu | kMul | kX,
-                                               kAlu | kDiv | kX,
-                                               kAlu | kMod | kX,
-                                               kAlu | kAnd | kX,
-                                               kAlu | kOr | kX,
-                                               kAlu | kXor | kX,
-                                               kAlu | kLsh | kX,
-                                               kAlu | kRsh | kX,
-                                               kAlu | kNeg,
-                                               kMisc | kTax,
-                                               kMisc | kTxa,
-                                               kRet | kK,
-                                               kRet | kRetA};
 
 void require(bool ok) {
   if (!ok) std::abort();
@@ -97,7 +46,7 @@ std::vector<CbpfInsn> repaired(const std::vector<CbpfInsn>& raw) {
   for (CbpfInsn in : raw) {
     const size_t i = prog.size();
     const uint32_t room = uint32_t(n - 1 - (i + 1));  // instructions after the next one
-    in.code = kOpcodes[in.code % kOpcodes.size()];
+    in.code = kAllOpcodes[in.code % kAllOpcodes.size()];
     switch (in.code) {
       case kLd | kMem:
       case kLdx | kMem:

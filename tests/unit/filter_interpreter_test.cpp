@@ -3,10 +3,11 @@
 // return values must be equal, not only their verdicts.
 #include "filter/cbpf_interpreter.h"
 
+#include "common/random_cbpf.h"
+
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
-#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -178,150 +179,13 @@ TEST(CbpfInterpreter, CreateRefusesInvalidPrograms) {
 
 // ---- random valid programs ----------------------------------------------------------------
 
-// Every opcode libpcap's interpreter runs.
-const std::vector<uint16_t> kOpcodes = {kLd | kW | kAbs,
-                                        kLd | kH | kAbs,
-                                        kLd | kB | kAbs,
-                                        kLd | kW | kInd,
-                                        kLd | kH | kInd,
-                                        kLd | kB | kInd,
-                                        kLd | kW | kLen,
-                                        kLdx | kW | kLen,
-                                        kLdx | kB | kMsh,
-                                        kLd | kImm,
-                                        kLdx | kImm,
-                                        kLd | kMem,
-                                        kLdx | kMem,
-                                        kSt,
-                                        kStx,
-                                        kJmp | kJa,
-                                        kJmp | kJeq | kK,
-                                        kJmp | kJgt | kK,
-                                        kJmp | kJge | kK,
-                                        kJmp | kJset | kK,
-                                        kJmp | kJeq | kX,
-                                        kJmp | kJgt | kX,
-                                        kJmp | kJge | kX,
-                                        kJmp | kJset | kX,
-                                        kAlu | kAdd | kK,
-                                        kAlu | kSub | kK,
-                                        kAlu | kMul | kK,
-                                        kAlu | kDiv | kK,
-                                        kAlu | kMod | kK,
-                                        kAlu | kAnd | kK,
-                                        kAlu | kOr | kK,
-                                        kAlu | kXor | kK,
-                                        kAlu | kLsh | kK,
-                                        kAlu | kRsh | kK,
-                                        kAlu | kAdd | kX,
-                                        kAlu | kSub | kX,
-                                        kAlu | kMul | kX,
-                                        kAlu | kDiv | kX,
-                                        kAlu | kMod | kX,
-                                        kAlu | kAnd | kX,
-                                        kAlu | kOr | kX,
-                                        kAlu | kXor | kX,
-                                        kAlu | kLsh | kX,
-                                        kAlu | kRsh | kX,
-                                        kAlu | kNeg,
-                                        kMisc | kTax,
-                                        kMisc | kTxa,
-                                        kRet | kK,
-                                        kRet | kRetA};
-
-class RandomPrograms {
- public:
-  explicit RandomPrograms(uint64_t seed) : rng_(seed) {}
-
-  uint32_t below(uint32_t n) { return uint32_t(rng_() % n); }
-
-  // Constants biased towards edges: small numbers (offsets, shifts), boundaries, anything.
-  uint32_t constant() {
-    switch (below(6)) {
-      case 0:
-        return below(8);
-      case 1:
-        return below(96);
-      case 2: {
-        static const uint32_t kEdges[] = {0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe,
-                                          0xfffffffc, 31,         32,         33};
-        return kEdges[below(8)];
-      }
-      case 3: {
-        static const uint32_t kEthertypes[] = {0x0800, 0x86dd, 0x0806};
-        return kEthertypes[below(3)];
-      }
-      default:
-        return uint32_t(rng_());
-    }
-  }
-
-  std::vector<CbpfInsn> program() {
-    std::vector<CbpfInsn> prog;
-    // libpcap 1.10 leaves scratch memory uninitialised: fill it so both sides agree.
-    for (uint32_t m = 0; m < kMemWords; ++m) {
-      prog.push_back(stmt(kLd | kImm, constant()));
-      prog.push_back(stmt(kSt, m));
-    }
-    prog.push_back(stmt(kLd | kImm, constant()));
-    prog.push_back(stmt(kLdx | kImm, below(3) == 0 ? constant() : below(40)));
-    const size_t body = 1 + below(40);
-    const size_t n = prog.size() + body + 1;
-    while (prog.size() < n - 1) {
-      const size_t i = prog.size();
-      const uint16_t code = kOpcodes[below(uint32_t(kOpcodes.size()))];
-      CbpfInsn in{code, 0, 0, constant()};
-      const uint32_t room = uint32_t(n - 1 - (i + 1));  // instructions after the next one
-      switch (code) {
-        case kLd | kMem:
-        case kLdx | kMem:
-        case kSt:
-        case kStx:
-          in.k = below(kMemWords);
-          break;
-        case kAlu | kDiv | kK:
-        case kAlu | kMod | kK:
-          if (in.k == 0) in.k = 1 + below(9);
-          break;
-        case kAlu | kLsh | kK:
-        case kAlu | kRsh | kK:
-          in.k = below(32);
-          break;
-        case kJmp | kJa:
-          in.k = below(room + 1);  // forward only: libpcap 1.10 has no loop guard
-          break;
-        default:
-          if ((code & 0x07) == kLd || (code & 0x07) == kLdx) {
-            if ((code & 0xe0) != kImm && below(8) != 0) in.k = below(80);
-          }
-          if ((code & 0x07) == kJmp) {
-            in.jt = uint8_t(below(std::min<uint32_t>(room, 255) + 1));
-            in.jf = uint8_t(below(std::min<uint32_t>(room, 255) + 1));
-          }
-          break;
-      }
-      prog.push_back(in);
-    }
-    prog.push_back(below(2) ? stmt(kRet | kRetA, 0) : stmt(kRet | kK, constant()));
-    return prog;
-  }
-
-  std::vector<uint8_t> packet() {
-    std::vector<uint8_t> p(below(4) == 0 ? below(8) : below(90));
-    for (uint8_t& b : p) b = uint8_t(below(3) == 0 ? below(4) : rng_());
-    return p;
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
-
 TEST(CbpfInterpreter, RandomProgramsMatchLibpcap) {
-  RandomPrograms gen(20240604);
+  test::RandomCbpf gen(20240604);
   constexpr int kPrograms = 20000, kPacketsEach = 4;
   int mismatches = 0, accepted = 0, fused = 0;
   for (int n = 0; n < kPrograms && mismatches < 10; ++n) {
-    const std::vector<CbpfInsn> prog = gen.program();
+    // libpcap 1.10 leaves scratch memory uninitialised: the program stores it first.
+    const std::vector<CbpfInsn> prog = gen.program({.store_memory = true});
     const std::vector<bpf_insn> pp = to_pcap(prog);
     ASSERT_NE(bpf_validate(pp.data(), int(pp.size())), 0) << "generator made an invalid program";
     Result<CbpfInterpreter> interp = CbpfInterpreter::create(prog);
@@ -336,12 +200,9 @@ TEST(CbpfInterpreter, RandomProgramsMatchLibpcap) {
       accepted += want != 0;
       if (got != want) {
         ++mismatches;
-        std::string listing;
-        for (size_t i = 0; i < pp.size(); ++i)
-          listing += std::string(bpf_image(&pp[i], int(i))) + "\n";
         ADD_FAILURE() << "program " << n << ", packet of " << caplen << " bytes (wire " << wire_len
                       << "): libpcap " << want << ", xcap " << got << "\n"
-                      << listing;
+                      << test::cbpf_listing(prog);
       }
     }
   }
@@ -359,7 +220,7 @@ TEST(CbpfInterpreter, AcceptsOnlyWhatLibpcapAccepts) {
   for (int n = 0; n < 20000; ++n) {
     std::vector<CbpfInsn> prog(1 + rng() % 6);
     for (CbpfInsn& in : prog) {
-      in.code = rng() % 4 ? kOpcodes[rng() % kOpcodes.size()] : uint16_t(rng() % 0x100);
+      in.code = rng() % 4 ? kAllOpcodes[rng() % kAllOpcodes.size()] : uint16_t(rng() % 0x100);
       in.jt = uint8_t(rng() % 4), in.jf = uint8_t(rng() % 4);
       in.k = rng() % 3 ? uint32_t(rng() % 40) : uint32_t(rng());
     }
