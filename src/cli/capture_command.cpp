@@ -278,6 +278,7 @@ Result<void> start(Capture& c) {
     worker::WorkerConfig wc;
     wc.batch_size = o.batch_size;
     wc.cpu = worker_cpu(c.sources[i]->queue());
+    wc.rt_priority = o.rt_priority;
     std::unique_ptr<worker::DecapStage> stage;
     if (decap) {
       worker::DecapStageConfig dc;

@@ -53,7 +53,8 @@ struct Raw {
       snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
       max_files = "0", format = "pcap", split = "none", mode = "mirror", decap,
       decap_errors = "drop", queues = "all", xdp_mode = "auto", listen, metrics, config,
-      batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "4096", geneve_port = "6081";
+      batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "auto", geneve_port = "6081",
+      rt_priority = "0";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
@@ -116,10 +117,13 @@ po::options_description describe(Raw& r) {
       "AF_XDP RX ring descriptors, power of two (default 4096)")(
       "fill-ring", po::value(&r.fill_ring)->value_name("N"),
       "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")(
-      "frame-size", po::value(&r.frame_size)->value_name("2048|4096"),
-      "UMEM frame size (default 4096)")("busy-poll", po::bool_switch(&r.busy_poll),
-                                        "prefer busy polling on the sockets")(
-      "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores");
+      "frame-size", po::value(&r.frame_size)->value_name("auto|2048|4096"),
+      "UMEM frame size; auto (default): 2048 when the interface MTU fits in one, else 4096")(
+      "busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets")(
+      "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores")(
+      "rt-priority", po::value(&r.rt_priority)->value_name("N"),
+      "run the workers as SCHED_FIFO threads of priority 1-99 (default 0: off); see README "
+      "Tuning before using it on a host that runs other work");
   po::options_description all;
   all.add(io).add(cap).add(tune);
   return all;
@@ -138,6 +142,17 @@ uint32_t interface_rx_queues(const std::string& ifname) {
   for (auto& e : fs::directory_iterator("/sys/class/net/" + ifname + "/queues", ec))
     if (e.path().filename().string().rfind("rx-", 0) == 0) n++;
   return n ? n : 1;
+}
+
+uint32_t interface_mtu(const std::string& ifname) {
+  std::ifstream in("/sys/class/net/" + ifname + "/mtu");
+  uint32_t mtu = 0;
+  in >> mtu;
+  return mtu ? mtu : 1500;
+}
+
+uint32_t frame_size_for_mtu(uint32_t mtu) {
+  return mtu + kFrameOverhead <= 2048 - kXdpHeadroom ? 2048 : 4096;
 }
 
 Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues) {
@@ -336,11 +351,17 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
                   std::to_string(2 * o.rx_ring) + ")");
     o.fill_ring = *fr;
   }
-  if (r.frame_size != "2048" && r.frame_size != "4096")
-    return fail("--frame-size '" + r.frame_size + "': expected 2048 or 4096");
-  o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
+  if (r.frame_size == "auto")
+    o.frame_size = frame_size_for_mtu(interface_mtu(o.iface));
+  else if (r.frame_size == "2048" || r.frame_size == "4096")
+    o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
+  else
+    return fail("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
   o.busy_poll = r.busy_poll;
   o.pin_workers = !r.no_pin;
+  auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
+  if (!rt) return fail(rt.error().message);
+  o.rt_priority = *rt;
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   res.options = std::move(o);
   return res;

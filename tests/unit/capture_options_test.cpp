@@ -116,6 +116,8 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "--rx-ring", "1000"}, "--rx-ring");
   expect_usage_error({"-i", "lo", "--fill-ring", "1024"}, "--fill-ring");
   expect_usage_error({"-i", "lo", "--batch-size", "0"}, "--batch-size");
+  expect_usage_error({"-i", "lo", "--rt-priority", "100"}, "--rt-priority");
+  expect_usage_error({"-i", "lo", "--frame-size", "1024"}, "--frame-size");
   expect_usage_error({"-i", "lo", "--no-such-flag"}, "no-such-flag");
   expect_usage_error({"-i", "lo", "-f", "tcp port"}, "invalid filter \"tcp port\"");
   expect_usage_error({"-i", "lo", "-f", ""}, "empty");
@@ -123,6 +125,17 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "-f", "udp", "tcp"}, "give the filter once");
   expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
   expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
+}
+
+TEST(CaptureOptions, FrameSizeFollowsTheMtu) {
+  EXPECT_EQ(frame_size_for_mtu(1500), 2048u);
+  EXPECT_EQ(frame_size_for_mtu(1600), 2048u);
+  EXPECT_EQ(frame_size_for_mtu(1770), 2048u);  // 1770 + 14 + 8 = 1792 = 2048 - 256 headroom
+  EXPECT_EQ(frame_size_for_mtu(1771), 4096u);
+  EXPECT_EQ(frame_size_for_mtu(9001), 4096u);
+  auto r = parse({"-i", "lo", "--frame-size", "4096"});
+  ASSERT_TRUE(r.options);
+  EXPECT_EQ(r.options->frame_size, 4096u);
 }
 
 TEST(CaptureOptions, QueueLists) {
