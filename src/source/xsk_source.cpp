@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "source/xsk_batch.h"
 #include "xcap_abi.h"
 
 #ifndef SO_PREFER_BUSY_POLL
@@ -159,53 +160,20 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
   }
   held_ = n;
   held_idx_ = idx;
-  const int64_t offset = tai_minus_utc_ns_;
-  // The kernel wrote these frames on another core: start every cache miss now so they
-  // overlap instead of costing one round trip each in the loop below.
-  for (unsigned i = 0; i < n; i++) {
-    const xdp_desc* d = xsk_ring_cons__rx_desc(&r.rx, idx + i);
-    __builtin_prefetch(static_cast<const uint8_t*>(umem_area_) + d->addr - sizeof(xcap_meta));
-  }
-  for (unsigned i = 0; i < n; i++) {
-    const xdp_desc* d = xsk_ring_cons__rx_desc(&r.rx, idx + i);
-    auto* data = static_cast<const uint8_t*>(xsk_umem__get_data(umem_area_, d->addr));
-    // The XDP program put xcap_meta right before the frame; the copy carried it along.
-    xcap_meta meta;
-    memcpy(&meta, data - sizeof meta, sizeof meta);
-    PacketView& v = out[i];
-    v.data = data;
-    v.caplen = d->len;
-    v.wire_len = d->len;
-    if (meta.magic == XCAP_META_MAGIC) [[likely]] {
-      v.ts_ns = meta.tai_ns - uint64_t(offset);
-      v.queue = static_cast<uint16_t>(meta.queue);
-    } else {
-      v.ts_ns = uint64_t(clock_ns(CLOCK_REALTIME));
-      v.queue = static_cast<uint16_t>(cfg_.queue);
-      missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + 1,
-                          std::memory_order_relaxed);
-    }
-    v.iface_id = 0;
-    v.link_type = 1;
-  }
+  if (unsigned missing = views_from_rx(r.rx, idx, n, static_cast<const uint8_t*>(umem_area_),
+                                       tai_minus_utc_ns_, static_cast<uint16_t>(cfg_.queue), out))
+    missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + missing,
+                        std::memory_order_relaxed);
   return n;
 }
 
 void XskSource::release() {
   if (!held_) return;
   Rings& r = *rings_;
-  uint32_t fidx = 0;
-  // The fill ring holds every frame not in flight, so room for the held ones always exists;
-  // the loop only guards against a kernel that has not consumed its side yet.
-  while (xsk_ring_prod__reserve(&r.fill, held_, &fidx) != held_) {
+  while (!refill_from_rx(r.fill, r.rx, held_idx_, held_, cfg_.frame_size)) {
     if (xsk_ring_prod__needs_wakeup(&r.fill))
       recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
-  for (unsigned i = 0; i < held_; i++) {
-    uint64_t addr = xsk_ring_cons__rx_desc(&r.rx, held_idx_ + i)->addr;
-    *xsk_ring_prod__fill_addr(&r.fill, fidx + i) = addr & ~uint64_t(cfg_.frame_size - 1);
-  }
-  xsk_ring_prod__submit(&r.fill, held_);
   xsk_ring_cons__release(&r.rx, held_);
   held_ = 0;
 }
