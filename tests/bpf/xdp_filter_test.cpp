@@ -2,13 +2,13 @@
 // installation next to bpf/xcap.bpf.c (src/bpf_loader/xdp_filter_install.cpp) and the main
 // program's tail call with the frame it hands over (xcap_filter_view).
 //
-// - Differential: a corpus of 6,000 frames made here (TCP/UDP/ICMP/ICMPv6 over IPv4 and IPv6
-//   with extension headers, VLAN tags, ARP, LLC, IPv4 options and fragments, odd TCP flags,
-//   frames cut anywhere, random bytes) meets 60 tcpdump expressions. Each is compiled by libpcap,
-//   translated, loaded and run on every frame with bpf_prog_test_run_opts: alone (the verdict
-//   must be libpcap's bpf_filter's, exactly), and through the main program in span mode (the
-//   verdict must be the worker's: decapsulation, then the filter; frames the XDP side leaves
-//   undecided go to user space).
+// - Differential: a corpus of 6,000 frames made by tests/common/filter_corpus.cpp (TCP/UDP/
+//   ICMP/ICMPv6 over IPv4 and IPv6 with extension headers, VLAN tags, ARP, LLC, IPv4 options and
+//   fragments, odd TCP flags, frames cut anywhere, random bytes) meets 60 tcpdump expressions.
+//   Each is compiled by libpcap, translated, loaded and run on every frame with
+//   bpf_prog_test_run_opts: alone (the verdict must be libpcap's bpf_filter's, exactly), and
+//   through the main program in span mode (the verdict must be the worker's: decapsulation,
+//   then the filter; frames the XDP side leaves undecided go to user space).
 // - Mirror mode: the corpus wrapped in VXLAN (IPv4, IPv6, VLAN outer) and GENEVE (0x6558, with
 //   options): the inner frame decides. GENEVE carrying IP, GRE, ERSPAN and nested tunnels pass
 //   to user space unfiltered; outer frames cut at every length agree with the worker too.
@@ -22,11 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
-#include <linux/if_link.h>
-#include <net/if.h>
-#include <sys/mman.h>
 #include <unistd.h>
-#include <xdp/xsk.h>
 
 #include <algorithm>
 #include <array>
@@ -35,14 +31,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "bpf_loader/xcap_program.h"
 #include "bpf_loader/xdp_filter_install.h"
+#include "common/filter_corpus.h"
 #include "common/frame_builder.h"
 #include "common/random_cbpf.h"
+#include "common/subprocess.h"  // XCAP_REQUIRE_PRIVILEGED, sh_quiet
+#include "common/xdp_test_run.h"
+#include "common/xsk_test_socket.h"
 #include "decap/decapsulator.h"
 #include "filter/cbpf_interpreter.h"
 #include "filter/filter_program.h"
@@ -60,389 +59,19 @@ using namespace cbpf;
 constexpr uint32_t kEthernet = 1;  // LINKTYPE_ETHERNET
 constexpr uint32_t kSnaplen = FilterProgram::kDefaultSnaplen;
 
-bool privileged_skipped() {
-  const char* e = std::getenv("XCAP_SKIP_PRIVILEGED");
-  return e && std::string(e) == "1";
-}
-
-#define XCAP_REQUIRE_PRIVILEGED()                                                                  \
-  do {                                                                                             \
-    if (privileged_skipped()) GTEST_SKIP() << "privileged test: XCAP_SKIP_PRIVILEGED=1";           \
-    ASSERT_EQ(geteuid(), 0u) << "privileged test needs root (set XCAP_SKIP_PRIVILEGED=1 to skip)"; \
-  } while (0)
-
-// The families of tests/unit/filter_differential_test.cpp, without the length tests.
-const std::vector<std::string> kExpressions = {
-    "tcp port 443",
-    "tcp dst port 80",
-    "udp port 53",
-    "udp port 4789",
-    "port 22 or port 80",
-    "tcp src port 443 or tcp dst port 443",
-    "tcp portrange 1000-2000",
-    "udp src portrange 50000-65535",
-    "host 198.19.1.7",
-    "host 198.19.1.7 and tcp",
-    "src host 198.18.0.1",
-    "dst host 198.18.0.2",
-    "net 198.19.0.0/16",
-    "src net 198.18.0.0/24 and dst net 198.19.0.0/16",
-    "ip src 198.18.0.1 or ip6 dst 2001:db8::2",
-    "host 2001:db8::1",
-    "net 2001:db8:1::/48",
-    "ip6",
-    "ip6 and tcp dst port 80",
-    "icmp6",
-    "icmp6 and ip6[40] == 135",
-    "icmp",
-    "icmp[icmptype] == icmp-echo",
-    "icmp and icmp[icmptype] != icmp-echoreply",
-    "arp",
-    "not arp",
-    "not ip and not ip6",
-    "ip and not tcp and not udp",
-    "ip proto 47",
-    "ether proto 0x88cc",
-    "ip6 protochain 6",
-    "ip6[6] == 44",
-    "vlan",
-    "vlan 100",
-    "vlan 100 and tcp",
-    "vlan and udp",
-    "vlan 100 and vlan 200",
-    "tcp[tcpflags] & tcp-syn != 0",
-    "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
-    "tcp[tcpflags] == tcp-syn|tcp-ack",
-    "tcp[13] = 0x12",
-    "tcp[tcpflags] & tcp-rst != 0 or tcp[tcpflags] & tcp-urg != 0",
-    "ip[8] < 64",
-    "ip6 and ip6[7] < 64",
-    "ip[6:2] & 0x1fff != 0",
-    "ip[6] & 0x20 != 0",
-    "ip[0] & 0xf > 5",
-    "udp and udp[8:4] & 0x08000000 != 0",
-    "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420",
-    "ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0",
-    "ip[2:2] % 3 = 1 and ip[2:2] / 4 > 100",
-    "(ip[8] ^ 0x40) < 10",
-    "-ip[8] & 0xff > 190",
-    "udp[0:2] > udp[2:2]",
-    "ether host 02:00:00:00:00:01",
-    "ether src 02:00:00:00:00:01 and ip",
-    "ether broadcast",
-    "ether multicast",
-    "(tcp port 443 or udp port 53) and not host 198.18.0.1",
-    "tcp and (port 80 or port 443) and not (src net 198.19.0.0/16 or dst port 22)",
-};
-
-// Only the worker knows the wire length: these stay in user space.
-const std::vector<std::string> kLenExpressions = {
-    "len > 500",
-    "less 100",
-    "greater 1000",
-    "len >= 60 and len <= 128",
-    "((ip and udp) or (ip6 and tcp)) and len < 300",
-};
-
-// ---- the corpus (after tests/unit/filter_differential_test.cpp) ---------------------------
-
-// Frames as XDP sees them: what arrived is all there is (caplen == wire length), at least an
-// Ethernet header long (test_run refuses shorter input).
-class Corpus {
- public:
-  explicit Corpus(uint64_t seed) : rng_(seed) {}
-
-  std::vector<Bytes> make(size_t n) {
-    std::vector<Bytes> out;
-    while (out.size() < n) {
-      Bytes f = one_in(40) ? garbage() : frame();
-      cut(f);
-      if (f.size() >= 14) out.push_back(std::move(f));
-    }
-    return out;
-  }
-
-  uint32_t below(uint32_t n) { return uint32_t(rng_() % n); }
-  bool one_in(uint32_t n) { return below(n) == 0; }
-  uint8_t byte() { return uint8_t(rng_()); }
-
- private:
-  static void put16(Bytes& b, uint32_t v) { b.push_back(uint8_t(v >> 8)), b.push_back(uint8_t(v)); }
-  static void put32(Bytes& b, uint32_t v) { put16(b, v >> 16), put16(b, v & 0xffff); }
-  static void set16(Bytes& b, size_t at, uint32_t v) {
-    b[at] = uint8_t(v >> 8), b[at + 1] = uint8_t(v);
-  }
-  void random_bytes(Bytes& b, size_t n) {
-    for (size_t i = 0; i < n; ++i) b.push_back(one_in(3) ? uint8_t(below(4)) : byte());
-  }
-
-  void mac(Bytes& b) {
-    static const std::array<std::array<uint8_t, 6>, 5> kMacs = {{
-        {0x02, 0, 0, 0, 0, 0x01},
-        {0x02, 0, 0, 0, 0, 0x02},
-        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-        {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb},
-        {0x33, 0x33, 0x00, 0x00, 0x00, 0x01},
-    }};
-    if (one_in(5)) {
-      for (int i = 0; i < 6; ++i) b.push_back(byte());
-    } else {
-      const auto& m = kMacs[below(3) ? below(2) : below(5)];
-      b.insert(b.end(), m.begin(), m.end());
-    }
-  }
-
-  uint32_t ipv4_addr() {
-    static const uint32_t kAddrs[] = {0xc6120001, 0xc6120002, 0xc6130107,
-                                      0xc613c809, 0xc612ffff, 0xc6120005};
-    if (one_in(4)) return 0xc6120000 | below(0x20000);  // anywhere in 198.18.0.0/15
-    return kAddrs[below(6)];
-  }
-
-  void ipv6_addr(Bytes& b) {
-    const uint32_t pick = below(5);
-    put32(b, 0x20010db8);
-    put16(b, pick == 2 ? 1 : pick == 4 ? uint16_t(rng_()) : 0);
-    for (int i = 0; i < 8; ++i) b.push_back(pick == 4 ? byte() : 0);
-    put16(b, pick == 0 ? 1 : pick == 1 ? 2 : pick == 2 ? 7 : uint16_t(rng_()));
-  }
-
-  uint16_t port() {
-    static const uint16_t kPorts[] = {443, 80, 53, 22, 4789, 6081, 1500, 1000, 2000, 8080};
-    if (one_in(4)) return uint16_t(rng_());
-    if (one_in(6)) return uint16_t(50000 + below(15536));
-    return kPorts[below(10)];
-  }
-
-  size_t payload_size() {
-    switch (below(8)) {
-      case 0:
-        return 400 + below(1100);
-      case 1:
-        return 900 + below(600);
-      default:
-        return below(80);
-    }
-  }
-
-  void transport(Bytes& b, uint8_t proto) {
-    switch (proto) {
-      case 6: {
-        static const uint8_t kFlags[] = {0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14,
-                                         0x01, 0x20, 0x00, 0xff, 0x03, 0xc2, 0x29};
-        put16(b, port()), put16(b, port());
-        put32(b, uint32_t(rng_())), put32(b, uint32_t(rng_()));
-        const uint32_t words = one_in(4) ? 5 + below(11) : 5;
-        b.push_back(uint8_t(words << 4 | (one_in(8) ? below(16) : 0)));
-        b.push_back(one_in(5) ? byte() : kFlags[below(sizeof kFlags)]);
-        put16(b, 65535), put16(b, 0), put16(b, 0);
-        for (uint32_t i = 5; i < words; ++i) put32(b, one_in(2) ? 0x01010101 : uint32_t(rng_()));
-        if (one_in(6)) b.insert(b.end(), {'G', 'E', 'T', ' ', '/', ' '});
-        random_bytes(b, payload_size());
-        return;
-      }
-      case 17: {
-        const uint16_t dport = port();
-        put16(b, port()), put16(b, dport);
-        const size_t len_at = b.size();
-        put16(b, 0), put16(b, 0);
-        const size_t start = b.size() - 8;
-        if (dport == 4789 || one_in(10))  // a VXLAN header, I flag mostly set
-          put32(b, one_in(4) ? uint32_t(rng_()) : 0x08000000), put32(b, below(200) << 8);
-        random_bytes(b, payload_size());
-        set16(b, len_at, one_in(30) ? below(16) : uint32_t(b.size() - start));
-        return;
-      }
-      case 1:
-      case 58: {
-        static const uint8_t kIcmp[] = {8, 0, 3, 11, 5};
-        static const uint8_t kIcmp6[] = {128, 129, 135, 136, 1, 134};
-        b.push_back(proto == 1 ? kIcmp[below(5)] : kIcmp6[below(6)]);
-        b.push_back(uint8_t(below(4)));
-        put16(b, 0), put32(b, uint32_t(rng_()));
-        random_bytes(b, below(64));
-        return;
-      }
-      default:
-        random_bytes(b, payload_size());
-        return;
-    }
-  }
-
-  uint8_t ip_proto() {
-    static const uint8_t kProtos[] = {6, 6, 6, 17, 17, 1, 47, 50, 132};
-    return one_in(10) ? byte() : kProtos[below(sizeof kProtos)];
-  }
-
-  void ipv4(Bytes& b) {
-    const size_t at = b.size();
-    const uint32_t ihl = one_in(6) ? 6 + below(10) : 5;
-    const uint8_t proto = ip_proto();
-    b.push_back(uint8_t(0x40 | ihl));
-    b.push_back(byte());
-    put16(b, 0);
-    put16(b, uint16_t(rng_()));
-    static const uint16_t kFrag[] = {0x4000, 0x0000, 0x2000, 0x2000 | 185, 0x00b9, 0x0001};
-    put16(b, one_in(3) ? kFrag[below(6)] : 0x4000);
-    static const uint8_t kTtl[] = {64, 63, 1, 128, 255, 32};
-    b.push_back(kTtl[below(6)]);
-    b.push_back(proto);
-    put16(b, 0);
-    put32(b, ipv4_addr()), put32(b, ipv4_addr());
-    for (uint32_t i = 5; i < ihl; ++i) put32(b, one_in(2) ? 0x01010101 : uint32_t(rng_()));
-    const bool later_fragment = (b[at + 6] & 0x1f) != 0 || b[at + 7] != 0;
-    if (later_fragment)
-      random_bytes(b, payload_size());
-    else
-      transport(b, proto);
-    // Mostly the true length; sometimes less (a trailer follows the packet) or more.
-    const uint32_t len = uint32_t(b.size() - at);
-    set16(b, at + 2,
-          one_in(20)   ? len - std::min<uint32_t>(len, below(40))
-          : one_in(30) ? len + below(40)
-                       : len);
-  }
-
-  void ipv6(Bytes& b) {
-    const size_t at = b.size();
-    put32(b, 0x60000000 | below(1 << 20));
-    put16(b, 0);
-    const size_t next_at = b.size();
-    b.push_back(0);
-    static const uint8_t kHops[] = {64, 255, 1, 63};
-    b.push_back(kHops[below(4)]);
-    ipv6_addr(b), ipv6_addr(b);
-    size_t next = next_at;
-    const uint32_t ext = one_in(3) ? 1 + below(4) : 0;  // up to 4: one more than XDP walks
-    for (uint32_t i = 0; i < ext; ++i) {
-      static const uint8_t kExt[] = {0, 43, 60, 44};
-      const uint8_t type = kExt[below(4)];
-      b[next] = type;
-      next = b.size();
-      b.push_back(0);
-      if (type == 44) {
-        b.push_back(0), put16(b, one_in(2) ? 1 : 0), put32(b, uint32_t(rng_()));
-      } else {
-        const uint32_t len = below(2);
-        b.push_back(uint8_t(len));
-        for (uint32_t j = 0; j < 6 + len * 8; ++j) b.push_back(0x01);
-      }
-    }
-    static const uint8_t kProtos[] = {6, 6, 17, 58, 58, 59};
-    const uint8_t proto = one_in(10) ? byte() : kProtos[below(6)];
-    b[next] = proto;
-    transport(b, proto);
-    set16(b, at + 4, one_in(25) ? 0 : uint32_t(b.size() - at - 40));
-  }
-
-  void arp(Bytes& b) {
-    put16(b, 1), put16(b, 0x0800), b.push_back(6), b.push_back(4), put16(b, 1 + below(2));
-    mac(b), put32(b, ipv4_addr()), mac(b), put32(b, ipv4_addr());
-  }
-
-  Bytes frame() {
-    Bytes b;
-    mac(b), mac(b);
-    const uint32_t tags = one_in(4) ? (one_in(3) ? 2 : 1) : 0;
-    for (uint32_t i = 0; i < tags; ++i) {
-      put16(b, i == 0 && tags == 2 && one_in(2) ? 0x88a8 : 0x8100);
-      static const uint16_t kVids[] = {100, 200, 100, 4094};
-      put16(b, uint16_t(below(8) << 13) | (one_in(5) ? below(4096) : kVids[below(4)]));
-    }
-    switch (below(20)) {
-      case 0:
-      case 1:
-        put16(b, 0x0806), arp(b);
-        break;
-      case 2:
-        put16(b, 3 + 40), b.push_back(0x42), b.push_back(0x42), b.push_back(0x03),
-            random_bytes(b, 40);
-        break;
-      case 3:
-        put16(b, one_in(2) ? 0x88cc : 0x0600 + below(0xfa00)), random_bytes(b, payload_size());
-        break;
-      case 4:
-      case 5:
-      case 6:
-      case 7:
-      case 8:
-        put16(b, 0x86dd), ipv6(b);
-        break;
-      default:
-        put16(b, 0x0800), ipv4(b);
-        break;
-    }
-    if (b.size() < 60 && !one_in(4)) b.resize(60, 0);  // Ethernet padding
-    if (one_in(30)) random_bytes(b, 1 + below(12));    // a trailer after the packet
-    return b;
-  }
-
-  Bytes garbage() {
-    Bytes b;
-    const size_t n = 14 + below(200);
-    for (size_t i = 0; i < n; ++i) b.push_back(byte());
-    if (one_in(2)) {
-      static const uint16_t kTypes[] = {0x0800, 0x86dd, 0x8100, 0x0806, 0x88a8};
-      set16(b, 12, kTypes[below(5)]);
-      if (n > 14 && b[12] == 0x08 && b[13] == 0x00) b[14] = uint8_t(0x40 | (b[14] & 0x0f));
-    }
-    return b;
-  }
-
-  // Whole mostly; cut by a snap length; cut anywhere.
-  void cut(Bytes& f) {
-    switch (below(20)) {
-      case 0:
-      case 1:
-        f.resize(std::min<size_t>(f.size(), one_in(2) ? 64 : 96));
-        break;
-      case 2:
-      case 3:
-        f.resize(14 + below(uint32_t(std::max<size_t>(f.size(), 15) - 13)));
-        break;
-      default:
-        break;
-    }
-  }
-
-  std::mt19937_64 rng_;
-};
+// The expressions of tests/unit/filter_differential_test.cpp; only the worker knows the wire
+// length: the len ones stay in user space.
+const std::vector<std::string>& kExpressions = test::filter_expressions();
+const std::vector<std::string>& kLenExpressions = test::len_filter_expressions();
 
 std::string hex(const Bytes& b) {
-  std::string s;
-  char x[4];
-  for (size_t i = 0; i < b.size() && i < 128; ++i) std::snprintf(x, sizeof x, "%02x", b[i]), s += x;
-  return s;
+  return test::hex_prefix(b, 128);
 }
 
 // ---- programs and runs --------------------------------------------------------------------
 
-struct SkelDeleter {
-  void operator()(xcap_bpf* s) const { xcap_bpf__destroy(s); }
-};
-using Skel = std::unique_ptr<xcap_bpf, SkelDeleter>;
-
-constexpr uint16_t kSecondVxlanPort = 8472;
-
-Skel load_skel(uint32_t mode, std::string* err,
-               uint16_t decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE) {
-  Skel skel(xcap_bpf__open());
-  if (!skel) {
-    *err = std::string("xcap_bpf__open: ") + strerror(errno);
-    return nullptr;
-  }
-  auto& cfg = skel->rodata->xcap_cfg;
-  cfg.mode = mode;
-  cfg.vxlan_ports[0] = XCAP_VXLAN_PORT;
-  cfg.vxlan_ports[1] = kSecondVxlanPort;
-  cfg.geneve_port = XCAP_GENEVE_PORT;
-  cfg.decap = decap;
-  if (int e = xcap_bpf__load(skel.get())) {
-    *err = std::string("xcap_bpf__load: ") + strerror(-e);
-    return nullptr;
-  }
-  return skel;
-}
+using Skel = test::XcapSkel;
+using test::kSecondVxlanPort;
 
 XdpFilterMaps maps_of(xcap_bpf* s) {
   XdpFilterMaps m;
@@ -459,14 +88,7 @@ XdpFilterLoadOptions load_options(xcap_bpf* s) {
 }
 
 std::array<uint64_t, XCAP_CNT_MAX> counters(xcap_bpf* s) {
-  std::array<uint64_t, XCAP_CNT_MAX> c{};
-  std::vector<uint64_t> per_cpu(std::max(1, libbpf_num_possible_cpus()));
-  const int fd = bpf_map__fd(s->maps.xcap_counters);
-  for (uint32_t i = 0; i < XCAP_CNT_MAX; i++) {
-    if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) continue;
-    for (uint64_t x : per_cpu) c[i] += x;
-  }
-  return c;
+  return test::read_counters(bpf_map__fd(s->maps.xcap_counters));
 }
 
 // The standalone filter's input, on every CPU (test_run runs on the caller's).
@@ -497,114 +119,25 @@ Verdict run(int prog_fd, const Bytes& frame, bool meta_in) {
     memcpy(in.data(), &m, sizeof m);
   }
   in.insert(in.end(), frame.begin(), frame.end());
-  Bytes out(in.size() + 256);
-  xdp_md ctx_in{}, ctx_out{};
-  ctx_in.data = meta_in ? uint32_t(sizeof(xcap_meta)) : 0;
-  ctx_in.data_end = uint32_t(in.size());
-  bpf_test_run_opts o{};
-  o.sz = sizeof(o);
-  o.data_in = in.data();
-  o.data_size_in = uint32_t(in.size());
-  o.data_out = out.data();
-  o.data_size_out = uint32_t(out.size());
-  o.ctx_in = &ctx_in;
-  o.ctx_size_in = sizeof(ctx_in);
-  o.ctx_out = &ctx_out;
-  o.ctx_size_out = sizeof(ctx_out);
-  o.repeat = 1;
+  const test::XdpTestRun r =
+      test::xdp_test_run(prog_fd, in, meta_in ? uint32_t(sizeof(xcap_meta)) : 0);
   Verdict v;
-  v.err = bpf_prog_test_run_opts(prog_fd, &o);
-  v.action = o.retval;
-  if (v.err == 0 && ctx_out.data >= sizeof(xcap_meta)) {
+  v.err = r.err;
+  v.action = r.retval;
+  if (v.err == 0 && r.meta_len >= sizeof(xcap_meta)) {
     xcap_meta m;
-    memcpy(&m, out.data() + ctx_out.data - sizeof m, sizeof m);
+    memcpy(&m, r.out.data() + r.meta_len - sizeof m, sizeof m);
     v.meta = m.magic == XCAP_META_MAGIC;
     v.filtered = v.meta && (m.flags & XCAP_META_F_FILTERED);
   }
   return v;
 }
 
-int sh(const std::string& cmd) {
-  return std::system((cmd + " >/dev/null 2>&1").c_str());
-}
-
-// A veth pair (one end in a namespace made here) and an AF_XDP socket bound in copy mode to
-// queue 0 of the root-namespace end (as in xdp_program_test.cpp): a socket in xsks_map makes
-// the capture path redirect, which tells "selected" (XDP_REDIRECT) from "excluded" (XDP_DROP).
-class VethXsk {
- public:
-  ~VethXsk() {
-    if (xsk_) xsk_socket__delete(xsk_);
-    if (umem_) xsk_umem__delete(umem_);
-    if (area_) munmap(area_, kAreaSize);
-    if (link_made_) sh("ip link del " + host_);
-    if (ns_made_) sh("ip netns del " + ns_);
-  }
-
-  // Returns "" or what failed.
-  std::string setup() {
-    std::string id = std::to_string(getpid());
-    ns_ = "xcap-xdpf-" + id;
-    host_ = "xft" + id + "a";
-    peer_ = "xft" + id + "b";
-    sh("ip link del " + host_);
-    sh("ip netns del " + ns_);
-    if (sh("ip netns add " + ns_) != 0) return "ip netns add " + ns_;
-    ns_made_ = true;
-    if (sh("ip link add " + host_ + " type veth peer name " + peer_ + " netns " + ns_) != 0)
-      return "ip link add " + host_ + " type veth";
-    link_made_ = true;
-    if (sh("ip addr add 198.18.0.1/30 dev " + host_) != 0 || sh("ip link set " + host_ + " up"))
-      return "configuring " + host_;
-    if (sh("ip -n " + ns_ + " addr add 198.18.0.2/30 dev " + peer_) != 0 ||
-        sh("ip -n " + ns_ + " link set " + peer_ + " up") != 0)
-      return "configuring " + peer_ + " in " + ns_;
-    ifindex_ = if_nametoindex(host_.c_str());
-    if (!ifindex_) return "if_nametoindex " + host_;
-    return "";
-  }
-
-  std::string bind_socket() {
-    area_ = mmap(nullptr, kAreaSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area_ == MAP_FAILED) {
-      area_ = nullptr;
-      return "mmap umem";
-    }
-    xsk_umem_config ucfg{};
-    ucfg.fill_size = kRing;
-    ucfg.comp_size = kRing;
-    ucfg.frame_size = kFrame;
-    if (int e = xsk_umem__create(&umem_, area_, kAreaSize, &fill_, &comp_, &ucfg))
-      return std::string("xsk_umem__create: ") + strerror(-e);
-    xsk_socket_config scfg{};
-    scfg.rx_size = kRing;
-    scfg.tx_size = kRing;
-    scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-    scfg.xdp_flags = XDP_FLAGS_SKB_MODE;
-    scfg.bind_flags = XDP_COPY;
-    if (int e = xsk_socket__create(&xsk_, host_.c_str(), 0, umem_, &rx_, &tx_, &scfg))
-      return std::string("xsk_socket__create on ") + host_ + " queue 0: " + strerror(-e);
-    return "";
-  }
-
-  int fd() const { return xsk_socket__fd(xsk_); }
-  uint32_t ifindex() const { return ifindex_; }
-  const std::string& host() const { return host_; }
-  const std::string& ns() const { return ns_; }
-  const std::string& peer() const { return peer_; }
-
- private:
-  static constexpr uint32_t kRing = 64, kFrame = 4096;
-  static constexpr size_t kAreaSize = size_t(2) * kRing * kFrame;
-  std::string ns_, host_, peer_;
-  bool ns_made_ = false, link_made_ = false;
-  uint32_t ifindex_ = 0;
-  void* area_ = nullptr;
-  xsk_umem* umem_ = nullptr;
-  xsk_socket* xsk_ = nullptr;
-  xsk_ring_prod fill_{}, tx_{};
-  xsk_ring_cons comp_{}, rx_{};
-};
+// A veth pair and an AF_XDP socket on it (test::XskTestSocket, named for this test): a socket
+// in xsks_map makes the capture path redirect, which tells "selected" (XDP_REDIRECT) from
+// "excluded" (XDP_DROP).
+constexpr const char* kNsPrefix = "xcap-xdpf-";
+constexpr const char* kLinkPrefix = "xft";
 
 // What the worker makes of a frame: decapsulation (DecapConfig as the main program is
 // configured: auto, VXLAN 4789 and 8472, GENEVE 6081), then the Ethernet filter.
@@ -717,7 +250,7 @@ TEST(XdpFilterTranslation, EveryExpressionTranslates) {
 
 class XdpFilterDifferential : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { corpus_ = Corpus(0x5eed).make(6000); }
+  static void SetUpTestSuite() { corpus_ = test::make_xdp_corpus(0x5eed, 6000); }
   static std::vector<Bytes> corpus_;
 };
 std::vector<Bytes> XdpFilterDifferential::corpus_;
@@ -743,7 +276,7 @@ TEST_F(XdpFilterDifferential, CorpusIsLargeAndVaried) {
 TEST_F(XdpFilterDifferential, StandaloneMatchesLibpcap) {
   XCAP_REQUIRE_PRIVILEGED();
   std::string err;
-  Skel skel = load_skel(XCAP_MODE_SPAN, &err);
+  Skel skel = test::load_xcap_skel(XCAP_MODE_SPAN, &err);
   ASSERT_NE(skel, nullptr) << err;
   ASSERT_NO_FATAL_FAILURE(set_args(skel.get(), 0, ~0u));
   size_t translated = 0;
@@ -788,8 +321,8 @@ class XdpFilterMain : public XdpFilterDifferential {
  protected:
   void SetUp() override {
     XCAP_REQUIRE_PRIVILEGED();
-    veth_ = std::make_unique<VethXsk>();
-    std::string e = veth_->setup();
+    veth_ = std::make_unique<test::XskTestSocket>(kNsPrefix, kLinkPrefix);
+    std::string e = veth_->make_veth();
     ASSERT_EQ(e, "");
     e = veth_->bind_socket();
     ASSERT_EQ(e, "");
@@ -798,7 +331,7 @@ class XdpFilterMain : public XdpFilterDifferential {
   Skel with_socket(uint32_t mode,
                    uint16_t decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE) {
     std::string err;
-    Skel s = load_skel(mode, &err, decap);
+    Skel s = test::load_xcap_skel(mode, &err, decap);
     EXPECT_NE(s, nullptr) << err;
     if (!s) return s;
     const uint32_t key = 0;
@@ -808,7 +341,7 @@ class XdpFilterMain : public XdpFilterDifferential {
     return s;
   }
 
-  std::unique_ptr<VethXsk> veth_;
+  std::unique_ptr<test::XskTestSocket> veth_;
 };
 
 // Span mode, through the main program and its tail call: every frame of the corpus, every
@@ -1053,7 +586,7 @@ TEST_F(XdpFilterMain, CutTunnelFramesAgreeWithTheWorker) {
 TEST(XdpFilterLarge, LongExpressionsLoad) {
   XCAP_REQUIRE_PRIVILEGED();
   std::string err;
-  Skel skel = load_skel(XCAP_MODE_SPAN, &err);
+  Skel skel = test::load_xcap_skel(XCAP_MODE_SPAN, &err);
   ASSERT_NE(skel, nullptr) << err;
   auto joined = [](const std::string& fmt, int n, const char* sep) {
     std::string e;
@@ -1146,7 +679,7 @@ TEST_F(XdpFilterMain, DecapModeDecidesWhichFrameIsJudged) {
 TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
   XCAP_REQUIRE_PRIVILEGED();
   std::string err;
-  Skel skel = load_skel(XCAP_MODE_SPAN, &err);
+  Skel skel = test::load_xcap_skel(XCAP_MODE_SPAN, &err);
   ASSERT_NE(skel, nullptr) << err;
   test::RandomCbpf gen(20250101);
   constexpr int kPrograms = 1000, kPacketsEach = 20;
@@ -1225,7 +758,7 @@ TEST(XdpFilterRandom, RandomProgramsMatchTheInterpreter) {
 TEST(XdpFilterRandom, BackwardJumpsAreBounded) {
   XCAP_REQUIRE_PRIVILEGED();
   std::string err;
-  Skel skel = load_skel(XCAP_MODE_SPAN, &err);
+  Skel skel = test::load_xcap_skel(XCAP_MODE_SPAN, &err);
   ASSERT_NE(skel, nullptr) << err;
   ASSERT_NO_FATAL_FAILURE(set_args(skel.get(), 0, ~0u));
   // ldx #n; loop: txa; jeq #0 -> out; sub #1; tax; ja loop; out: ret #1000
@@ -1299,8 +832,8 @@ TEST(XdpFilterProgram, DecapTunnelsFollowDecapMode) {
 TEST(XdpFilterProgram, InstallsOnAnAttachedProgram) {
   XCAP_REQUIRE_PRIVILEGED();
   ASSERT_TRUE(bpf_loader::ensure_bpffs().ok());
-  VethXsk veth;
-  ASSERT_EQ(veth.setup(), "");
+  test::XskTestSocket veth(kNsPrefix, kLinkPrefix);
+  ASSERT_EQ(veth.make_veth(), "");
   bpf_loader::ProgramOptions po;
   po.ifname = veth.host();
   po.ifindex = int(veth.ifindex());
@@ -1337,13 +870,13 @@ TEST(XdpFilterProgram, InstallsOnAnAttachedProgram) {
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(std::fscanf(f, "%31s", mac), 1);
   std::fclose(f);
-  ASSERT_EQ(sh("ip -n " + veth.ns() + " neigh replace 198.18.0.1 lladdr " + mac + " dev " +
-               veth.peer() + " nud permanent"),
+  ASSERT_EQ(test::sh_quiet("ip -n " + veth.ns() + " neigh replace 198.18.0.1 lladdr " + mac +
+                           " dev " + veth.peer() + " nud permanent"),
             0);
   const auto before = xp.counters();
-  sh("ip netns exec " + veth.ns() + " ping -c 3 -i 0.2 -W 1 198.18.0.1");
+  test::sh_quiet("ip netns exec " + veth.ns() + " ping -c 3 -i 0.2 -W 1 198.18.0.1");
   for (int i = 0; i < 3; ++i)
-    sh("ip netns exec " + veth.ns() + " bash -c 'echo x > /dev/udp/198.18.0.1/9'");
+    test::sh_quiet("ip netns exec " + veth.ns() + " bash -c 'echo x > /dev/udp/198.18.0.1/9'");
   const auto after = xp.counters();
   EXPECT_GE(after[XCAP_CNT_REDIRECT] - before[XCAP_CNT_REDIRECT], 3u);
   EXPECT_GE(after[XCAP_CNT_FILTER_EXCLUDED] - before[XCAP_CNT_FILTER_EXCLUDED], 3u);

@@ -9,19 +9,14 @@
 // and counts NO_SOCKET; with one it returns XDP_REDIRECT (test_run without live frames does not
 // perform the redirect, so nothing reaches the socket). The socket is bound in copy mode to
 // queue 0 of a veth end left in the root namespace; the peer lives in a namespace made by the
-// test. (Binding to lo would also work, but every test process would then compete for lo's
-// queue 0 and get EBUSY when ctest runs them in parallel; the veth pair is per process.)
+// test (tests/common/xsk_test_socket.h).
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <linux/if_ether.h>
-#include <linux/if_link.h>
-#include <net/if.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <xdp/xsk.h>
 
 #include <array>
 #include <cstdlib>
@@ -32,6 +27,9 @@
 #include <vector>
 
 #include "common/frame_builder.h"
+#include "common/subprocess.h"  // XCAP_REQUIRE_PRIVILEGED
+#include "common/xdp_test_run.h"
+#include "common/xsk_test_socket.h"
 #include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
 
 #include "xcap.skel.h"
@@ -40,21 +38,11 @@ namespace {
 
 using xcap::Bytes;
 using xcap::FrameBuilder;
+using xcap::test::kSecondVxlanPort;
+using xcap::test::XcapSkel;
+using xcap::test::XskTestSocket;
 
-constexpr uint16_t kSecondVxlanPort = 8472;
 constexpr size_t kNever = std::numeric_limits<size_t>::max();  // parse_end: always malformed
-
-bool privileged_skipped() {
-  const char* e = std::getenv("XCAP_SKIP_PRIVILEGED");
-  return e && std::string(e) == "1";
-}
-
-// Skip only on request; without root the test fails loudly.
-#define XCAP_REQUIRE_PRIVILEGED()                                                                  \
-  do {                                                                                             \
-    if (privileged_skipped()) GTEST_SKIP() << "privileged test: XCAP_SKIP_PRIVILEGED=1";           \
-    ASSERT_EQ(geteuid(), 0u) << "privileged test needs root (set XCAP_SKIP_PRIVILEGED=1 to skip)"; \
-  } while (0)
 
 const char* mode_name(uint32_t mode) {
   switch (mode) {
@@ -78,36 +66,15 @@ struct Counters {
   }
 };
 
-struct RunResult {
-  int err = 0;          // bpf_prog_test_run_opts return value (0 or -errno)
-  uint32_t retval = 0;  // XDP action
-  Bytes out;            // data_out: metadata (meta_len bytes) followed by the frame
-  uint32_t meta_len = 0;
-};
-
-struct SkelDeleter {
-  void operator()(xcap_bpf* s) const { xcap_bpf__destroy(s); }
-};
+using RunResult = xcap::test::XdpTestRun;
 
 // One loaded skeleton, configured for one mode.
 class XdpProgram {
  public:
   // Returns nullptr and sets *err on failure.
   static std::unique_ptr<XdpProgram> load(uint32_t mode, std::string* err) {
-    std::unique_ptr<xcap_bpf, SkelDeleter> skel(xcap_bpf__open());
-    if (!skel) {
-      *err = std::string("xcap_bpf__open: ") + strerror(errno);
-      return nullptr;
-    }
-    auto& cfg = skel->rodata->xcap_cfg;
-    cfg.mode = mode;
-    cfg.vxlan_ports[0] = XCAP_VXLAN_PORT;
-    cfg.vxlan_ports[1] = kSecondVxlanPort;
-    cfg.geneve_port = XCAP_GENEVE_PORT;
-    if (int e = xcap_bpf__load(skel.get())) {
-      *err = std::string("xcap_bpf__load: ") + strerror(-e);
-      return nullptr;
-    }
+    XcapSkel skel = xcap::test::load_xcap_skel(mode, err);
+    if (!skel) return nullptr;
     auto p = std::unique_ptr<XdpProgram>(new XdpProgram);
     p->skel_ = std::move(skel);
     return p;
@@ -118,124 +85,18 @@ class XdpProgram {
 
   // Runs the program once on frame, preceded by meta_in bytes of existing metadata.
   RunResult run(const Bytes& frame, uint32_t ifindex = 0, uint32_t meta_in = 0) const {
-    RunResult r;
     Bytes in(meta_in, 0x5a);
     in.insert(in.end(), frame.begin(), frame.end());
-    xdp_md ctx_in{}, ctx_out{};
-    ctx_in.data = meta_in;
-    ctx_in.data_end = uint32_t(in.size());
-    ctx_in.ingress_ifindex = ifindex;
-    ctx_in.rx_queue_index = 0;
-    r.out.resize(in.size() + 256);
-    bpf_test_run_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.data_in = in.data();
-    opts.data_size_in = uint32_t(in.size());
-    opts.data_out = r.out.data();
-    opts.data_size_out = uint32_t(r.out.size());
-    opts.ctx_in = &ctx_in;
-    opts.ctx_size_in = sizeof(ctx_in);
-    opts.ctx_out = &ctx_out;
-    opts.ctx_size_out = sizeof(ctx_out);
-    opts.repeat = 1;
-    r.err = bpf_prog_test_run_opts(prog_fd(), &opts);
-    r.retval = opts.retval;
-    r.out.resize(r.err == 0 ? opts.data_size_out : 0);
-    r.meta_len = ctx_out.data;  // test_run reports the data offset relative to data_meta
-    return r;
+    return xcap::test::xdp_test_run(prog_fd(), in, meta_in, ifindex);
   }
 
   Counters counters() const {
-    Counters c;
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> per_cpu(ncpu > 0 ? ncpu : 1);
-    int fd = bpf_map__fd(skel_->maps.xcap_counters);
-    for (uint32_t i = 0; i < XCAP_CNT_MAX; i++) {
-      if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) continue;
-      for (uint64_t x : per_cpu) c.v[i] += x;
-    }
-    return c;
+    return {xcap::test::read_counters(bpf_map__fd(skel_->maps.xcap_counters))};
   }
 
  private:
   XdpProgram() = default;
-  std::unique_ptr<xcap_bpf, SkelDeleter> skel_;
-};
-
-int sh(const std::string& cmd) {
-  return std::system((cmd + " >/dev/null 2>&1").c_str());
-}
-
-// A veth pair (one end in a namespace made here, one in the root namespace) and an AF_XDP
-// socket bound in copy mode to queue 0 of the root-namespace end. Torn down in the destructor.
-class VethXsk {
- public:
-  ~VethXsk() {
-    if (xsk_) xsk_socket__delete(xsk_);
-    if (umem_) xsk_umem__delete(umem_);
-    if (area_) munmap(area_, kAreaSize);
-    if (link_made_) sh("ip link del " + host_);
-    if (ns_made_) sh("ip netns del " + ns_);
-  }
-
-  // Returns "" or what failed.
-  std::string setup() {
-    std::string id = std::to_string(getpid());
-    ns_ = "xcap-bpft-" + id;
-    host_ = "xbt" + id + "a";  // under IFNAMSIZ for any pid
-    peer_ = "xbt" + id + "b";
-    sh("ip link del " + host_);  // leftovers of a crashed run with a recycled pid
-    sh("ip netns del " + ns_);
-    if (sh("ip netns add " + ns_) != 0) return "ip netns add " + ns_;
-    ns_made_ = true;
-    if (sh("ip link add " + host_ + " type veth peer name " + peer_ + " netns " + ns_) != 0)
-      return "ip link add " + host_ + " type veth";
-    link_made_ = true;
-    if (sh("ip addr add 198.18.0.1/30 dev " + host_) != 0 || sh("ip link set " + host_ + " up"))
-      return "configuring " + host_;
-    if (sh("ip -n " + ns_ + " addr add 198.18.0.2/30 dev " + peer_) != 0 ||
-        sh("ip -n " + ns_ + " link set " + peer_ + " up") != 0)
-      return "configuring " + peer_ + " in " + ns_;
-    ifindex_ = if_nametoindex(host_.c_str());
-    if (!ifindex_) return "if_nametoindex " + host_;
-
-    area_ = mmap(nullptr, kAreaSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area_ == MAP_FAILED) {
-      area_ = nullptr;
-      return "mmap umem";
-    }
-    xsk_umem_config ucfg{};
-    ucfg.fill_size = kRing;
-    ucfg.comp_size = kRing;
-    ucfg.frame_size = kFrame;
-    ucfg.frame_headroom = 0;
-    if (int e = xsk_umem__create(&umem_, area_, kAreaSize, &fill_, &comp_, &ucfg))
-      return std::string("xsk_umem__create: ") + strerror(-e);
-    xsk_socket_config scfg{};
-    scfg.rx_size = kRing;
-    scfg.tx_size = kRing;
-    scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-    scfg.xdp_flags = XDP_FLAGS_SKB_MODE;
-    scfg.bind_flags = XDP_COPY;
-    if (int e = xsk_socket__create(&xsk_, host_.c_str(), 0, umem_, &rx_, &tx_, &scfg))
-      return std::string("xsk_socket__create on ") + host_ + " queue 0: " + strerror(-e);
-    return "";
-  }
-
-  int fd() const { return xsk_socket__fd(xsk_); }
-  uint32_t ifindex() const { return ifindex_; }
-
- private:
-  static constexpr uint32_t kRing = 64, kFrame = 4096;
-  static constexpr size_t kAreaSize = size_t(2) * kRing * kFrame;
-  std::string ns_, host_, peer_;
-  bool ns_made_ = false, link_made_ = false;
-  uint32_t ifindex_ = 0;
-  void* area_ = nullptr;
-  xsk_umem* umem_ = nullptr;
-  xsk_socket* xsk_ = nullptr;
-  xsk_ring_prod fill_{}, tx_{};
-  xsk_ring_cons comp_{}, rx_{};
+  XcapSkel skel_;
 };
 
 // ---- frames -------------------------------------------------------------------------------
@@ -516,7 +377,7 @@ class XdpProgramTest : public ::testing::Test {
 
   // Binds a real AF_XDP socket and puts it in xsks_map[0] of every program.
   void add_socket() {
-    sock_ = std::make_unique<VethXsk>();
+    sock_ = std::make_unique<XskTestSocket>("xcap-bpft-", "xbt");
     std::string err = sock_->setup();
     ASSERT_EQ(err, "") << "AF_XDP socket setup failed";
     int fd = sock_->fd();
@@ -529,14 +390,14 @@ class XdpProgramTest : public ::testing::Test {
   const XdpProgram& prog(uint32_t mode) const { return *progs_[mode]; }
 
   std::array<std::unique_ptr<XdpProgram>, 3> progs_;
-  std::unique_ptr<VethXsk> sock_;
+  std::unique_ptr<XskTestSocket> sock_;
 };
 
 // ---- tests --------------------------------------------------------------------------------
 
 TEST(XdpProgramConfig, DefaultsInRodata) {
   XCAP_REQUIRE_PRIVILEGED();
-  std::unique_ptr<xcap_bpf, SkelDeleter> skel(xcap_bpf__open());
+  XcapSkel skel(xcap_bpf__open());
   ASSERT_NE(skel, nullptr) << strerror(errno);
   const auto& cfg = skel->rodata->xcap_cfg;
   EXPECT_EQ(cfg.mode, uint32_t(XCAP_MODE_MIRROR));
@@ -553,7 +414,7 @@ TEST(XdpProgramConfig, DefaultsInRodata) {
 
 TEST(XdpProgramConfig, OnlyConfiguredPortsAreTunnels) {
   XCAP_REQUIRE_PRIVILEGED();
-  std::unique_ptr<xcap_bpf, SkelDeleter> skel(xcap_bpf__open());
+  XcapSkel skel(xcap_bpf__open());
   ASSERT_NE(skel, nullptr) << strerror(errno);
   skel->rodata->xcap_cfg.geneve_port = 0;  // 0 switches GENEVE off
   ASSERT_EQ(xcap_bpf__load(skel.get()), 0);

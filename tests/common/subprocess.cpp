@@ -102,4 +102,8 @@ int sh(const std::string& cmd) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int sh_quiet(const std::string& cmd) {
+  return sh(cmd + " >/dev/null 2>&1");
+}
+
 }  // namespace xcap::test

@@ -47,6 +47,8 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& argv, double timeout_s = 60);
 // Runs a shell command line (for `ip ...` plumbing only), returns its exit status.
 int sh(const std::string& cmd);
+// The same with its stdout and stderr discarded.
+int sh_quiet(const std::string& cmd);
 std::string read_file(const std::string& path);
 
 // Skips the test when XCAP_SKIP_PRIVILEGED=1; fails it when not root. Never skips silently.

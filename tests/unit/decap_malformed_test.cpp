@@ -12,35 +12,13 @@
 
 #include <random>
 
-#include "common/frame_builder.h"
+#include "common/decap_frames.h"
 #include "decap/decapsulator.h"
 
 namespace xcap {
 namespace {
 
-constexpr const char* kSrc = "198.18.0.10";
-constexpr const char* kDst = "198.18.0.20";
-
-Bytes inner_eth() {
-  return FrameBuilder()
-      .eth({0x02, 0, 0, 0, 0, 0x12}, {0x02, 0, 0, 0, 0, 0x11})
-      .ipv4("198.18.1.1", "198.18.1.2")
-      .tcp(40000, 443)
-      .payload(32)
-      .build();
-}
-
-Bytes inner_ipv4() {
-  return FrameBuilder().ipv4("198.18.1.1", "198.18.1.2").tcp(40000, 443).payload(32).build(false);
-}
-
-FrameBuilder udp4(uint16_t dport) {
-  return FrameBuilder().eth().ipv4(kSrc, kDst).udp(49152, dport);
-}
-
-FrameBuilder gre4(uint16_t proto, const GreFields& f = {}) {
-  return FrameBuilder().eth().ipv4(kSrc, kDst).gre(proto, f);
-}
+using namespace test;  // decap_frames.h
 
 // Decapsulates a private copy of exactly len bytes.
 DecapResult decap_copy(const Bytes& f, size_t len, uint32_t wire_len, const DecapConfig& c = {}) {
@@ -94,7 +72,7 @@ std::vector<PrefixCase> prefix_cases() {
   const Bytes in = inner_eth();
   std::vector<PrefixCase> c;
   c.push_back({"vxlan_ipv4",
-               udp4(4789).vxlan(100).bytes(in).build(),
+               outer_udp(4789).vxlan(100).bytes(in).build(),
                {{0, kOk, Tunnel::None, 0}, {42, kCut, Tunnel::Vxlan, 0}, {64, kOk, {}, 1, 50}}});
   c.push_back({"vxlan_ipv6",
                FrameBuilder()
@@ -110,7 +88,7 @@ std::vector<PrefixCase> prefix_cases() {
                    .eth()
                    .vlan(1, 0x88a8)
                    .vlan(2)
-                   .ipv4(kSrc, kDst)
+                   .ipv4(kOuterSrc, kOuterDst)
                    .udp(49152, 4789)
                    .vxlan(100)
                    .bytes(in)
@@ -119,14 +97,14 @@ std::vector<PrefixCase> prefix_cases() {
   {
     Bytes opts = FrameBuilder::geneve_option(0x0108, 1, Bytes(16, 7));
     c.push_back({"geneve_options",
-                 udp4(6081).geneve(7, 0x6558, opts).bytes(in).build(),
+                 outer_udp(6081).geneve(7, 0x6558, opts).bytes(in).build(),
                  {{0, kOk, {}, 0}, {42, kCut, Tunnel::Geneve, 0}, {84, kOk, {}, 1, 70}}});
   }
   c.push_back({"geneve_raw_ipv4",
-               udp4(6081).geneve(7, 0x0800).bytes(inner_ipv4()).build(),
+               outer_udp(6081).geneve(7, 0x0800).bytes(inner_ipv4()).build(),
                {{0, kOk, {}, 0}, {42, kCut, Tunnel::Geneve, 0}, {51, kOk, {}, 1, 50}}});
   c.push_back({"geneve_vxlan_nested",
-               udp4(6081)
+               outer_udp(6081)
                    .geneve(77, 0x0800, FrameBuilder::geneve_option(0x0108, 1, Bytes(8, 1)))
                    .ipv4("198.18.0.30", "198.18.0.40")
                    .udp(65000, 4789)
@@ -139,37 +117,37 @@ std::vector<PrefixCase> prefix_cases() {
                 {90, kCut, Tunnel::Vxlan, 1},
                 {112, kOk, {}, 2, 98}}});
   c.push_back({"erspan1",
-               gre4(0x88be).bytes(in).build(),
+               outer_gre(0x88be).bytes(in).build(),
                {{0, kOk, {}, 0},
                 {34, kCut, Tunnel::Gre, 0},
                 {38, kCut, Tunnel::Erspan1, 0},
                 {52, kOk, {}, 1, 38}}});
   c.push_back({"erspan2",
-               gre4(0x88be, {.seq = 1}).erspan2(5).bytes(in).build(),
+               outer_gre(0x88be, {.seq = 1}).erspan2(5).bytes(in).build(),
                {{0, kOk, {}, 0},
                 {34, kCut, Tunnel::Gre, 0},
                 {42, kCut, Tunnel::Erspan2, 0},
                 {64, kOk, {}, 1, 50}}});
   c.push_back({"erspan3",
-               gre4(0x22eb, {.seq = 1}).erspan3(5).bytes(in).build(),
+               outer_gre(0x22eb, {.seq = 1}).erspan3(5).bytes(in).build(),
                {{0, kOk, {}, 0},
                 {34, kCut, Tunnel::Gre, 0},
                 {42, kCut, Tunnel::Erspan3, 0},
                 {68, kOk, {}, 1, 54}}});
   c.push_back({"erspan3_subheader",
-               gre4(0x22eb, {.seq = 1}).erspan3(5, {.subheader = true}).bytes(in).build(),
+               outer_gre(0x22eb, {.seq = 1}).erspan3(5, {.subheader = true}).bytes(in).build(),
                {{0, kOk, {}, 0},
                 {34, kCut, Tunnel::Gre, 0},
                 {42, kCut, Tunnel::Erspan3, 0},
                 {76, kOk, {}, 1, 62}}});
   c.push_back({"gre_key_ethernet",
-               gre4(0x6558, {.key = 9}).bytes(in).build(),
+               outer_gre(0x6558, {.key = 9}).bytes(in).build(),
                {{0, kOk, {}, 0}, {34, kCut, Tunnel::Gre, 0}, {56, kOk, {}, 1, 42}}});
   c.push_back({"gre_csum_key_seq_ethernet",
-               gre4(0x6558, {.key = 9, .seq = 2, .checksum = true}).bytes(in).build(),
+               outer_gre(0x6558, {.key = 9, .seq = 2, .checksum = true}).bytes(in).build(),
                {{0, kOk, {}, 0}, {34, kCut, Tunnel::Gre, 0}, {64, kOk, {}, 1, 50}}});
   c.push_back({"gre_ipv4",
-               gre4(0x0800).bytes(inner_ipv4()).build(),
+               outer_gre(0x0800).bytes(inner_ipv4()).build(),
                {{0, kOk, {}, 0}, {34, kCut, Tunnel::Gre, 0}, {39, kOk, {}, 1, 38}}});
   return c;
 }
@@ -231,68 +209,68 @@ void put16(Bytes& b, size_t off, uint16_t v) {
 std::vector<BadCase> bad_cases() {
   const Bytes in = inner_eth();
   std::vector<BadCase> c;
-  c.push_back({"vxlan_i_flag_clear", udp4(4789).vxlan(100, 0x00).bytes(in).build(),
+  c.push_back({"vxlan_i_flag_clear", outer_udp(4789).vxlan(100, 0x00).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Vxlan});
-  c.push_back({"vxlan_other_flags_only", udp4(4789).vxlan(100, 0xf7).bytes(in).build(),
+  c.push_back({"vxlan_other_flags_only", outer_udp(4789).vxlan(100, 0xf7).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Vxlan});
-  c.push_back({"geneve_version_1", udp4(6081).geneve(1, 0x6558, {}, 1).bytes(in).build(),
+  c.push_back({"geneve_version_1", outer_udp(6081).geneve(1, 0x6558, {}, 1).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Geneve});
-  c.push_back({"geneve_version_3", udp4(6081).geneve(1, 0x6558, {}, 3).bytes(in).build(),
+  c.push_back({"geneve_version_3", outer_udp(6081).geneve(1, 0x6558, {}, 3).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Geneve});
-  c.push_back({"geneve_unknown_protocol", udp4(6081).geneve(1, 0x88b5).bytes(in).build(),
+  c.push_back({"geneve_unknown_protocol", outer_udp(6081).geneve(1, 0x88b5).bytes(in).build(),
                DecapError::UnknownProtocol, Tunnel::Geneve});
   {
-    Bytes f = udp4(6081).geneve(1).bytes(in).build();
+    Bytes f = outer_udp(6081).geneve(1).bytes(in).build();
     f[42] |= 0x3f;  // 252 bytes of options: past the end of the packet
     c.push_back({"geneve_options_past_packet", f, DecapError::BadLength, Tunnel::Geneve});
     // The same when the capture ends first but the packet (per its lengths) goes on.
-    Bytes big = udp4(6081).geneve(1).bytes(in).payload(400).build();
+    Bytes big = outer_udp(6081).geneve(1).bytes(in).payload(400).build();
     big[42] |= 0x3f;
     c.push_back(
         {"geneve_options_past_capture", big, DecapError::Truncated, Tunnel::Geneve, 0, 200});
   }
   {
-    Bytes f = udp4(4789).vxlan(1).bytes(in).build();
+    Bytes f = outer_udp(4789).vxlan(1).bytes(in).build();
     put16(f, 38, 7);  // UDP length below its own header
     c.push_back({"udp_length_below_8", f, DecapError::BadLength, Tunnel::Vxlan});
     put16(f, 38, 0);  // 0 is legal only over IPv6 (jumbograms)
     c.push_back({"udp_length_0_over_ipv4", f, DecapError::BadLength, Tunnel::Vxlan});
   }
   {
-    Bytes f = udp4(4789).vxlan(1).bytes(in).build();
+    Bytes f = outer_udp(4789).vxlan(1).bytes(in).build();
     put16(f, 38, uint16_t(f.size() - 34 + 1));  // one byte longer than the IP payload
     c.push_back({"udp_length_past_ip", f, DecapError::BadLength, Tunnel::Vxlan});
   }
   {
-    Bytes f = udp4(4789).vxlan(1).bytes(in).build();
+    Bytes f = outer_udp(4789).vxlan(1).bytes(in).build();
     put16(f, 16, 28);  // the IP packet ends right after the UDP header
     put16(f, 38, 8);
     c.push_back({"ip_ends_before_vxlan", f, DecapError::BadLength, Tunnel::Vxlan});
   }
-  c.push_back({"vxlan_inner_ethernet_past_packet", udp4(4789).vxlan(1).payload(10).build(),
+  c.push_back({"vxlan_inner_ethernet_past_packet", outer_udp(4789).vxlan(1).payload(10).build(),
                DecapError::BadLength, Tunnel::Vxlan});
-  c.push_back({"gre_version_1", gre4(0x6558, {.extra_flags = 1}).bytes(in).build(),
+  c.push_back({"gre_version_1", outer_gre(0x6558, {.extra_flags = 1}).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Gre});
-  c.push_back({"gre_routing_present", gre4(0x6558, {.extra_flags = 0x4000}).bytes(in).build(),
+  c.push_back({"gre_routing_present", outer_gre(0x6558, {.extra_flags = 0x4000}).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Gre});
-  c.push_back({"gre_unknown_protocol", gre4(0x880b).bytes(in).build(), DecapError::UnknownProtocol,
-               Tunnel::Gre});
+  c.push_back({"gre_unknown_protocol", outer_gre(0x880b).bytes(in).build(),
+               DecapError::UnknownProtocol, Tunnel::Gre});
   c.push_back({"erspan2_version_2",
-               gre4(0x88be, {.seq = 1}).erspan2(5, {.version = 2}).bytes(in).build(),
+               outer_gre(0x88be, {.seq = 1}).erspan2(5, {.version = 2}).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Erspan2});
   c.push_back({"erspan3_version_1",
-               gre4(0x22eb, {.seq = 1}).erspan3(5, {.version = 1}).bytes(in).build(),
+               outer_gre(0x22eb, {.seq = 1}).erspan3(5, {.version = 1}).bytes(in).build(),
                DecapError::BadFlags, Tunnel::Erspan3});
   {
     // O bit set, but the packet ends before the 8-byte subheader would.
-    Bytes f = gre4(0x22eb, {.seq = 1}).erspan3(5).payload(7).build(false);
+    Bytes f = outer_gre(0x22eb, {.seq = 1}).erspan3(5).payload(7).build(false);
     f[42 + 11] |= 1;
     c.push_back({"erspan3_subheader_past_packet", f, DecapError::BadLength, Tunnel::Erspan3});
   }
-  c.push_back({"erspan2_header_past_packet", gre4(0x88be, {.seq = 1}).payload(6).build(false),
+  c.push_back({"erspan2_header_past_packet", outer_gre(0x88be, {.seq = 1}).payload(6).build(false),
                DecapError::BadLength, Tunnel::Erspan2});
   c.push_back({"nested_vxlan_bad_flags",
-               udp4(6081)
+               outer_udp(6081)
                    .geneve(1, 0x0800)
                    .ipv4("198.18.0.30", "198.18.0.40")
                    .udp(1, 4789)
@@ -301,14 +279,14 @@ std::vector<BadCase> bad_cases() {
                    .build(),
                DecapError::BadFlags, Tunnel::Vxlan, 1});
   {
-    Bytes f = udp4(4789).vxlan(1).bytes(in).build();
+    Bytes f = outer_udp(4789).vxlan(1).bytes(in).build();
     DecapConfig zero;
     zero.max_depth = 0;
     c.push_back({"max_depth_0", f, DecapError::TooDeep, Tunnel::Vxlan, 0, 0, zero});
   }
   {
     Bytes f = in;
-    for (int i = 0; i < 9; ++i) f = gre4(0x6558).bytes(f).build();
+    for (int i = 0; i < 9; ++i) f = outer_gre(0x6558).bytes(f).build();
     c.push_back({"gre_nested_9", f, DecapError::TooDeep, Tunnel::Gre, 4});
   }
   return c;
@@ -333,7 +311,7 @@ TEST(DecapMalformed, BrokenFieldsAreErrors) {
 TEST(DecapMalformed, BrokenCarriersAreNotTunnels) {
   // The outer IP header is what identifies a tunnel: when it is inconsistent, the frame is
   // not a tunnel (the XDP program counts it as malformed) and passes through unchanged.
-  const Bytes good = udp4(4789).vxlan(1).bytes(inner_eth()).build();
+  const Bytes good = outer_udp(4789).vxlan(1).bytes(inner_eth()).build();
   std::vector<std::pair<const char*, Bytes>> cases;
   auto with = [&](const char* name, auto mutate) {
     Bytes f = good;

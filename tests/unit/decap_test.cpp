@@ -5,47 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include "common/frame_builder.h"
+#include "common/decap_frames.h"
 
 namespace xcap {
 namespace {
 
-constexpr const char* kOuterSrc = "198.18.0.10";
-constexpr const char* kOuterDst = "198.18.0.20";
-constexpr const char* kOuterSrc6 = "2001:db8::10";
-constexpr const char* kOuterDst6 = "2001:db8::20";
-
-// The mirrored frame: what the operator wants back, byte for byte.
-Bytes inner_eth() {
-  return FrameBuilder()
-      .eth({0x02, 0, 0, 0, 0, 0x12}, {0x02, 0, 0, 0, 0, 0x11})
-      .ipv4("198.18.1.1", "198.18.1.2")
-      .tcp(40000, 443)
-      .payload(32)
-      .build();
-}
-
-// Inner packets with no Ethernet header (GENEVE from AWS Gateway Load Balancer, GRE with IP).
-Bytes inner_ipv4() {
-  return FrameBuilder().ipv4("198.18.1.1", "198.18.1.2").tcp(40000, 443).payload(32).build(false);
-}
-Bytes inner_ipv6() {
-  return FrameBuilder()
-      .ipv6("2001:db8:1::1", "2001:db8:1::2")
-      .tcp(40000, 443)
-      .payload(32)
-      .build(false);
-}
-
-FrameBuilder outer_udp(uint16_t dport) {
-  return FrameBuilder().eth().ipv4(kOuterSrc, kOuterDst).udp(49152, dport);
-}
-FrameBuilder outer_udp6(uint16_t dport) {
-  return FrameBuilder().eth().ipv6(kOuterSrc6, kOuterDst6).udp(49152, dport);
-}
-FrameBuilder outer_gre(uint16_t proto, const GreFields& f = {}) {
-  return FrameBuilder().eth().ipv4(kOuterSrc, kOuterDst).gre(proto, f);
-}
+using namespace test;  // decap_frames.h
 
 DecapResult decap(const Bytes& f, const DecapConfig& c = {}) {
   return Decapsulator(c).decap(f.data(), uint32_t(f.size()), uint32_t(f.size()));

@@ -4,18 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <random>
 #include <regex>
-#include <thread>
 
 #include "common/pcap_file.h"
 #include "common/temp_dir.h"
+#include "common/wait_until.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/file_ring.h"
 
@@ -23,9 +21,9 @@ namespace xcap::sink {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using test::PcapRecord;
 using test::TempDir;
+using test::wait_until;
 
 // Byte 0: worker; bytes 1..4: sequence number. ts advances by step_ns +- jitter.
 struct Traffic {
@@ -81,15 +79,6 @@ std::vector<std::string> paths(const std::vector<RingFile>& files) {
   std::vector<std::string> out;
   for (const auto& f : files) out.push_back(f.path);
   return out;
-}
-
-bool wait_until(const std::function<bool()>& pred) {
-  const auto end = Clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 TEST(FileRingRotation, BySizeTwoWorkers) {

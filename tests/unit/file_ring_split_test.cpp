@@ -17,6 +17,7 @@
 
 #include "common/pcap_file.h"
 #include "common/temp_dir.h"
+#include "common/wait_until.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/file_ring.h"
 
@@ -24,9 +25,9 @@ namespace xcap::sink {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using test::PcapRecord;
 using test::TempDir;
+using test::wait_until;
 
 // Source index 0 is the capture interface (id 0); the others are added to the table.
 const char* const kNames[] = {"eth9", "vxlan:198.18.0.10:vni100", "geneve:2001:db8::1:vni7-ip",
@@ -97,15 +98,6 @@ std::set<std::string> names_in(const std::string& dir) {
   std::set<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
   return out;
-}
-
-bool wait_until(const std::function<bool()>& pred) {
-  const auto end = Clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 FileRingConfig split_config(const TempDir& dir, const Sources& src) {

@@ -20,6 +20,7 @@
 
 #include "common/pcap_file.h"
 #include "common/temp_dir.h"
+#include "common/wait_until.h"
 
 namespace xcap::sink {
 namespace {
@@ -28,6 +29,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using test::PcapRecord;
 using test::TempDir;
+using test::wait_until;
 
 // Packets a worker appends: byte 0 is the worker, bytes 1..4 the sequence number, so the
 // read-back can check per-worker order. Lengths vary around the snaplen and some frames were
@@ -58,15 +60,6 @@ struct Traffic {
 PcapRecord expected(const PacketView& v, uint32_t snaplen) {
   const uint32_t cap = std::min(v.caplen, snaplen);
   return {v.ts_ns, cap, std::max(v.wire_len, cap), std::vector<uint8_t>(v.data, v.data + cap)};
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 uint64_t mono_ns() {
