@@ -1,23 +1,15 @@
-// Big-endian loads from packet bytes. memcpy keeps them legal at any alignment (tunnel
-// headers put inner frames at offsets like 50) and compiles to one load plus a byte swap.
+// What the decapsulator reads from the wire: big-endian loads (common/byte_order.h), the
+// ethertypes, IP protocols and header lengths it knows.
 #pragma once
 
 #include <cstdint>
-#include <cstring>
+
+#include "common/byte_order.h"
 
 namespace xcap::wire {
 
-inline uint16_t load_be16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return __builtin_bswap16(v);
-}
-
-inline uint32_t load_be32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return __builtin_bswap32(v);
-}
+using xcap::load_be16;
+using xcap::load_be32;
 
 // The ethertypes and IP protocols the decapsulator reads.
 inline constexpr uint16_t kEtherIpv4 = 0x0800;

@@ -96,6 +96,11 @@ inline constexpr std::array<uint16_t, 49> kAllOpcodes = {kLd | kW | kAbs,
 // Scratch memory words (BPF_MEMWORDS).
 inline constexpr uint32_t kMemWords = 16;
 
+// Bytes a load of this code reads (its size field: W, H or B).
+constexpr uint32_t load_size(uint16_t code) {
+  return (code & 0x18) == kW ? 4 : (code & 0x18) == kH ? 2 : 1;
+}
+
 constexpr CbpfInsn stmt(uint16_t code, uint32_t k) {
   return CbpfInsn{code, 0, 0, k};
 }

@@ -2,6 +2,8 @@
 // why and for the semantics). Each handler below mirrors one case of libpcap's bpf_filter.c.
 #include "filter/cbpf_interpreter.h"
 
+#include "common/byte_order.h"
+
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -54,28 +56,6 @@ enum class H : uint8_t {
   XCAP_CBPF_HANDLERS(XCAP_ENUM)
 #undef XCAP_ENUM
 };
-
-inline uint32_t load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-inline uint32_t load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
-}
-
-uint32_t load_size(uint16_t code) {
-  switch (code & 0x18) {
-    case kW:
-      return 4;
-    case kH:
-      return 2;
-    default:
-      return 1;
-  }
-}
 
 // The handler of a single, unfused instruction; false for a code libpcap does not run.
 bool plain_handler(uint16_t code, H& h) {
@@ -317,19 +297,19 @@ L_RetK:
 L_RetA:
   return A;
 L_LdAbsW:
-  ABS_LOAD(4, load32);
+  ABS_LOAD(4, load_be32);
   NEXT();
 L_LdAbsH:
-  ABS_LOAD(2, load16);
+  ABS_LOAD(2, load_be16);
   NEXT();
 L_LdAbsB:
   ABS_LOAD(1, LOAD8);
   NEXT();
 L_LdIndW:
-  IND_LOAD(4, load32);
+  IND_LOAD(4, load_be32);
   NEXT();
 L_LdIndH:
-  IND_LOAD(2, load16);
+  IND_LOAD(2, load_be16);
   NEXT();
 L_LdIndB:
   IND_LOAD(1, LOAD8);
@@ -459,11 +439,11 @@ L_Txa:
   A = X;
   NEXT();
 
-  FUSED(Abs, ABS_LOAD, W, 4, load32)
-  FUSED(Abs, ABS_LOAD, H, 2, load16)
+  FUSED(Abs, ABS_LOAD, W, 4, load_be32)
+  FUSED(Abs, ABS_LOAD, H, 2, load_be16)
   FUSED(Abs, ABS_LOAD, B, 1, LOAD8)
-  FUSED(Ind, IND_LOAD, W, 4, load32)
-  FUSED(Ind, IND_LOAD, H, 2, load16)
+  FUSED(Ind, IND_LOAD, W, 4, load_be32)
+  FUSED(Ind, IND_LOAD, H, 2, load_be16)
   FUSED(Ind, IND_LOAD, B, 1, LOAD8)
 
 #undef DISPATCH

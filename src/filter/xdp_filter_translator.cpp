@@ -115,16 +115,6 @@ EbpfInsn call(int32_t helper) {
   return insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper);
 }
 
-uint32_t load_size(uint16_t code) {
-  switch (code & 0x18) {
-    case kW:
-      return 4;
-    case kH:
-      return 2;
-    default:
-      return 1;
-  }
-}
 uint8_t ebpf_size(uint32_t bytes) {
   return bytes == 4 ? BPF_W : bytes == 2 ? BPF_H : BPF_B;
 }
