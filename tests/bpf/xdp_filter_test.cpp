@@ -213,6 +213,29 @@ void expect_counters(const std::array<uint64_t, XCAP_CNT_MAX>& before, xcap_bpf*
   EXPECT_EQ(d(XCAP_CNT_FILTER_UNDECIDED), t.undecided) << expr;
 }
 
+// Every expression, installed in turn, over frames through the main program: each verdict
+// equals the worker's, and the counters agree. Adds to decided and runs (frames decided at
+// XDP, frames run). require_excluded: every expression must exclude some frame.
+void run_expressions(xcap_bpf* skel, int main_fd, const std::vector<Bytes>& frames,
+                     const char* label, bool require_excluded, uint64_t& decided, uint64_t& runs) {
+  for (const std::string& expr : kExpressions) {
+    Result<FilterProgram> p = FilterProgram::compile(expr, kEthernet, kSnaplen);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    Result<Fd> installed = bpf_loader::install_xdp_filter(skel, p->instructions());
+    ASSERT_TRUE(installed.ok()) << expr << ": " << installed.error().message;
+    const auto before = counters(skel);
+    Tally t;
+    for (const Bytes& f : frames) {
+      ASSERT_NO_FATAL_FAILURE(check_main(main_fd, *p, f, t, label));
+      if (t.mismatches > 5) break;
+    }
+    expect_counters(before, skel, t, expr);
+    if (require_excluded) EXPECT_GT(t.excluded, 0u) << expr;
+    decided += t.selected + t.excluded;
+    runs += t.selected + t.excluded + t.undecided;
+  }
+}
+
 // ---- translation alone --------------------------------------------------------------------
 
 TEST(XdpFilterTranslation, LenIsLeftToTheWorker) {
@@ -352,21 +375,8 @@ TEST_F(XdpFilterMain, SpanThroughTheMainProgram) {
   ASSERT_NE(skel, nullptr);
   const int main_fd = bpf_program__fd(skel->progs.xcap_xdp);
   uint64_t decided = 0, runs = 0;
-  for (const std::string& expr : kExpressions) {
-    Result<FilterProgram> p = FilterProgram::compile(expr, kEthernet, kSnaplen);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    Result<Fd> installed = bpf_loader::install_xdp_filter(skel.get(), p->instructions());
-    ASSERT_TRUE(installed.ok()) << expr << ": " << installed.error().message;
-    const auto before = counters(skel.get());
-    Tally t;
-    for (const Bytes& f : corpus_) {
-      ASSERT_NO_FATAL_FAILURE(check_main(main_fd, *p, f, t, "span"));
-      if (t.mismatches > 5) break;
-    }
-    expect_counters(before, skel.get(), t, expr);
-    decided += t.selected + t.excluded;
-    runs += t.selected + t.excluded + t.undecided;
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      run_expressions(skel.get(), main_fd, corpus_, "span", false, decided, runs));
   std::printf("span: %.1f%% of %llu runs decided at XDP\n", 100.0 * double(decided) / double(runs),
               (unsigned long long)runs);
   // Undecided: malformed UDP headers, 4-deep IPv6 extension chains, VXLAN frames that are not.
@@ -423,22 +433,8 @@ TEST_F(XdpFilterMain, MirrorJudgesTheInnerFrame) {
     }
   }
   uint64_t decided = 0, runs = 0;
-  for (const std::string& expr : kExpressions) {
-    Result<FilterProgram> p = FilterProgram::compile(expr, kEthernet, kSnaplen);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    Result<Fd> installed = bpf_loader::install_xdp_filter(skel.get(), p->instructions());
-    ASSERT_TRUE(installed.ok()) << expr << ": " << installed.error().message;
-    const auto before = counters(skel.get());
-    Tally t;
-    for (const Bytes& f : frames) {
-      ASSERT_NO_FATAL_FAILURE(check_main(main_fd, *p, f, t, "mirror"));
-      if (t.mismatches > 5) break;
-    }
-    expect_counters(before, skel.get(), t, expr);
-    EXPECT_GT(t.excluded, 0u) << expr;
-    decided += t.selected + t.excluded;
-    runs += t.selected + t.excluded + t.undecided;
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      run_expressions(skel.get(), main_fd, frames, "mirror", true, decided, runs));
   std::printf("mirror: %.1f%% of %llu runs decided at XDP\n",
               100.0 * double(decided) / double(runs), (unsigned long long)runs);
   EXPECT_GT(decided, runs * 9 / 10);
