@@ -42,7 +42,8 @@ struct Capture {
 
   CaptureTotals totals() const {
     CaptureTotals t;
-    if (prog) t.kernel += prog->counters()[XCAP_CNT_NO_SOCKET];
+    const bpf_loader::XdpCounters x = prog ? prog->counters() : bpf_loader::XdpCounters{};
+    t.kernel += x[XCAP_CNT_NO_SOCKET];
     for (const auto& s : sources) {
       auto k = s->kernel_stats();
       t.kernel += k.rx_dropped + k.rx_invalid_descs;
@@ -52,7 +53,7 @@ struct Capture {
       if (w->decap()) t.decap_error += w->decap()->counters().dropped.get();
       t.filter_excluded += w->counters().filter_excluded.get();
     }
-    if (prog) t.filter_excluded += prog->counters()[XCAP_CNT_FILTER_EXCLUDED];
+    t.filter_excluded += x[XCAP_CNT_FILTER_EXCLUDED];
     if (file) {
       auto fs = file->stats();
       t.captured = fs.written_packets;
@@ -70,6 +71,7 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
   const std::string& ifc = opt.iface;
   b.gauge("xcap_build_info", "xcap build: version label, always 1", {{"version", XCAP_VERSION}}, 1);
   const char* drop_help = "Packets lost, by stage and reason";
+  const char* excluded_help = "Packets the filter did not select, by where it decided";
   for (size_t i = 0; i < workers.size(); i++) {
     std::string q = std::to_string(sources[i]->queue());
     const auto& c = workers[i]->counters();
@@ -135,23 +137,19 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
     b.counter("xcap_dropped_packets_total", drop_help,
               {{"iface", ifc}, {"queue", "any"}, {"reason", "xdp_no_socket"}},
               double(x[XCAP_CNT_NO_SOCKET]));
-  }
-  CaptureTotals t = totals();
-  b.counter("xcap_captured_packets_total", "Packets written to the sinks", {{"iface", ifc}},
-            double(t.captured));
-  uint64_t worker_excluded = 0;
-  for (const auto& w : workers) worker_excluded += w->counters().filter_excluded.get();
-  const char* excluded_help = "Packets the filter did not select, by where it decided";
-  b.counter("xcap_filter_excluded_packets_total", excluded_help,
-            {{"iface", ifc}, {"where", "worker"}}, double(worker_excluded));
-  if (prog) {
-    auto x = prog->counters();
     b.counter("xcap_filter_excluded_packets_total", excluded_help,
               {{"iface", ifc}, {"where", "xdp"}}, double(x[XCAP_CNT_FILTER_EXCLUDED]));
     b.counter("xcap_xdp_filter_undecided_packets_total",
               "Captured frames the XDP filter left to the workers (GRE/ERSPAN, L3 GENEVE, nested)",
               {{"iface", ifc}}, double(x[XCAP_CNT_FILTER_UNDECIDED]));
   }
+  CaptureTotals t = totals();
+  b.counter("xcap_captured_packets_total", "Packets written to the sinks", {{"iface", ifc}},
+            double(t.captured));
+  uint64_t worker_excluded = 0;
+  for (const auto& w : workers) worker_excluded += w->counters().filter_excluded.get();
+  b.counter("xcap_filter_excluded_packets_total", excluded_help,
+            {{"iface", ifc}, {"where", "worker"}}, double(worker_excluded));
   if (file) {
     auto fs = file->stats();
     b.counter("xcap_files_written_total", "Capture files completed (renamed from .part)",
