@@ -111,6 +111,10 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
       b.counter("xcap_dropped_packets_total", drop_help,
                 {{"iface", ifc}, {"queue", q}, {"reason", "decap_error"}},
                 double(dc.dropped.get()));
+      b.counter("xcap_decap_inner_kept_total",
+                "Frames written as they stood above a nested tunnel level that did not parse "
+                "(e.g. a customer's UDP to 4789 that is not VXLAN)",
+                {{"iface", ifc}, {"queue", q}}, double(dc.inner_kept.get()));
     }
     b.counter("xcap_missing_metadata_packets_total",
               "Frames without XDP metadata, timestamped in user space instead",
@@ -260,7 +264,7 @@ Result<void> start(Capture& c) {
            c.sources.front()->zero_copy() ? "zero-copy" : "copy");
 
   if (o.filter) {
-    if (decap && !o.filter->raw() && pcapng)
+    if (decap && !o.filter->raw() && o.raw_ip_link)
       log_info("%s: bare IP inner frames (LINKTYPE_RAW) never match it",
                o.filter->raw_error().c_str());
   }
@@ -283,8 +287,9 @@ Result<void> start(Capture& c) {
       dc.decap.mode = o.decap;
       dc.decap.vxlan_ports = o.vxlan_ports;
       dc.decap.geneve_port = o.geneve_port;
+      dc.decap.max_depth = o.decap_depth;
       dc.keep_errors = o.keep_decap_errors;
-      dc.synthesize_ethernet = !pcapng;
+      dc.synthesize_ethernet = !o.raw_ip_link;
       dc.interfaces = c.interfaces.get();
       stage = std::make_unique<worker::DecapStage>(dc);
     }

@@ -52,9 +52,9 @@ struct Raw {
   std::string iface, read_file, write_path, filter,
       snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
       max_files = "0", format = "pcap", split = "none", mode = "mirror", decap,
-      decap_errors = "drop", queues = "all", xdp_mode = "auto", listen, metrics, config,
-      batch = "64", rx_ring = "4096", fill_ring = "0", frame_size = "auto", geneve_port = "6081",
-      rt_priority = "0";
+      decap_errors = "drop", decap_depth = "1", bare_ip_link = "ethernet", queues = "all",
+      xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
+      frame_size = "auto", geneve_port = "6081", rt_priority = "0";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
@@ -94,9 +94,17 @@ po::options_description describe(Raw& r) {
       "strip mirror tunnels and write the inner frames (default: auto in mirror mode, none in "
       "span mode); naming one type strips only that type")(
       "decap-errors", po::value(&r.decap_errors)->value_name("keep|drop"),
-      "frames that fail to decapsulate: counted, then dropped (default) or written whole")(
-      "vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"),
-      "UDP port carrying VXLAN, repeatable (default 4789)")(
+      "frames whose mirror tunnel is broken: counted, then dropped (default) or written whole")(
+      "decap-depth", po::value(&r.decap_depth)->value_name("N"),
+      "tunnel levels stripped, 1-8 (default 1: the mirror's own tunnel; customer tunnels "
+      "inside, such as a Kubernetes VXLAN overlay, stay whole). VXLAN inside GENEVE (AWS "
+      "Gateway Load Balancer) counts as one level")(
+      "bare-ip-link", po::value(&r.bare_ip_link)->value_name("ethernet|raw"),
+      "inner frames that are bare IP packets (GENEVE L3, GRE with IP): ethernet (default) "
+      "writes them behind a synthesized Ethernet header, so every file has one link type and "
+      "tcpdump reads it; raw gives them LINKTYPE_RAW interfaces in pcapng (Wireshark reads "
+      "those, tcpdump does not)")("vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"),
+                                  "UDP port carrying VXLAN, repeatable (default 4789)")(
       "geneve-port", po::value(&r.geneve_port)->value_name("PORT"),
       "UDP port carrying GENEVE (default 6081)")("queues",
                                                  po::value(&r.queues)->value_name("all|LIST"),
@@ -254,6 +262,9 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   if (r.decap_errors != "keep" && r.decap_errors != "drop")
     return fail("--decap-errors '" + r.decap_errors + "': expected keep or drop");
   o.keep_decap_errors = r.decap_errors == "keep";
+  auto depth = parse_uint<unsigned>("--decap-depth", r.decap_depth, 1, 8);
+  if (!depth) return fail(depth.error().message);
+  o.decap_depth = *depth;
 
   if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
     o.xdp_mode = *m;
@@ -266,6 +277,11 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
     o.format = sink::FileFormat::Pcapng;
   else
     return fail("--format '" + r.format + "': expected pcap or pcapng");
+  if (r.bare_ip_link != "ethernet" && r.bare_ip_link != "raw")
+    return fail("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
+  o.raw_ip_link = r.bare_ip_link == "raw";
+  if (o.raw_ip_link && o.format != sink::FileFormat::Pcapng)
+    return fail("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
 
   auto queues = parse_queue_list(r.queues, o.iface_rx_queues);
   if (!queues)

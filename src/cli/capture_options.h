@@ -35,7 +35,11 @@ struct CaptureOptions {
   xcap_mode mode = XCAP_MODE_MIRROR;
   DecapConfig::Mode decap = DecapConfig::Mode::Auto;  // --decap (none by default in span mode)
   bool keep_decap_errors = false;                     // --decap-errors keep
-  std::shared_ptr<const FilterSet> filter;            // -f / trailing words; null: no filter
+  unsigned decap_depth = 1;                           // --decap-depth: delivery levels stripped
+  // --bare-ip-link raw: bare IP inner frames get LINKTYPE_RAW interfaces in pcapng instead of
+  // a synthesized Ethernet header (tcpdump/libpcap 1.10 cannot read mixed link types).
+  bool raw_ip_link = false;
+  std::shared_ptr<const FilterSet> filter;  // -f / trailing words; null: no filter
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;

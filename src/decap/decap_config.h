@@ -10,9 +10,8 @@
 namespace xcap {
 
 struct DecapConfig {
-  // --decap: which tunnel types are stripped, at every nesting level. A tunnel of an excluded
-  // type is treated as an ordinary frame (so with Vxlan, GENEVE→VXLAN stays whole, and with
-  // Geneve the same frame is unwrapped down to the VXLAN packet inside).
+  // --decap: which tunnel types are stripped. A tunnel of an excluded type is treated as an
+  // ordinary frame (so with Vxlan, GENEVE→VXLAN stays whole).
   //   Erspan: ERSPAN types I, II, III over GRE.  Gre: GRE carrying Ethernet (0x6558) or IP.
   enum class Mode : uint8_t { Auto, None, Vxlan, Geneve, Erspan, Gre };
 
@@ -21,9 +20,11 @@ struct DecapConfig {
   std::vector<uint16_t> vxlan_ports{4789};
   // UDP destination port that carries GENEVE.
   uint16_t geneve_port = 6081;
-  // Most tunnels stripped from one frame; a frame nested deeper is DecapError::TooDeep.
-  // AWS mirroring into a Gateway Load Balancer endpoint needs 2. Capped at 255.
-  unsigned max_depth = 4;
+  // --decap-depth: delivery levels stripped from one frame. 1 strips the mirror's own tunnel
+  // and leaves the customer's tunnels inside whole (a Kubernetes VXLAN overlay is what the
+  // mirrored node sent). VXLAN directly inside GENEVE is AWS's delivery of a traffic mirror
+  // through a Gateway Load Balancer: the pair counts as one level. Capped at 255.
+  unsigned max_depth = 1;
 };
 
 // "auto", "none", "vxlan", "geneve", "erspan", "gre": the --decap values.

@@ -1,6 +1,7 @@
-// DecapError: why a frame that was identified as a tunnel could not be unwrapped. The worker
-// counts these under `xcap_dropped_packets_total{reason="decap_error"}` by tunnel type; the
-// names here are for logs and tests.
+// DecapError: why a frame that was identified as a tunnel could not be unwrapped. In the
+// outermost (delivery) tunnel the worker counts it under
+// `xcap_dropped_packets_total{reason="decap_error"}`; in a nested level the frame is kept as it
+// stood above that level (`xcap_decap_inner_kept_total`). The names are for logs and tests.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,8 @@ enum class DecapError : uint8_t {
   BadFlags,         // a required flag is missing or a version/reserved field is wrong
   BadLength,        // a length field contradicts itself or the enclosing lengths
   UnknownProtocol,  // GENEVE/GRE protocol type the decapsulator does not carry
-  TooDeep,          // more nested tunnels than DecapConfig::max_depth
 };
-inline constexpr unsigned kDecapErrorCount = 6;
+inline constexpr unsigned kDecapErrorCount = 5;
 
 constexpr std::string_view to_string(DecapError e) {
   switch (e) {
@@ -30,8 +30,6 @@ constexpr std::string_view to_string(DecapError e) {
       return "bad_length";
     case DecapError::UnknownProtocol:
       return "unknown_protocol";
-    case DecapError::TooDeep:
-      return "too_deep";
   }
   return "unknown";
 }

@@ -268,30 +268,41 @@ DecapResult Decapsulator::decap(const uint8_t* frame, uint32_t caplen,
   s.declared = std::max(caplen, wire_len);
   uint32_t off = 0;
   LinkType link = LinkType::Ethernet;
-  unsigned depth = 0;
+  unsigned depth = 0, levels = 0;
+  Tunnel last = Tunnel::None;
   for (;;) {
+    // VXLAN right inside GENEVE is the rest of AWS's delivery, not a level of its own.
+    const bool same_level = last == Tunnel::Geneve;
+    if (levels == max_depth_ && !same_level) break;
     const uint64_t end = s.end, declared = s.declared;
     s.reset();
     step(frame, off, link, s);
-    if (s.status == Step::NotTunnel) {  // the carrier's lengths may have bounded s: undo
+    const bool outermost = depth == 0;
+    const bool wanted = s.status != Step::NotTunnel &&
+                        (levels < max_depth_ || (same_level && s.tunnel == Tunnel::Vxlan));
+    if (!wanted || (!outermost && s.status == Step::Failed)) {
+      // Not a tunnel, past the depth, or a nested level that does not parse: the frame stays
+      // as it stood (the carrier's lengths may have bounded s: undo).
+      if (wanted) r.inner_error = s.error;
       s.end = end;
       s.declared = declared;
       break;
     }
-    if (depth == 0) {
+    if (outermost) {
       const size_t n = s.ipv6 ? 16 : 4;
       std::copy(s.src, s.src + n, r.source.addr.begin());
       r.source.ipv6 = s.ipv6;
       r.source.tunnel = s.tunnel;
       r.source.id = s.id;
+      if (s.status == Step::Failed) {
+        r.error = s.error;
+        r.error_tunnel = s.tunnel;
+        return r;
+      }
     }
-    if (s.status == Step::Failed || depth == max_depth_) {
-      r.error = s.status == Step::Failed ? s.error : DecapError::TooDeep;
-      r.error_tunnel = s.tunnel;
-      r.depth = uint8_t(depth);
-      return r;
-    }
+    levels += !(same_level && s.tunnel == Tunnel::Vxlan);
     ++depth;
+    last = s.tunnel;
     off = s.inner;
     link = s.link;
   }

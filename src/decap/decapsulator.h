@@ -1,20 +1,22 @@
-// Decapsulator: finds the innermost frame of a mirrored packet, without copying or allocating.
+// Decapsulator: strips a mirror's delivery encapsulation, without copying or allocating.
 //
 // Outer headers: Ethernet, up to two VLAN tags (0x8100/0x88a8), IPv4 (options honoured; a
 // fragment with a non-zero offset is not a tunnel) or IPv6 (hop-by-hop, routing, destination
 // options and fragment headers walked), then UDP to a VXLAN or GENEVE port, or IP protocol 47
-// (GRE, ERSPAN I/II/III). The inner frame is checked the same way, so nested tunnels are
-// unwrapped down to the innermost one, up to max_depth. Inner frames of GENEVE (0x0800,
-// 0x86DD) and GRE (IP payloads) that carry no Ethernet header start at their IP header and may
-// themselves be tunnels (AWS Gateway Load Balancer: GENEVE → IPv4/UDP 4789 → VXLAN).
+// (GRE, ERSPAN I/II/III). Inner frames of GENEVE (0x0800, 0x86DD) and GRE (IP payloads) carry
+// no Ethernet header and start at their IP header.
+//
+// Depth: the delivery tunnel is stripped, the customer's are not. DecapConfig::max_depth levels
+// (default 1) are unwrapped; VXLAN directly inside GENEVE (AWS Gateway Load Balancer: GENEVE →
+// IPv4/UDP 4789 → VXLAN) belongs to the level of its GENEVE.
 //
 // When is a frame a tunnel? Once the header that names it has arrived whole: a UDP header
 // with a VXLAN/GENEVE destination port (in an IP header that is itself complete and
-// consistent), or a complete IP header with protocol 47. Before that point nothing is wrong:
-// the frame is not a tunnel and comes back unchanged (depth 0), e.g. a frame cut inside its
-// outer UDP header; at a nested level, unwrapping stops and the frame reached so far is the
-// result. After that point, anything cut, inconsistent or unknown in the tunnel headers or the
-// inner link header is a DecapError, at any depth.
+// consistent), or a complete IP header with protocol 47. Before that point the frame is not a
+// tunnel and comes back unchanged (depth 0). After it, anything cut, inconsistent or unknown
+// in the outermost tunnel's headers or its inner link header is a DecapError. In a nested
+// level the same fault costs nothing: the frame stops at the level above (inner_error says
+// why), since a customer's UDP to 4789 need not be VXLAN at all.
 //
 // Lengths: the inner frame ends where the enclosing IP/UDP length fields say (Ethernet padding
 // and trailers after the outer packet are not part of it) or at the end of the capture. A
@@ -34,8 +36,8 @@
 namespace xcap {
 
 struct DecapResult {
-  // The innermost frame: a pointer into the input and its captured length. The input frame
-  // itself when depth is 0 or on error.
+  // The frame under the stripped tunnels: a pointer into the input and its captured length.
+  // The input frame itself when depth is 0 or on error.
   const uint8_t* data = nullptr;
   uint32_t caplen = 0;
   // Its original length: for a decapsulated frame, the largest of the captured length, what
@@ -46,8 +48,10 @@ struct DecapResult {
   // Tunnels stripped: 0 for a frame that is not a tunnel (passed through as it is).
   uint8_t depth = 0;
   DecapError error = DecapError::None;
-  // On error, the tunnel whose header failed (the one past max_depth for TooDeep).
+  // On error, the outermost tunnel, whose header failed.
   Tunnel error_tunnel = Tunnel::None;
+  // A nested level that did not parse (data is the frame above it, still ok()), or None.
+  DecapError inner_error = DecapError::None;
   // The outermost tunnel's identity when depth > 0. On an error in the outermost tunnel it
   // holds what was learned before the failure (address, tunnel type, id if read); tunnel is
   // None when the frame is not a tunnel.

@@ -27,7 +27,7 @@ DecapStage::DecapStage(const DecapStageConfig& cfg)
       sources_(cfg.interfaces ? std::make_unique<SourceCache>(*cfg.interfaces) : nullptr) {}
 
 unsigned DecapStage::apply(PacketView* batch, unsigned n) {
-  unsigned out = 0, stripped = 0, dropped = 0;
+  unsigned out = 0, stripped = 0, dropped = 0, kept = 0;
   for (unsigned i = 0; i < n; i++) {
     PacketView v = batch[i];
     const DecapResult r = decap_.decap(v.data, v.caplen, v.wire_len);
@@ -42,24 +42,27 @@ unsigned DecapStage::apply(PacketView* batch, unsigned n) {
     }
     if (r.depth) {
       stripped++;
+      kept += r.inner_error != DecapError::None;
       v.data = r.data;
       v.caplen = r.caplen;
       v.wire_len = r.wire_len;
       // A raw IP inner frame always sits behind at least an outer Ethernet, IP and tunnel
       // header, so the bytes before it are the frame's own: 14 of them are free to overwrite.
-      if (r.link_type == LinkType::Raw && synthesize_ethernet_ && r.caplen) {
+      LinkType link = r.link_type;
+      if (link == LinkType::Raw && synthesize_ethernet_ && r.caplen) {
         v.data = synthesize_ethernet(const_cast<uint8_t*>(r.data));
         v.caplen += kEthernetHeader;
         v.wire_len += kEthernetHeader;
-      } else {
-        v.link_type = static_cast<uint16_t>(r.link_type);
+        link = LinkType::Ethernet;  // one interface per source, whatever its frames carried
       }
-      if (sources_) v.iface_id = sources_->iface_for(r.source, r.link_type);
+      v.link_type = static_cast<uint16_t>(link);
+      if (sources_) v.iface_id = sources_->iface_for(r.source, link);
     }
     batch[out++] = v;
   }
   if (stripped) counters_.decapsulated.add(stripped);
   if (dropped) counters_.dropped.add(dropped);
+  if (kept) counters_.inner_kept.add(kept);
   return out;
 }
 

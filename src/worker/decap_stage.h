@@ -1,12 +1,13 @@
 // DecapStage: the worker's decapsulation step over one batch, in place. Each frame becomes
-// its innermost frame (pointer, captured and true wire length), labelled with the pcapng
-// interface of its mirror source. Frames that fail to decapsulate are counted by tunnel type
-// and dropped, or kept whole (outer frame, interface 0) with --decap-errors keep.
+// the frame under its mirror tunnel (pointer, captured and true wire length), labelled with the
+// pcapng interface of its mirror source. Frames whose mirror tunnel is broken are counted by
+// tunnel type and dropped, or kept whole (outer frame, interface 0) with --decap-errors keep.
 //
-// pcap files have one link type, Ethernet: an inner frame that is a bare IP packet (GENEVE
-// from AWS Gateway Load Balancer, GRE with an IP payload) gets a synthesized Ethernet header
-// (zero MAC addresses, the IP version's ethertype) written in place over the tunnel header
-// just before it. pcapng files instead give such a source a LINKTYPE_RAW interface.
+// An inner frame that is a bare IP packet (GENEVE from AWS Gateway Load Balancer, GRE with an
+// IP payload) gets a synthesized Ethernet header (zero MAC addresses, the IP version's
+// ethertype) written in place over the tunnel header just before it, so every interface of a
+// file is Ethernet: tcpdump (libpcap 1.10) refuses a pcapng whose interfaces differ in link
+// type. With --bare-ip-link raw such a source gets a LINKTYPE_RAW interface instead.
 #pragma once
 
 #include <array>
@@ -21,15 +22,17 @@ namespace xcap::worker {
 
 struct DecapStageConfig {
   DecapConfig decap;
-  bool keep_errors = false;          // --decap-errors keep
-  bool synthesize_ethernet = false;  // pcap output: raw IP inner frames get an Ethernet header
+  bool keep_errors = false;  // --decap-errors keep
+  bool synthesize_ethernet =
+      true;  // raw IP inner frames get an Ethernet header (else LINKTYPE_RAW)
   sink::InterfaceTable* interfaces = nullptr;  // pcapng: one interface per source; else 0
 };
 
 struct DecapCounters {
   Counter decapsulated;                      // frames with at least one tunnel stripped
-  std::array<Counter, kTunnelCount> errors;  // failed, by the tunnel that failed
+  std::array<Counter, kTunnelCount> errors;  // outermost tunnel failed, by its type
   Counter dropped;                           // failed and dropped (--decap-errors drop)
+  Counter inner_kept;  // a nested level did not parse: written as it stood above that level
 };
 
 class DecapStage {

@@ -55,6 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   require(r.data >= frame && r.caplen <= caplen && r.data + r.caplen <= frame + caplen);
   require(r.ok() == (r.error_tunnel == xcap::Tunnel::None));
+  // A nested level that did not parse is never an error: the frame stops above it.
+  require(r.inner_error == xcap::DecapError::None || (r.ok() && r.depth > 0));
   if (!r.ok() || r.depth == 0) {
     require(r.data == frame && r.caplen == caplen && r.wire_len == wire_len);
     require(r.link_type == xcap::LinkType::Ethernet);

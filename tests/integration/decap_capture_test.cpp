@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/capture_readers.h"
 #include "common/frame_builder.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
@@ -30,23 +31,6 @@ Bytes wrap_vxlan(const MacAddr& dst, const Source& s, const Bytes& inner, uint16
   else
     b.ipv4(s.outer_ip, "198.18.0.2");
   return b.udp(sport, 4789).vxlan(s.vni).bytes(inner).build();
-}
-
-std::vector<std::string> tshark(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/tshark"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run(argv, 120);
-  EXPECT_EQ(r.status, 0) << r.output;
-  std::vector<std::string> lines;
-  size_t at = 0;
-  while (at < r.output.size()) {
-    size_t nl = r.output.find('\n', at);
-    if (nl == std::string::npos) nl = r.output.size();
-    std::string line = r.output.substr(at, nl - at);
-    if (!line.empty() && line.find("Running as user") == std::string::npos) lines.push_back(line);
-    at = nl + 1;
-  }
-  return lines;
 }
 
 // 3000 VXLAN-mirrored frames, a third from each source, mixed with traffic that is not mirror

@@ -125,6 +125,21 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "-f", "udp", "tcp"}, "give the filter once");
   expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
   expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
+  expect_usage_error({"-i", "lo", "--decap-depth", "0"}, "--decap-depth");
+  expect_usage_error({"-i", "lo", "--decap-depth", "9"}, "--decap-depth");
+  expect_usage_error({"-i", "lo", "--bare-ip-link", "ppp"}, "--bare-ip-link");
+  expect_usage_error({"-i", "lo", "--bare-ip-link", "raw"}, "--bare-ip-link raw needs");
+}
+
+TEST(CaptureOptions, DecapDepthAndBareIpLink) {
+  auto d = parse({"-i", "lo"});
+  ASSERT_TRUE(d.options) << d.message;
+  EXPECT_EQ(d.options->decap_depth, 1u);  // the mirror's tunnel only
+  EXPECT_FALSE(d.options->raw_ip_link);   // one link type per file: tcpdump reads it
+  auto r = parse({"-i", "lo", "--decap-depth", "3", "--format", "pcapng", "--bare-ip-link", "raw"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->decap_depth, 3u);
+  EXPECT_TRUE(r.options->raw_ip_link);
 }
 
 TEST(CaptureOptions, FrameSizeFollowsTheMtu) {

@@ -1,13 +1,13 @@
 // Decapsulator on broken input: every prefix of every encapsulation (each header cut at every
-// byte), wrong flags and versions, bad lengths, unknown protocols, nesting past the limit,
-// and mutated frames. Nothing may be read outside the input (each input is its own heap
-// buffer of exactly its length, so ASan/valgrind see any overread) and the outcome must be
-// exactly the one defined in decapsulator.h:
+// byte), wrong flags and versions, bad lengths, unknown protocols and mutated frames. Nothing may
+// be read outside the input (each input is its own heap buffer of exactly its length, so
+// ASan/valgrind see any overread) and the outcome must be exactly the one defined in
+// decapsulator.h:
 //   - cut before the tunnel is identified (inside the outer L2/IP/UDP headers, or the GRE
 //     carrier's IP header): not a tunnel, passed through unchanged;
-//   - cut after that, inside a tunnel header or the inner link header: DecapError::Truncated
-//     naming that tunnel; at a nested level the same rule applies to the inner tunnel, while a
-//     cut in the inner carrier's headers leaves the frame reached so far as the result.
+//   - cut after that, inside the outermost tunnel's header or its inner link header:
+//     DecapError::Truncated naming that tunnel; a cut at a nested level is no error: the frame
+//     reached so far is the result (inner_error says why it stopped).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -114,7 +114,7 @@ std::vector<PrefixCase> prefix_cases() {
                {{0, kOk, {}, 0},
                 {42, kCut, Tunnel::Geneve, 0},
                 {63, kOk, {}, 1, 62},  // the inner IPv4/UDP is not yet a tunnel
-                {90, kCut, Tunnel::Vxlan, 1},
+                {90, kOk, {}, 1, 62},  // a cut nested VXLAN: the GENEVE's inner packet
                 {112, kOk, {}, 2, 98}}});
   c.push_back({"erspan1",
                outer_gre(0x88be).bytes(in).build(),
@@ -269,26 +269,6 @@ std::vector<BadCase> bad_cases() {
   }
   c.push_back({"erspan2_header_past_packet", outer_gre(0x88be, {.seq = 1}).payload(6).build(false),
                DecapError::BadLength, Tunnel::Erspan2});
-  c.push_back({"nested_vxlan_bad_flags",
-               outer_udp(6081)
-                   .geneve(1, 0x0800)
-                   .ipv4("198.18.0.30", "198.18.0.40")
-                   .udp(1, 4789)
-                   .vxlan(2, 0)
-                   .bytes(in)
-                   .build(),
-               DecapError::BadFlags, Tunnel::Vxlan, 1});
-  {
-    Bytes f = outer_udp(4789).vxlan(1).bytes(in).build();
-    DecapConfig zero;
-    zero.max_depth = 0;
-    c.push_back({"max_depth_0", f, DecapError::TooDeep, Tunnel::Vxlan, 0, 0, zero});
-  }
-  {
-    Bytes f = in;
-    for (int i = 0; i < 9; ++i) f = outer_gre(0x6558).bytes(f).build();
-    c.push_back({"gre_nested_9", f, DecapError::TooDeep, Tunnel::Gre, 4});
-  }
   return c;
 }
 

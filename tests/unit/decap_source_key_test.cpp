@@ -96,7 +96,6 @@ TEST(DecapNames, TunnelsLinkTypesErrors) {
   EXPECT_EQ(to_string(DecapError::BadFlags), "bad_flags");
   EXPECT_EQ(to_string(DecapError::BadLength), "bad_length");
   EXPECT_EQ(to_string(DecapError::UnknownProtocol), "unknown_protocol");
-  EXPECT_EQ(to_string(DecapError::TooDeep), "too_deep");
   for (unsigned t = 0; t < kTunnelCount; ++t) EXPECT_NE(to_string(Tunnel(t)), "unknown") << t;
   for (unsigned e = 0; e < kDecapErrorCount; ++e)
     EXPECT_NE(to_string(DecapError(e)), "unknown") << e;

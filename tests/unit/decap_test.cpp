@@ -296,13 +296,18 @@ TEST(Decapsulator, GeneveThenVxlanEthernetCarrier) {
 
 TEST(Decapsulator, GreCarryingIpCarryingVxlan) {
   const Bytes inner = inner_eth();
-  const Bytes f = outer_gre(0x86dd, {.key = 3})
-                      .ipv6("2001:db8::30", "2001:db8::40")
-                      .udp(65000, 4789)
-                      .vxlan(100)
-                      .bytes(inner)
-                      .build();
-  const DecapResult r = decap(f);
+  const Bytes vx = FrameBuilder()
+                       .ipv6("2001:db8::30", "2001:db8::40")
+                       .udp(65000, 4789)
+                       .vxlan(100)
+                       .bytes(inner)
+                       .build(false);
+  const Bytes f = outer_gre(0x86dd, {.key = 3}).bytes(vx).build();
+  // By default only the delivery tunnel goes: the VXLAN packet inside is the customer's.
+  expect_inner(decap(f), f, vx, LinkType::Raw, 1);
+  DecapConfig c;
+  c.max_depth = 2;
+  const DecapResult r = decap(f, c);
   expect_inner(r, f, inner, LinkType::Ethernet, 2);
   EXPECT_EQ(r.source.name(), "gre:198.18.0.10:key3");
 }
@@ -314,37 +319,95 @@ Bytes vxlan_nest(unsigned n, const Bytes& inner) {
   return f;
 }
 
+TEST(Decapsulator, DefaultDepthStripsOnlyTheMirrorTunnel) {
+  // A Kubernetes node's VXLAN overlay, mirrored by VXLAN: the overlay frame is what the node
+  // sent, and it comes out whole.
+  const Bytes overlay = vxlan_nest(1, inner_eth());
+  const Bytes f = outer_udp(4789).vxlan(9).bytes(overlay).build();
+  const DecapResult r = decap(f);
+  expect_inner(r, f, overlay, LinkType::Ethernet, 1);
+  EXPECT_EQ(r.inner_error, DecapError::None);
+  EXPECT_EQ(r.source.name(), "vxlan:198.18.0.10:vni9");
+}
+
 TEST(Decapsulator, NestingUpToMaxDepth) {
   const Bytes inner = inner_eth();
   DecapConfig c;
+  c.max_depth = 4;
   for (unsigned depth = 1; depth <= 4; ++depth) {
     const Bytes f = vxlan_nest(depth, inner);
     const DecapResult r = decap(f, c);
     expect_inner(r, f, inner, LinkType::Ethernet, depth);
     EXPECT_EQ(r.source.id, depth);  // the outermost VNI
   }
-  c.max_depth = 2;
-  const Bytes f = vxlan_nest(2, inner);
-  expect_inner(decap(f, c), f, inner, LinkType::Ethernet, 2);
 }
 
-TEST(Decapsulator, NestingPastMaxDepthIsTooDeep) {
+TEST(Decapsulator, NestingPastMaxDepthStaysWhole) {
   const Bytes inner = inner_eth();
-  const Bytes f = vxlan_nest(5, inner);
-  const DecapResult r = decap(f);
-  EXPECT_EQ(r.error, DecapError::TooDeep);
-  EXPECT_EQ(r.error_tunnel, Tunnel::Vxlan);
-  EXPECT_EQ(r.depth, 4);
-  EXPECT_EQ(r.data, f.data());  // the outer frame, for --decap-errors keep
-  EXPECT_EQ(r.caplen, f.size());
-  EXPECT_EQ(r.source.name(), "vxlan:198.18.0.10:vni5");
-
   DecapConfig c;
-  c.max_depth = 1;
-  const DecapResult g = decap(aws_gwlb_frame(inner), c);
-  EXPECT_EQ(g.error, DecapError::TooDeep);
-  EXPECT_EQ(g.error_tunnel, Tunnel::Vxlan);
-  EXPECT_EQ(g.depth, 1);
+  c.max_depth = 3;
+  const Bytes f = vxlan_nest(5, inner);
+  const DecapResult r = decap(f, c);
+  // Three levels stripped: what is left is two VXLAN levels around the inner frame.
+  expect_inner(r, f, vxlan_nest(2, inner), LinkType::Ethernet, 3);
+  EXPECT_EQ(r.inner_error, DecapError::None);
+  EXPECT_EQ(r.source.name(), "vxlan:198.18.0.10:vni5");
+}
+
+TEST(Decapsulator, VxlanInsideGeneveIsOneLevel) {
+  const Bytes inner = inner_eth();
+  // AWS GWLB delivers GENEVE → VXLAN → the mirrored frame; a customer overlay inside stays.
+  const Bytes overlay = vxlan_nest(1, inner);
+  const Bytes f = aws_gwlb_frame(overlay);
+  expect_inner(decap(f), f, overlay, LinkType::Ethernet, 2);
+  DecapConfig c;
+  c.max_depth = 2;
+  expect_inner(decap(f, c), f, inner, LinkType::Ethernet, 3);
+  // Only VXLAN rides with its GENEVE: GRE inside GENEVE is a level of its own.
+  const Bytes gre =
+      FrameBuilder().ipv4("198.18.0.30", "198.18.0.40").gre(0x6558).bytes(inner).build(false);
+  const Bytes g = outer_udp(6081).geneve(77, 0x0800).bytes(gre).build();
+  expect_inner(decap(g), g, gre, LinkType::Raw, 1);
+}
+
+// A customer's UDP to 4789/6081 inside a mirror is not a tunnel of the mirror's: with more
+// depth asked for, a nested level that does not parse leaves the frame as it stood above it.
+TEST(Decapsulator, NestedLevelThatDoesNotParseKeepsTheFrame) {
+  const Bytes inner = inner_eth();
+  DecapConfig c;
+  c.max_depth = 4;
+  struct Case {
+    const char* name;
+    Bytes customer;  // the frame the mirror carried
+    DecapError why;
+  };
+  const Case cases[] = {
+      {"vxlan_empty", outer_udp(4789).build(), DecapError::BadLength},
+      {"vxlan_3_bytes", outer_udp(4789).payload(3, 0x08).build(), DecapError::BadLength},
+      {"vxlan_i_flag_clear", outer_udp(4789).vxlan(5, 0x00).bytes(inner).build(),
+       DecapError::BadFlags},
+      {"geneve_version_2", outer_udp(6081).geneve(5, 0x6558, {}, 2).bytes(inner).build(),
+       DecapError::BadFlags},
+      {"vxlan_ethernet_cut", outer_udp(4789).vxlan(5).payload(6).build(), DecapError::BadLength},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.name);
+    const Bytes f = outer_udp(4789).vxlan(9).bytes(k.customer).build();
+    const DecapResult d = decap(f);  // default depth: never even looked at
+    expect_inner(d, f, k.customer, LinkType::Ethernet, 1);
+    EXPECT_EQ(d.inner_error, DecapError::None);
+    const DecapResult r = decap(f, c);
+    expect_inner(r, f, k.customer, LinkType::Ethernet, 1);
+    EXPECT_EQ(r.inner_error, k.why) << to_string(r.inner_error);
+    // AWS: GENEVE → a broken VXLAN stays the GENEVE's inner (raw IP) packet.
+    const Bytes ip = Bytes(k.customer.begin() + 14, k.customer.end());
+    const Bytes g = outer_udp(6081).geneve(77, 0x0800).bytes(ip).build();
+    const DecapResult rg = decap(g);
+    if (k.customer[14 + 20 + 3] == 0xb5) {  // UDP to 4789: the VXLAN of the pair
+      expect_inner(rg, g, ip, LinkType::Raw, 1);
+      EXPECT_EQ(rg.inner_error, k.why);
+    }
+  }
 }
 
 // ---- ERSPAN -------------------------------------------------------------------------------
