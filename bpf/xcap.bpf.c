@@ -23,8 +23,8 @@
  *
  * Counters (xcap_counters, per CPU, indexes in xcap_abi.h): RX_PACKETS/RX_BYTES for every frame;
  * then exactly one of PASS (not for capture), NO_SOCKET (for capture, no socket on the queue:
- * passed), REDIRECT or FILTER_EXCLUDED. MALFORMED, META_FAILED, FILTER_UNDECIDED and
- * VXLAN/GENEVE/GRE (in both mirror and span mode) count alongside. */
+ * passed), REDIRECT or FILTER_EXCLUDED. MALFORMED, META_FAILED, FILTER_UNDECIDED, NOT_READY
+ * (also a PASS) and VXLAN/GENEVE/GRE (in both mirror and span mode) count alongside. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -82,6 +82,11 @@ const volatile struct xcap_config xcap_cfg = {
 /* Non-zero while a filter sits in xcap_filter_progs (user space writes it after the slot):
  * without one, frames skip the search for their inner frame. */
 __u32 xcap_filter_installed = 0;
+
+/* Non-zero once user space has put every queue's socket into xsks_map. Attaching comes first
+ * (the sockets need the loaded program's map), so until then a frame for capture would find
+ * no socket on its queue and count as a drop that never was one: it passes instead. */
+__u32 xcap_capturing = 0;
 
 static __always_inline void xcap_count(__u32 idx, __u64 n) {
   __u64 *v = bpf_map_lookup_elem(&xcap_counters, &idx);
@@ -215,6 +220,11 @@ static __always_inline int xcap_filter_view(struct xdp_md *ctx, const struct xca
  * queue's AF_XDP socket. */
 static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
                                         const struct xcap_parsed *p) {
+  if (!xcap_capturing) {
+    xcap_count(XCAP_CNT_NOT_READY, 1);
+    xcap_count(XCAP_CNT_PASS, 1);
+    return XDP_PASS;
+  }
   __u32 queue = ctx->rx_queue_index;
   if (!bpf_map_lookup_elem(&xsks_map, &queue)) {
     xcap_count(XCAP_CNT_NO_SOCKET, 1);

@@ -13,7 +13,13 @@ namespace xcap::bpf_loader {
 Result<InterfaceLock> InterfaceLock::acquire(const std::string& ifname, const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return make_error("cannot create lock directory " + dir + ": " + strerror(errno));
-  std::string path = dir + "/" + ifname + ".lock";
+  // This process's network namespace, by the inode of its nsfs file.
+  struct stat ns {};
+  if (stat("/proc/self/ns/net", &ns) != 0)
+    return make_error(std::string("cannot identify the network namespace (/proc/self/ns/net): ") +
+                      strerror(errno));
+  const std::string path =
+      dir + "/" + ifname + "@netns-" + std::to_string(uint64_t(ns.st_ino)) + ".lock";
   Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd.valid()) return make_error("cannot open lock file " + path + ": " + strerror(errno));
   if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -26,7 +32,7 @@ Result<InterfaceLock> InterfaceLock::acquire(const std::string& ifname, const st
   }
   std::string me = std::to_string(getpid()) + "\n";
   if (ftruncate(fd.get(), 0) == 0) (void)!pwrite(fd.get(), me.data(), me.size(), 0);
-  return InterfaceLock(std::move(fd), std::move(path));
+  return InterfaceLock(std::move(fd));
 }
 
 InterfaceLock::~InterfaceLock() {

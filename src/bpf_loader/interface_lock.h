@@ -1,6 +1,8 @@
-// InterfaceLock: one xcap per interface. An flock on /run/xcap/<iface>.lock is held for the
-// life of the capture; the kernel drops it when the process dies, even by SIGKILL, so a lock
-// that can be taken means any xcap program still attached is a leftover, safe to remove.
+// InterfaceLock: one xcap per interface. An flock on /run/xcap/<iface>@netns-<inode>.lock is
+// held for the life of the capture; the kernel drops it when the process dies, even by
+// SIGKILL, so a lock that can be taken means any xcap program still attached is a leftover,
+// safe to remove. Interface names are unique only within a network namespace: eth1 in one
+// container and eth1 in another are two interfaces, so the namespace is part of the key.
 #pragma once
 
 #include <string>
@@ -21,9 +23,8 @@ class InterfaceLock {
   ~InterfaceLock();
 
  private:
-  InterfaceLock(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  explicit InterfaceLock(Fd fd) : fd_(std::move(fd)) {}
   Fd fd_;
-  std::string path_;
 };
 
 }  // namespace xcap::bpf_loader

@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bpf_loader/program_state.h"
 #include "bpf_loader/xdp_filter_install.h"
 #include "common/log.h"
 #include "xcap.skel.h"
@@ -180,11 +182,16 @@ Result<void> XcapProgram::install_xdp_filter(std::span<const CbpfInsn> ethernet_
   return ok();
 }
 
+Result<void> XcapProgram::start_capturing() {
+  return set_capturing(skel_, true);
+}
+
 void XcapProgram::detach() {
   if (!attached_) return;
   attached_ = false;
   int rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
-  if (rc)
+  char name[IF_NAMESIZE];
+  if (rc && if_indextoname(unsigned(opts_.ifindex), name))  // a deleted interface took it along
     log_error("detaching XDP from %s failed: %s", opts_.ifname.c_str(), xdp_strerror(rc).c_str());
 }
 

@@ -51,6 +51,9 @@ class XcapProgram {
   XcapProgram(const XcapProgram&) = delete;
   XcapProgram& operator=(const XcapProgram&) = delete;
 
+  // Arms capture once every queue's socket is in xsks_map: until then frames for capture pass
+  // to the host (XCAP_CNT_NOT_READY), so a socket still being bound costs no drop.
+  Result<void> start_capturing();
   // Stops steering packets; safe to call twice. Sockets can still drain what they hold.
   void detach();
   bool attached() const { return attached_; }

@@ -8,30 +8,13 @@
 #include <cstring>
 #include <string>
 
+#include "bpf_loader/program_state.h"
 #include "filter/xdp_filter_translator.h"
 #include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
 
 #include "xcap.skel.h"
 
 namespace xcap::bpf_loader {
-namespace {
-
-// xcap_filter_installed lives in the program's .bss. Written through the map rather than
-// skel->bss: that pointer only reaches the kernel's copy when the skeleton itself loaded the
-// object, and libxdp loads it in XcapProgram.
-Result<void> set_installed(::xcap_bpf* skel, uint32_t on) {
-  const int fd = bpf_map__fd(skel->maps.bss);
-  const uint32_t key = 0;
-  xcap_bpf::xcap_bpf__bss bss{};
-  if (bpf_map_lookup_elem(fd, &key, &bss) != 0)
-    return make_error(std::string("reading the XDP program's .bss: ") + strerror(errno));
-  bss.xcap_filter_installed = on;
-  if (bpf_map_update_elem(fd, &key, &bss, BPF_ANY) != 0)
-    return make_error(std::string("writing the XDP program's .bss: ") + strerror(errno));
-  return ok();
-}
-
-}  // namespace
 
 Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethernet_program) {
   XdpFilterMaps maps;
@@ -51,7 +34,7 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
     return make_error(std::string("xcap_filter_progs refused the filter program (program or "
                                   "attach type differs from the main program's?): ") +
                       strerror(errno));
-  if (Result<void> r = set_installed(skel, 1); !r) {
+  if (Result<void> r = set_filter_installed(skel, true); !r) {
     remove_xdp_filter(skel);
     return r.error();
   }
@@ -60,7 +43,7 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
 
 void remove_xdp_filter(::xcap_bpf* skel) {
   // The flag first: a frame that still sees it set finds the slot empty and falls through.
-  (void)set_installed(skel, 0);
+  (void)set_filter_installed(skel, false);
   const uint32_t slot = 0;
   bpf_map_delete_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot);
 }

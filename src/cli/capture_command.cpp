@@ -1,5 +1,6 @@
 #include "cli/capture_command.h"
 
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +40,12 @@ struct Capture {
   std::unique_ptr<metrics::MetricsServer> metrics;
 
   explicit Capture(const CaptureOptions& o) : opt(o), limit(o.count) {}
+  // Whatever state start() left: detach before the members go (workers, then sockets), so the
+  // kernel never redirects to a socket being closed.
+  ~Capture() {
+    metrics.reset();
+    if (prog) prog->detach();
+  }
 
   CaptureTotals totals() const {
     CaptureTotals t;
@@ -143,6 +150,10 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
               double(x[XCAP_CNT_NO_SOCKET]));
     b.counter("xcap_filter_excluded_packets_total", excluded_help,
               {{"iface", ifc}, {"where", "xdp"}}, double(x[XCAP_CNT_FILTER_EXCLUDED]));
+    b.counter("xcap_xdp_not_ready_packets_total",
+              "Frames for capture that came before every queue's socket was bound: passed to "
+              "the host, neither captured nor dropped",
+              {{"iface", ifc}}, double(x[XCAP_CNT_NOT_READY]));
     b.counter("xcap_xdp_filter_undecided_packets_total",
               "Captured frames the XDP filter left to the workers (GRE/ERSPAN, L3 GENEVE, nested)",
               {{"iface", ifc}}, double(x[XCAP_CNT_FILTER_UNDECIDED]));
@@ -258,22 +269,10 @@ Result<void> start(Capture& c) {
     if (!s) return s.error();
     c.sources.push_back(std::move(s.value()));
   }
-  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", o.iface.c_str(),
-           o.queues.size(), o.mode == XCAP_MODE_SPAN ? "span" : "mirror",
-           std::string(to_string(o.decap)).c_str(),
-           c.sources.front()->zero_copy() ? "zero-copy" : "copy");
-
   if (o.filter) {
     if (decap && !o.filter->raw() && o.raw_ip_link)
       log_info("%s: bare IP inner frames (LINKTYPE_RAW) never match it",
                o.filter->raw_error().c_str());
-  }
-  if (!o.metrics_addr.empty()) {
-    auto m = metrics::MetricsServer::start(o.metrics_addr,
-                                           [&c](metrics::FamilyBuilder& b) { c.collect(b); });
-    if (!m) return m.error();
-    c.metrics = std::move(m.value());
-    log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
   }
 
   for (size_t i = 0; i < c.sources.size(); i++) {
@@ -298,11 +297,28 @@ Result<void> start(Capture& c) {
         c.file ? &c.file->producer(unsigned(i)) : nullptr, c.limit));
   }
   for (auto& w : c.workers) w->start();
+  // Every queue has its socket and worker: from here on a frame for capture is captured.
+  if (auto r = c.prog->start_capturing(); !r) return r.error();
+
+  // Last: a scrape reads every part built above.
+  if (!o.metrics_addr.empty()) {
+    auto m = metrics::MetricsServer::start(o.metrics_addr,
+                                           [&c](metrics::FamilyBuilder& b) { c.collect(b); });
+    if (!m) return m.error();
+    c.metrics = std::move(m.value());
+    log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
+  }
+  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", o.iface.c_str(),
+           o.queues.size(), o.mode == XCAP_MODE_SPAN ? "span" : "mirror",
+           std::string(to_string(o.decap)).c_str(),
+           c.sources.front()->zero_copy() ? "zero-copy" : "copy");
   return ok();
 }
 
-// Waits for SIGINT/SIGTERM, -c, --duration, or a failed output.
-void wait_for_end(Capture& c, const sigset_t& stop_signals) {
+enum class EndReason { Signal, Count, Duration, OutputFailed, InterfaceGone };
+
+// Waits for SIGINT/SIGTERM, -c, --duration, a failed output or the interface going away.
+EndReason wait_for_end(Capture& c, const sigset_t& stop_signals) {
   using clock = std::chrono::steady_clock;
   const auto deadline = c.opt.duration_s > 0
                             ? clock::now() + std::chrono::duration_cast<clock::duration>(
@@ -311,11 +327,19 @@ void wait_for_end(Capture& c, const sigset_t& stop_signals) {
   for (;;) {
     timespec tick{0, 20'000'000};
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) return;
-    if (c.limit.reached() || clock::now() >= deadline) return;
+    if (sig == SIGINT || sig == SIGTERM) return EndReason::Signal;
+    if (c.limit.reached()) return EndReason::Count;
+    if (clock::now() >= deadline) return EndReason::Duration;
     if (c.file && c.file->failed()) {
       log_error("output failed; stopping");
-      return;
+      return EndReason::OutputFailed;
+    }
+    // Deleted (or moved to another namespace): its queues deliver nothing ever again.
+    char name[IF_NAMESIZE];
+    if (!if_indextoname(unsigned(c.opt.ifindex), name)) {
+      log_error("interface %s (index %d) has disappeared; stopping and sealing the files",
+                c.opt.iface.c_str(), c.opt.ifindex);
+      return EndReason::InterfaceGone;
     }
   }
 }
@@ -343,11 +367,11 @@ void log_accounting(const Capture& c) {
   }
   log_debug(
       "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu, "
-      "filter-excluded %llu; sockets delivered %llu, over-count %llu",
+      "filter-excluded %llu; sockets delivered %llu, over-count %llu; passed before start %llu",
       (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
       (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
       (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)x[XCAP_CNT_FILTER_EXCLUDED],
-      (unsigned long long)rx, (unsigned long long)over);
+      (unsigned long long)rx, (unsigned long long)over, (unsigned long long)x[XCAP_CNT_NOT_READY]);
 }
 
 }  // namespace
@@ -376,16 +400,16 @@ int capture_command(const std::vector<std::string>& args) {
   Capture c(o);
   if (auto r = start(c); !r) {
     fprintf(stderr, "xcap: %s\n", r.error().message.c_str());
-    c.metrics.reset();
     return 1;
   }
-  wait_for_end(c, stop_signals);
+  const EndReason end = wait_for_end(c, stop_signals);
   stop(c);
   CaptureTotals t = c.totals();
   c.metrics.reset();
   log_accounting(c);
   fprintf(stderr, "%s\n", stats_line(t).c_str());
-  return c.file && c.file->failed() ? 1 : 0;
+  const bool failed = end == EndReason::InterfaceGone || (c.file && c.file->failed());
+  return failed ? 1 : 0;
 }
 
 }  // namespace xcap::cli

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "metrics/metrics_server.h"
@@ -141,6 +144,57 @@ bool power_of_two(uint64_t v) {
   return v && !(v & (v - 1));
 }
 
+// Where each option of a --config file was set: name -> line number.
+using ConfigOrigins = std::map<std::string, int>;
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Checks the file line by line before boost reads it, so every mistake names the file and
+// the line: boost's own messages name neither.
+Result<ConfigOrigins> check_config_file(const std::string& path,
+                                        const po::options_description& desc) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return make_error("--config '" + path + "': is a directory, not a file");
+  std::ifstream in(path);
+  if (!in) return make_error("--config '" + path + "': cannot read: " + std::strerror(errno));
+  ConfigOrigins origins;
+  std::string text;
+  for (int n = 1; std::getline(in, text); n++) {
+    const std::string line = trim(text.substr(0, text.find('#')));  // '#' starts a comment
+    if (line.empty()) continue;
+    const std::string at = path + " line " + std::to_string(n) + ": ";
+    const auto eq = line.find('=');
+    if (line.front() == '[' || eq == std::string::npos)
+      return make_error(at + "expected 'name = value' (long option names), got '" + line + "'");
+    const std::string name = trim(line.substr(0, eq));
+    if (name == "config" || !desc.find_nothrow(name, false))
+      return make_error(at + "unknown option '" + name + "'");
+    origins.emplace(name, n);
+  }
+  return origins;
+}
+
+// " (set in FILE line N)" when a failure message is about an option the config file set and
+// the command line did not: messages start with the flag they are about, -C or --file-size.
+std::string config_origin(const std::string& msg, const std::string& path,
+                          const ConfigOrigins& origins, const po::variables_map& cmdline,
+                          const po::options_description& desc) {
+  for (const auto& [name, line] : origins) {
+    if (cmdline.count(name)) continue;
+    const auto& opt = desc.find(name, false);
+    for (const std::string& flag :
+         {"--" + name, opt.canonical_display_name(po::command_line_style::allow_dash_for_short)}) {
+      if (msg.rfind(flag + " ", 0) == 0 || msg.rfind(flag + ":", 0) == 0)
+        return " (set in " + path + " line " + std::to_string(line) + ")";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 uint32_t interface_rx_queues(const std::string& ifname) {
@@ -191,32 +245,39 @@ Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t
 
 ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   ParsedCapture res;
+  Raw r;
+  po::variables_map vm, given;  // given: the command line alone
+  ConfigOrigins origins;
+  po::options_description desc = describe(r);
   auto fail = [&](const std::string& msg) {
     res.options.reset();
-    res.message = msg + "\n(see xcap capture --help)";
+    res.message =
+        msg + config_origin(msg, r.config, origins, given, desc) + "\n(see xcap capture --help)";
     res.exit_code = 2;
     return res;
   };
-  Raw r;
-  po::options_description desc = describe(r);
   po::options_description hidden;
   hidden.add_options()("expression", po::value(&r.trailing)->multitoken());
   po::options_description cmdline;
   cmdline.add(desc).add(hidden);
   po::positional_options_description pos;
   pos.add("expression", -1);
-  po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(cmdline).positional(pos).run(), vm);
+    auto parsed = po::command_line_parser(args).options(cmdline).positional(pos).run();
+    po::store(parsed, given);
+    po::store(parsed, vm);
     po::notify(vm);
     if (!r.config.empty()) {
+      auto checked = check_config_file(r.config, desc);
+      if (!checked) return fail(checked.error().message);
+      origins = std::move(checked.value());
       std::ifstream in(r.config);
-      if (!in) return fail("--config '" + r.config + "': cannot read the file");
       po::store(po::parse_config_file(in, desc), vm);  // the command line was stored first: it wins
       po::notify(vm);
     }
   } catch (const po::error& e) {
-    return fail(e.what());
+    return fail(r.config.empty() ? e.what()
+                                 : std::string(e.what()) + " (in --config " + r.config + ")");
   }
   if (r.help) {
     std::ostringstream os;
@@ -305,7 +366,8 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   try {
     size_t used = 0;
     o.duration_s = std::stod(r.duration, &used);
-    if (used != r.duration.size() || o.duration_s < 0) throw std::invalid_argument("");
+    if (used != r.duration.size() || !std::isfinite(o.duration_s) || o.duration_s < 0)
+      throw std::invalid_argument("");
   } catch (...) {
     return fail("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
   }
@@ -315,6 +377,14 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   if (!cmb) return fail(cmb.error().message);
   if (!gs) return fail(gs.error().message);
   if (!wn) return fail(wn.error().message);
+  // 0 would mean a file per block (-C), a file per instant (-G) or no file kept (-W): leave
+  // the flag out for no limit.
+  if (vm.count("file-size") && *cmb == 0)
+    return fail("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
+  if (vm.count("rotate-seconds") && *gs == 0)
+    return fail("-G 0: a rotation period is at least 1 second; leave -G out for no period");
+  if (vm.count("file-count") && *wn == 0)
+    return fail("-W 0: keep at least 1 file; leave -W out to keep every file");
   o.rotate_mb = *cmb, o.rotate_seconds = *gs, o.max_files = *wn;
   o.write_path = r.write_path;
   bool rotating = o.rotate_mb || o.rotate_seconds || o.max_files;

@@ -1,19 +1,17 @@
-// MetricsServer: the --metrics ADDR:PORT endpoint. prometheus-cpp's Exposer serves /metrics;
-// on every scrape it calls the collect function, which reads worker counters and kernel
-// counters right then (nothing is pushed from the packet path).
+// MetricsServer: the --metrics ADDR:PORT endpoint, an HTTP/1.1 server (Boost.Beast on one
+// Asio thread) that answers GET /metrics in Prometheus' text format. Each scrape calls the
+// collect function, which reads worker and kernel counters right then (nothing is pushed from
+// the packet path). Beast rather than prometheus-cpp's Exposer: Debian 12 builds the Exposer's
+// civetweb without IPv6, and it reports a busy port as "null context".
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
 #include "metrics/family_builder.h"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace xcap::metrics {
 
@@ -21,19 +19,24 @@ using CollectFn = std::function<void(FamilyBuilder&)>;
 
 class MetricsServer {
  public:
-  // Binds now, so a busy or bad address is an error before the capture starts.
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect);
-  ~MetricsServer();
-  // Ports actually bound (":0" picks one; tests use it).
-  std::vector<int> ports() const;
+  // Binds and listens now, so a busy or bad address is an error before the capture starts.
+  // addr is what parse_listen_address returns; flag names the option in errors.
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect,
+                                                      const std::string& flag = "--metrics");
+  ~MetricsServer();  // closes every connection and joins the server thread
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  uint16_t port() const;  // the bound port (":0" picks one)
 
  private:
-  MetricsServer() = default;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::shared_ptr<class ScrapeCollectable> collectable_;
+  struct Impl;
+  explicit MetricsServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
-// "ADDR:PORT" as prometheus-cpp/civetweb expects it; IPv6 as "[::1]:9100". Error names the flag.
+// "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every IPv4 address), checked and normalised; IPv6
+// comes back bracketed. The error names the flag.
 Result<std::string> parse_listen_address(const std::string& s, const std::string& flag);
 
 }  // namespace xcap::metrics

@@ -1,6 +1,7 @@
 #include "common/xcap_run.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,11 +24,11 @@ std::optional<StatsLine> parse_stats_line(const std::string& text) {
 
 std::optional<Accounting> parse_accounting(const std::string& text) {
   static const std::regex re(
-      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+), filter-excluded (\d+); sockets delivered (\d+), over-count (\d+))");
+      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+), filter-excluded (\d+); sockets delivered (\d+), over-count (\d+); passed before start (\d+))");
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
   auto n = [&](int i) { return std::stoull(m[i].str()); };
-  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8)};
+  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9)};
 }
 
 std::unique_ptr<Subprocess> start_capture(const std::string& iface,
@@ -43,16 +44,19 @@ std::unique_ptr<Subprocess> start_capture(const std::string& iface,
   return p;
 }
 
-std::string http_get(int port, const std::string& path) {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(uint16_t(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+std::string http_get(const std::string& host, int port, const std::string& path) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_flags = AI_NUMERICHOST;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return "";
+  Fd fd(socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   timeval tv{5, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "";
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  const bool connected = connect(fd.get(), res->ai_addr, res->ai_addrlen) == 0;
+  freeaddrinfo(res);
+  if (!connected) return "";
+  const std::string h = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + h + "\r\n\r\n";
   if (write(fd.get(), req.data(), req.size()) != ssize_t(req.size())) return "";
   std::string resp;
   char buf[4096];
@@ -60,6 +64,10 @@ std::string http_get(int port, const std::string& path) {
   while ((n = read(fd.get(), buf, sizeof buf)) > 0) resp.append(buf, size_t(n));
   auto body = resp.find("\r\n\r\n");
   return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+std::string http_get(int port, const std::string& path) {
+  return http_get("127.0.0.1", port, path);
 }
 
 int free_port() {

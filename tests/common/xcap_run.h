@@ -19,7 +19,7 @@ std::optional<StatsLine> parse_stats_line(const std::string& stderr_text);
 
 struct Accounting {
   uint64_t seen = 0, passed = 0, redirected = 0, no_socket = 0, malformed = 0,
-           xdp_filter_excluded = 0, delivered = 0, over_count = 0;
+           xdp_filter_excluded = 0, delivered = 0, over_count = 0, not_ready = 0;
   // Every frame the XDP program steered to capture: captured + dropped must equal this.
   uint64_t steered() const { return redirected + no_socket + xdp_filter_excluded; }
 };
@@ -34,6 +34,8 @@ std::unique_ptr<Subprocess> start_capture(const std::string& iface,
 
 // HTTP GET http://127.0.0.1:port/path; returns the body ("" on failure).
 std::string http_get(int port, const std::string& path);
+// The same to a numeric IPv4 or IPv6 host ("198.18.0.2", "::1").
+std::string http_get(const std::string& host, int port, const std::string& path);
 // A TCP port on 127.0.0.1 free right now.
 int free_port();
 

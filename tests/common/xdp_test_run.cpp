@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bpf_loader/program_state.h"
 #include "xcap.skel.h"
 
 namespace xcap::test {
@@ -29,6 +30,10 @@ XcapSkel load_xcap_skel(uint32_t mode, std::string* err, uint16_t decap) {
   cfg.decap = decap;
   if (int e = xcap_bpf__load(skel.get())) {
     *err = std::string("xcap_bpf__load: ") + strerror(-e);
+    return nullptr;
+  }
+  if (auto r = bpf_loader::set_capturing(skel.get(), true); !r) {
+    *err = r.error().message;
     return nullptr;
   }
   return skel;

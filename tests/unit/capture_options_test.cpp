@@ -125,6 +125,13 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "-f", "udp", "tcp"}, "give the filter once");
   expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
   expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
+  expect_usage_error({"-i", "lo", "--duration", "inf"}, "--duration 'inf'");
+  expect_usage_error({"-i", "lo", "--duration", "nan"}, "--duration 'nan'");
+  expect_usage_error({"-i", "lo", "--duration", "-1"}, "--duration");
+  expect_usage_error({"-i", "lo", "-w", "x.pcap", "-C", "0"}, "-C 0");
+  expect_usage_error({"-i", "lo", "-w", "x.pcap", "-G", "0"}, "-G 0");
+  expect_usage_error({"-i", "lo", "-w", "x.pcap", "-C", "1", "-W", "0"}, "-W 0");
+  expect_usage_error({"-i", "lo", "--config", "/tmp"}, "--config '/tmp': is a directory");
   expect_usage_error({"-i", "lo", "--decap-depth", "0"}, "--decap-depth");
   expect_usage_error({"-i", "lo", "--decap-depth", "9"}, "--decap-depth");
   expect_usage_error({"-i", "lo", "--bare-ip-link", "ppp"}, "--bare-ip-link");
@@ -180,6 +187,40 @@ TEST(CaptureOptions, ConfigFileAndCommandLineWins) {
   auto bad = parse({"-i", "lo", "--config", conf});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.message.find("--mode"), std::string::npos) << bad.message;
+}
+
+// Every mistake in a config file names the file and the line.
+TEST(CaptureOptions, ConfigErrorsNameFileAndLine) {
+  test::TempDir dir;
+  const std::string conf = dir / "xcap.conf";
+  auto with = [&](const char* text) {
+    FILE* f = fopen(conf.c_str(), "w");
+    fputs(text, f);
+    fclose(f);
+    return parse({"-i", "lo", "--config", conf});
+  };
+  struct Case {
+    const char* text;
+    std::string names;
+  } cases[] = {
+      {"# comment\n\nmode = sideways\n", conf + " line 3)"},
+      {"snaplen = 96\nbogus-option = 1\n", conf + " line 2: unknown option 'bogus-option'"},
+      {"write = x.pcap\nfile-size = 0\n", "-C 0"},
+      {"write = x.pcap\nfile-size = 0\n", conf + " line 2)"},
+      {"mode span\n", conf + " line 1: expected 'name = value'"},
+      {"[capture]\nmode = span\n", conf + " line 1: expected 'name = value'"},
+      {"duration = nan\n", conf + " line 1)"},
+  };
+  for (const Case& c : cases) {
+    auto r = with(c.text);
+    EXPECT_EQ(r.exit_code, 2) << c.text;
+    EXPECT_NE(r.message.find(c.names), std::string::npos)
+        << "message '" << r.message << "' does not name '" << c.names << "'";
+  }
+  // The command line still wins, and then the config line is not blamed.
+  with("mode = sideways\n");
+  auto ok = parse({"-i", "lo", "--config", conf, "--mode", "span"});
+  EXPECT_TRUE(ok.options) << ok.message;
 }
 
 // The binary itself: exit status 2 and a message on stderr naming the problem.

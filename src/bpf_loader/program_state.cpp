@@ -1,0 +1,42 @@
+// Includes the skeleton (and with it <linux/bpf.h>): never <pcap/pcap.h> here.
+#include "bpf_loader/program_state.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
+
+#include "xcap.skel.h"
+
+namespace xcap::bpf_loader {
+namespace {
+
+// Read, change one field, write back: the main thread is the only writer.
+template <typename Change>
+Result<void> update_bss(::xcap_bpf* skel, Change change) {
+  const int fd = bpf_map__fd(skel->maps.bss);
+  const uint32_t key = 0;
+  xcap_bpf::xcap_bpf__bss bss{};
+  if (bpf_map_lookup_elem(fd, &key, &bss) != 0)
+    return make_error(std::string("reading the XDP program's .bss: ") + strerror(errno));
+  change(bss);
+  if (bpf_map_update_elem(fd, &key, &bss, BPF_ANY) != 0)
+    return make_error(std::string("writing the XDP program's .bss: ") + strerror(errno));
+  return ok();
+}
+
+}  // namespace
+
+Result<void> set_filter_installed(::xcap_bpf* skel, bool on) {
+  return update_bss(skel, [on](auto& bss) { bss.xcap_filter_installed = on; });
+}
+
+Result<void> set_capturing(::xcap_bpf* skel, bool on) {
+  return update_bss(skel, [on](auto& bss) { bss.xcap_capturing = on; });
+}
+
+}  // namespace xcap::bpf_loader
