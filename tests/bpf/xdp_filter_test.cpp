@@ -859,6 +859,7 @@ TEST(XdpFilterProgram, InstallsOnAnAttachedProgram) {
   const uint32_t key = 0;
   const int fd = veth.fd();
   ASSERT_EQ(bpf_map_update_elem(xp.xsks_map_fd(), &key, &fd, BPF_ANY), 0) << strerror(errno);
+  ASSERT_TRUE(xp.start_capturing().ok());
 
   // A static neighbour spares ARP (which the filter would drop too).
   char mac[32] = {};

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf_loader/program_state.h"
 #include "common/frame_builder.h"
 #include "common/subprocess.h"  // XCAP_REQUIRE_PRIVILEGED
 #include "common/xdp_test_run.h"
@@ -418,6 +419,7 @@ TEST(XdpProgramConfig, OnlyConfiguredPortsAreTunnels) {
   ASSERT_NE(skel, nullptr) << strerror(errno);
   skel->rodata->xcap_cfg.geneve_port = 0;  // 0 switches GENEVE off
   ASSERT_EQ(xcap_bpf__load(skel.get()), 0);
+  ASSERT_TRUE(xcap::bpf_loader::set_capturing(skel.get(), true).ok());
   int fd = bpf_program__fd(skel->progs.xcap_xdp);
   auto verdict = [&](const Bytes& f) {
     Bytes out(f.size() + 256);
@@ -542,6 +544,40 @@ TEST_F(XdpProgramTest, TruncatedFramesAtEveryLength) {
 TEST_F(XdpProgramTest, KernelRefusesFramesShorterThanEthernet) {
   RunResult r = prog(XCAP_MODE_SPAN).run(Bytes(ETH_HLEN - 1, 0));
   EXPECT_EQ(r.err, -EINVAL);
+}
+
+// Until user space arms it (every queue's socket bound), a frame for capture passes to the
+// host and counts NOT_READY (and PASS), never NO_SOCKET: a socket being bound is no drop.
+TEST(XdpProgramConfig, FramesBeforeArmingPassAndAreNotDrops) {
+  XCAP_REQUIRE_PRIVILEGED();
+  XcapSkel skel(xcap_bpf__open());
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  skel->rodata->xcap_cfg.mode = XCAP_MODE_SPAN;
+  ASSERT_EQ(xcap_bpf__load(skel.get()), 0);
+  const int fd = bpf_program__fd(skel->progs.xcap_xdp);
+  const Bytes f = inner_v4(outer_v4(1, 4789).vxlan(1)).build();
+  auto run_once = [&] {
+    Bytes out(f.size() + 256);
+    bpf_test_run_opts o{};
+    o.sz = sizeof(o);
+    o.data_in = f.data();
+    o.data_size_in = uint32_t(f.size());
+    o.data_out = out.data();
+    o.data_size_out = uint32_t(out.size());
+    EXPECT_EQ(bpf_prog_test_run_opts(fd, &o), 0);
+    return o.retval;
+  };
+  const int counters = bpf_map__fd(skel->maps.xcap_counters);
+  EXPECT_EQ(run_once(), uint32_t(XDP_PASS));
+  auto c = xcap::test::read_counters(counters);
+  EXPECT_EQ(c[XCAP_CNT_NOT_READY], 1u);
+  EXPECT_EQ(c[XCAP_CNT_PASS], 1u);
+  EXPECT_EQ(c[XCAP_CNT_NO_SOCKET], 0u);
+  ASSERT_TRUE(xcap::bpf_loader::set_capturing(skel.get(), true).ok());
+  EXPECT_EQ(run_once(), uint32_t(XDP_PASS));  // armed, but the test has no socket
+  c = xcap::test::read_counters(counters);
+  EXPECT_EQ(c[XCAP_CNT_NOT_READY], 1u);
+  EXPECT_EQ(c[XCAP_CNT_NO_SOCKET], 1u);
 }
 
 }  // namespace
