@@ -309,7 +309,8 @@ void wait_for_end(Capture& c, const sigset_t& stop_signals) {
     if (sig == SIGINT || sig == SIGTERM) return;
     if (c.limit.reached() || clock::now() >= deadline) return;
     if (c.file && c.file->failed()) {
-      log_error("output failed; stopping");
+      // A reader of -w - that left is the normal end of a pipe (the writer said so).
+      if (!c.file->output_closed()) log_error("output failed; stopping");
       return;
     }
   }
@@ -380,7 +381,7 @@ int capture_command(const std::vector<std::string>& args) {
   c.metrics.reset();
   log_accounting(c);
   fprintf(stderr, "%s\n", stats_line(t).c_str());
-  return c.file && c.file->failed() ? 1 : 0;
+  return c.file && c.file->failed() && !c.file->output_closed() ? 1 : 0;
 }
 
 }  // namespace xcap::cli
