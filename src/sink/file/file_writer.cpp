@@ -147,7 +147,11 @@ void FileWriter::adopt_earlier_files(OutputFile& f) {
   }
   log_debug("%s: %zu files of earlier runs count towards -W %u", f.base.c_str(), earlier.size(),
             cfg_.max_files);
+  const uint64_t deleted = files_deleted_.load(std::memory_order_relaxed);
   trim(f);
+  if (const uint64_t n = files_deleted_.load(std::memory_order_relaxed) - deleted)
+    log_info("-W %u: deleted the %llu oldest of %zu files earlier runs left of %s", cfg_.max_files,
+             (unsigned long long)n, earlier.size(), f.base.c_str());
 }
 
 void FileWriter::handle(RecordBlock& b) {
