@@ -306,6 +306,7 @@ void recover_parts(const std::string& path) {
   const std::string dir = parent_of(path);
   const std::string name = name_of(path);
   const std::string base_name = name_of(rotation_base(path));
+  if (name.empty() || base_name.empty()) return;  // "dir/": names no file of ours
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) return;  // a missing directory is reported when the output is created

@@ -64,14 +64,16 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
     out.fd = cfg.stdout_fd;
     return out;
   }
+  const bool ring = cfg.rotating() || cfg.split_by_source;
   struct stat st {};
-  if (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+  if (!ring &&
+      (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))) {
     return make_error("-w " + cfg.path + ": is a directory");
   }
   // What a dead run left (kill -9, power cut) becomes complete files before this run adds any:
   // so the ring's -W and seq see them, and no name of theirs is reused.
   recover_parts(cfg.path);
-  if (cfg.rotating() || cfg.split_by_source) {
+  if (ring) {
     if (auto r = probe_directory(cfg); !r) return r.error();
     return out;
   }
