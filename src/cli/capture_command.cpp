@@ -315,7 +315,7 @@ Result<void> start(Capture& c) {
   return ok();
 }
 
-enum class EndReason { Signal, Count, Duration, OutputFailed, InterfaceGone };
+enum class EndReason { Signal, Count, Duration, OutputClosed, OutputFailed, InterfaceGone };
 
 // Waits for SIGINT/SIGTERM, -c, --duration, a failed output or the interface going away.
 EndReason wait_for_end(Capture& c, const sigset_t& stop_signals) {
@@ -331,6 +331,8 @@ EndReason wait_for_end(Capture& c, const sigset_t& stop_signals) {
     if (c.limit.reached()) return EndReason::Count;
     if (clock::now() >= deadline) return EndReason::Duration;
     if (c.file && c.file->failed()) {
+      // A reader of -w - that left is the normal end of a pipe (the writer said so).
+      if (c.file->output_closed()) return EndReason::OutputClosed;
       log_error("output failed; stopping");
       return EndReason::OutputFailed;
     }
@@ -408,7 +410,8 @@ int capture_command(const std::vector<std::string>& args) {
   c.metrics.reset();
   log_accounting(c);
   fprintf(stderr, "%s\n", stats_line(t).c_str());
-  const bool failed = end == EndReason::InterfaceGone || (c.file && c.file->failed());
+  const bool failed =
+      end == EndReason::InterfaceGone || (c.file && c.file->failed() && !c.file->output_closed());
   return failed ? 1 : 0;
 }
 

@@ -70,9 +70,10 @@ po::options_description describe(Raw& r) {
       "replay a capture file (not available yet)")(
       "write,w", po::value(&r.write_path)->value_name("PATH|-"),
       "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. "
-      "Without -w: capture and count only")("format",
-                                            po::value(&r.format)->value_name("pcap|pcapng"),
-                                            "file format (default pcap, ns timestamps)")(
+      "Never overwrites: if PATH exists, writes PATH with a number (x.1.pcap). Recovers the "
+      ".part files a dead run left. Without -w: capture and count only")(
+      "format", po::value(&r.format)->value_name("pcap|pcapng"),
+      "file format (default pcap, ns timestamps)")(
       "split", po::value(&r.split)->value_name("none|source"),
       "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); "
       "none (default): one ring, sources mixed")(
@@ -86,7 +87,8 @@ po::options_description describe(Raw& r) {
       "rotate-seconds,G", po::value(&r.rotate_s)->value_name("SEC"),
       "start a new file every SEC seconds, aligned to wall-clock multiples of SEC")(
       "file-count,W", po::value(&r.max_files)->value_name("N"),
-      "keep only the N newest files (oldest deleted)")(
+      "keep only the N newest files of the base, earlier runs' included (oldest deleted, "
+      "also when the disk is full)")(
       "filter,f", po::value(&r.filter)->value_name("EXPR"),
       "tcpdump filter expression, applied to the inner frames after decapsulation; the words "
       "after the options work too, as in tcpdump (see README: Filters)");

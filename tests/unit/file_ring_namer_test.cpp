@@ -45,5 +45,29 @@ TEST(FileNamer, PeriodsAreEpochAligned) {
   }
 }
 
+TEST(FileNamer, RingFileNamesParseBackAndOthersDoNot) {
+  const std::string name = rotation_file_name("cap", 1'709'251'199'900'000'001ull, 42, "pcapng");
+  auto parsed = parse_ring_file_name(name, "cap");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->seq, 42u);
+  EXPECT_EQ(parsed->stamp, utc_stamp(1'709'251'199'900'000'001ull));
+  EXPECT_EQ(parse_ring_file_name("cap-20240229T235959.900000001Z-1234567.pcap", "cap")->seq,
+            1234567u);
+  for (const char* other :
+       {"cap-20240229T235959.900000001Z-000042.pcap.part",  // being written
+        "cap-eth1-20240229T235959.900000001Z-000042.pcap",  // another base (a source)
+        "cap-20240229T235959.900000001Z-000042.1.pcap",     // a numbered alternative
+        "cap-20240229T235959.9Z-000042.pcap", "cap.pcap", "cap-x.pcap",
+        "cap-20240229T235959.900000001Z-42.pcap",  // seq has 6 digits at least
+        "capx-20240229T235959.900000001Z-000042.pcap"})
+    EXPECT_FALSE(parse_ring_file_name(other, "cap")) << other;
+}
+
+TEST(FileNamer, NumberedNamesKeepTheExtension) {
+  EXPECT_EQ(numbered_name("/d/x.pcap", 1), "/d/x.1.pcap");
+  EXPECT_EQ(numbered_name("/d/x.pcapng", 12), "/d/x.12.pcapng");
+  EXPECT_EQ(numbered_name("/d/x", 2), "/d/x.2");
+}
+
 }  // namespace
 }  // namespace xcap::sink

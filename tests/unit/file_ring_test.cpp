@@ -1,6 +1,7 @@
 // FileRing, single output (one file or stdout): records appended by two workers on two threads
 // read back identical with libpcap and tshark; partial blocks flushed on idle; backpressure
-// drops instead of blocking; stdout in both formats; EPIPE; bad paths reported at open().
+// drops instead of blocking; stdout in both formats; EPIPE (the normal end of a pipe); bad paths
+// reported at open().
 #include "sink/file/file_ring.h"
 
 #include <fcntl.h>
@@ -339,7 +340,7 @@ TEST(FileRing, StdoutRefusesRotation) {
   }
 }
 
-TEST(FileRing, ReaderGoneFailsTheRingAndKeepsRecyclingBlocks) {
+TEST(FileRing, ReaderGoneEndsTheOutputWithoutErrorAndKeepsRecyclingBlocks) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   close(fds[0]);  // nobody will ever read: writes get EPIPE (SIGPIPE must not kill us)
@@ -363,11 +364,10 @@ TEST(FileRing, ReaderGoneFailsTheRingAndKeepsRecyclingBlocks) {
                            std::chrono::seconds(5)));
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  // A reader that leaves is the normal end of a pipe (tcpdump -c, head): not an error.
+  EXPECT_TRUE((*ring)->output_closed());
   auto closed = (*ring)->close();
-  ASSERT_FALSE(closed);
-  EXPECT_NE(closed.error().message.find("stdout"), std::string::npos) << closed.error().message;
-  EXPECT_NE(closed.error().message.find("Broken pipe"), std::string::npos)
-      << closed.error().message;
+  EXPECT_TRUE(closed) << closed.error().message;
   const FileRingStats s = (*ring)->stats();
   EXPECT_EQ(s.written_packets, 0u);
   EXPECT_EQ(s.written_packets + s.backpressure_drops + s.write_error_drops, appended);

@@ -41,6 +41,48 @@ std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint
   return name;
 }
 
+std::optional<RingFileName> parse_ring_file_name(std::string_view name,
+                                                 std::string_view base_name) {
+  // <base_name>-YYYYmmddTHHMMSS.nnnnnnnnnZ-<seq>.<ext>
+  constexpr size_t kStampLen = 26;  // 8 + 'T' + 6 + '.' + 9 + 'Z'
+  if (!name.starts_with(base_name) || name.size() <= base_name.size() + 1) return std::nullopt;
+  name.remove_prefix(base_name.size());
+  if (name[0] != '-') return std::nullopt;
+  name.remove_prefix(1);
+  if (name.size() < kStampLen + 1) return std::nullopt;
+  const std::string_view stamp = name.substr(0, kStampLen);
+  auto digits = [](std::string_view s) {
+    for (char c : s)
+      if (c < '0' || c > '9') return false;
+    return !s.empty();
+  };
+  if (!digits(stamp.substr(0, 8)) || stamp[8] != 'T' || !digits(stamp.substr(9, 6)) ||
+      stamp[15] != '.' || !digits(stamp.substr(16, 9)) || stamp[25] != 'Z')
+    return std::nullopt;
+  name.remove_prefix(kStampLen);
+  if (name[0] != '-') return std::nullopt;
+  name.remove_prefix(1);
+  std::string_view seq;
+  if (name.ends_with(".pcapng"))
+    seq = name.substr(0, name.size() - 7);
+  else if (name.ends_with(".pcap"))
+    seq = name.substr(0, name.size() - 5);
+  else
+    return std::nullopt;
+  if (seq.size() < 6 || seq.size() > 19 || !digits(seq)) return std::nullopt;
+  RingFileName out;
+  out.stamp = std::string(stamp);
+  for (char c : seq) out.seq = out.seq * 10 + uint64_t(c - '0');
+  return out;
+}
+
+std::string numbered_name(std::string_view path, unsigned n) {
+  const std::string base = rotation_base(path);
+  std::string out = base + "." + std::to_string(n);
+  out += path.substr(base.size());  // ".pcap", ".pcapng" or nothing
+  return out;
+}
+
 std::string source_file_part(std::string_view iface_name, uint32_t id) {
   if (iface_name.empty()) return "if" + std::to_string(id);
   std::string out(iface_name);

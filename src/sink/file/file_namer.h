@@ -1,8 +1,9 @@
 // File names and -G period math for the file ring (an outside contract, see DESIGN.md):
 //   <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext>
 // base is the -w path without a trailing .pcap/.pcapng; the time is the first packet's
-// time in UTC with nanoseconds; seq counts files of this run from 0, zero-padded to 6 digits
-// (it grows past 6 digits rather than wrapping); ext is pcap or pcapng. A file being written
+// time in UTC with nanoseconds; seq counts the files of the base, zero-padded to 6 digits (it
+// grows past 6 digits rather than wrapping): a run continues after the highest seq any earlier
+// run left (file_recovery.h); ext is pcap or pcapng. A file being written
 // carries an extra ".part" and is renamed to its final name when complete.
 //
 // Split by source (--split source, FileRingConfig::split_by_source): every output (mirror
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,21 @@ std::string utc_stamp(uint64_t ts_ns);
 // <base>-<utc_stamp(first_ts_ns)>-<seq, 6 digits>.<ext>
 std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint64_t seq,
                                std::string_view ext);
+
+// The stamp and seq of a ring file name: file_name (no directory) must be exactly
+// <base_name>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq, 6+ digits>.<pcap|pcapng>, where base_name is
+// the last component of a rotation base. Anything else (a .part, another base that only
+// starts like this one, such as a --split source's ring) is nullopt.
+struct RingFileName {
+  std::string stamp;
+  uint64_t seq = 0;
+};
+std::optional<RingFileName> parse_ring_file_name(std::string_view file_name,
+                                                 std::string_view base_name);
+
+// The n-th (n >= 1) alternative to a final name already taken, for an output xcap must not
+// overwrite: "/d/x.pcap" -> "/d/x.1.pcap", "/d/x.pcapng" -> "/d/x.1.pcapng", "/d/x" -> "/d/x.1".
+std::string numbered_name(std::string_view path, unsigned n);
 
 // The file-name-safe form of an interface name: bytes outside [A-Za-z0-9._-] become '_'.
 // An empty name gives "if<id>".

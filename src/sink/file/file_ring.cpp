@@ -14,6 +14,7 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "sink/file/file_namer.h"
+#include "sink/file/file_recovery.h"
 #include "sink/file/file_writer.h"
 #include "sink/file/pcap_format.h"
 #include "sink/file/record_block.h"
@@ -63,21 +64,36 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
     out.fd = cfg.stdout_fd;
     return out;
   }
-  if (cfg.rotating() || cfg.split_by_source) {
+  const bool ring = cfg.rotating() || cfg.split_by_source;
+  struct stat st {};
+  if (!ring &&
+      (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))) {
+    return make_error("-w " + cfg.path + ": is a directory");
+  }
+  // What a dead run left (kill -9, power cut) becomes complete files before this run adds any:
+  // so the ring's -W and seq see them, and no name of theirs is reused.
+  recover_parts(cfg.path);
+  if (ring) {
     if (auto r = probe_directory(cfg); !r) return r.error();
     return out;
   }
-  struct stat st {};
-  if (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
-    return make_error("-w " + cfg.path + ": is a directory");
+  // A file of that name is someone's capture (an earlier run's, or recovered just now): it is
+  // never overwritten. This run writes the first free numbered name instead, and says so.
+  constexpr unsigned kMaxTries = 10000;
+  int fd = -1, err = EEXIST;
+  for (unsigned n = 0; fd < 0 && n < kMaxTries; n++) {
+    out.final = n == 0 ? cfg.path : numbered_name(cfg.path, n);
+    out.part = out.final + std::string(kPartSuffix);
+    if (::lstat(out.final.c_str(), &st) == 0) continue;
+    fd = create_locked(out.part);
+    if (fd < 0 && (err = errno) != EEXIST) break;
   }
-  out.final = cfg.path;
-  out.part = cfg.path + std::string(kPartSuffix);
-  const int fd = ::open(out.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return make_error("-w " + cfg.path + ": cannot create " + out.part + ": " +
-                      std::strerror(errno));
+    return make_error("-w " + cfg.path + ": cannot create " + out.part + ": " + std::strerror(err));
   }
+  if (out.final != cfg.path)
+    log_info("%s exists (xcap never overwrites a file): writing %s", cfg.path.c_str(),
+             out.final.c_str());
   out.owned = Fd(fd);
   out.fd = fd;
   return out;
@@ -121,6 +137,7 @@ class FileRingImpl final : public FileRing {
   FileRingProducer& producer(unsigned worker) override { return *producers_.at(worker); }
   Result<void> close() override;
   bool failed() const override { return writer_->failed(); }
+  bool output_closed() const override { return writer_->output_closed(); }
   FileRingStats stats() const override;
   std::vector<std::string> completed_files() const override { return writer_->completed_files(); }
 

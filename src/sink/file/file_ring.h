@@ -17,7 +17,15 @@
 // Output files:
 //   - "-": pcap or pcapng on stdout (cfg.stdout_fd), no .part, no rotation.
 //   - a path, no -C/-G/-W: PATH.part is created by open() (an empty capture still gives a
-//     valid file) and renamed to PATH by close().
+//     valid file) and renamed to PATH by close(). When PATH exists already (an earlier run's
+//     file) it is never overwritten: the run writes the first free PATH-with-a-number
+//     (x.pcap -> x.1.pcap, x.2.pcap, ...) and logs the name.
+//   - Every file is created with O_EXCL and locked while written; open() first seals and
+//     renames the .part files of the same base that dead runs left, and a ring counts every
+//     file of its base on disk for -W and continues its seq (file_recovery.h).
+//   - A write error leaves complete files: each open file is cut back to its last complete
+//     record and renamed; written_packets is exactly the records in the files. With -W a full
+//     disk first costs the oldest kept file. See file_writer.h.
 //   - rotating (-C/-G/-W): <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (see
 //     file_namer.h), created lazily when the first block for it arrives (no empty files),
 //     written as <name>.part, renamed when complete. open() test-creates a file in the
@@ -25,9 +33,9 @@
 //   - split by source (cfg.split_by_source, needs cfg.interfaces, not "-"): every output id
 //     (= PacketView::iface_id; 0 collects frames not from a tunnel) has its own independent
 //     ring of files: its own .part/rename, -C/-G rotation, -W (the newest N files of each
-//     source are kept) and seq. Names: <base>-<source>.<ext>, or with rotation
-//     <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (file_namer.h). Every file is
-//     created lazily when its source's first block arrives; open() test-creates a file in the
+//     source are kept, earlier runs' included) and seq. Names: <base>-<source>.<ext>, or with
+//     rotation <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (file_namer.h). Every file
+//     is created lazily when its source's first block arrives; open() test-creates a file in the
 //     directory. A worker keeps one partial block per output that has records.
 #pragma once
 
@@ -55,7 +63,8 @@ struct FileRingConfig {
   std::string iface_name;       // pcapng Interface Description Block name (if_name)
   uint64_t rotate_bytes = 0;    // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
   uint32_t rotate_seconds = 0;  // -G: rotate at wall-clock multiples of this; 0 = off
-  uint32_t max_files = 0;       // -W: keep at most this many completed files; 0 = unlimited
+  uint32_t max_files = 0;       // -W: keep at most this many completed files of the base, from
+                                // any run (a full disk deletes the oldest sooner); 0 = unlimited
   static constexpr size_t kDefaultBlockBytes = 1 << 20;
   static constexpr size_t kDefaultBlocksPerWorker = 16;
   // split_by_source: a worker holds a partial block per active source, so more, smaller
@@ -163,6 +172,9 @@ class FileRing {
   virtual Result<void> close() = 0;
   // True once the output failed for good (stdout reader went away, disk error): stop capture.
   virtual bool failed() const = 0;
+  // True when the output ended because the reader of stdout went away (EPIPE): failed() is
+  // true too (stop capture), but it is the normal end of a pipe and close() returns success.
+  virtual bool output_closed() const = 0;
   virtual FileRingStats stats() const = 0;  // safe from any thread, e.g. at scrape time
   // Final names of the completed files still kept (-W deletes the oldest), oldest first.
   virtual std::vector<std::string> completed_files() const = 0;

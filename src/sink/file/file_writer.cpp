@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "common/log.h"
 #include "sink/file/file_namer.h"
+#include "sink/file/file_recovery.h"
 #include "sink/file/pcap_format.h"
 #include "sink/file/record_block.h"
 #include "sink/file/spsc_ring.h"
@@ -47,6 +50,9 @@ FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings
     f.part = std::move(out.part);
     f.final = std::move(out.final);
   }
+  // Adopt the earlier runs' files now, not at the first packet: a crash-restart loop that
+  // never completes a file must not grow the ring past -W.
+  if (cfg_.rotating() && !split_ && !to_stdout_) output(0);
 }
 
 FileWriter::~FileWriter() {
@@ -123,7 +129,29 @@ FileWriter::OutputFile& FileWriter::output(uint32_t id) {
     f->base += "-" + part;
   }
   outputs_[id] = std::move(f);
+  if (cfg_.rotating() && !to_stdout_) adopt_earlier_files(*outputs_[id]);
   return *outputs_[id];
+}
+
+void FileWriter::adopt_earlier_files(OutputFile& f) {
+  // Earlier runs' files are older than anything this run writes: they go first in the -W
+  // order, oldest first, and the next seq follows the highest.
+  std::vector<RingFile> earlier = list_ring_files(f.base);
+  for (const RingFile& r : earlier) f.seq = std::max(f.seq, r.seq + 1);
+  if (!cfg_.max_files || earlier.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = earlier.rbegin(); it != earlier.rend(); ++it)
+      completed_.push_front({f.id, std::move(it->path)});
+    f.kept += earlier.size();
+  }
+  log_debug("%s: %zu files of earlier runs count towards -W %u", f.base.c_str(), earlier.size(),
+            cfg_.max_files);
+  const uint64_t deleted = files_deleted_.load(std::memory_order_relaxed);
+  trim(f);
+  if (const uint64_t n = files_deleted_.load(std::memory_order_relaxed) - deleted)
+    log_info("-W %u: deleted the %llu oldest of %zu files earlier runs left of %s", cfg_.max_files,
+             (unsigned long long)n, earlier.size(), f.base.c_str());
 }
 
 void FileWriter::handle(RecordBlock& b) {
@@ -139,20 +167,36 @@ void FileWriter::handle(RecordBlock& b) {
     }
     if (!f.open && !failed()) open_file(f, b);
   }
-  if (failed() || !write_new_interfaces(f, b.max_iface_id) || !write_all(f, b.data, b.used)) {
+  if (failed() || !f.open || !write_new_interfaces(f, b.max_iface_id)) {
     add(write_error_drops_, b.records);
     return;
   }
-  f.bytes += b.used;
-  add(written_bytes_, b.used);
-  add(written_packets_, b.records);
+  int err = 0;
+  const size_t done = write_out(f, b.data, b.used, &err);
+  // A write that stopped part way: the complete records before the cut are in the file (and
+  // stay there), the rest are lost. Count exactly that.
+  const RecordPrefix kept =
+      done == b.used ? RecordPrefix{b.used, b.records} : complete_records(b.data, done, pcapng_);
+  f.bytes += kept.bytes;
+  add(written_bytes_, kept.bytes);
+  add(written_packets_, kept.records);
+  if (done < b.used) {
+    add(write_error_drops_, b.records - kept.records);
+    give_up(f, err);
+    return;
+  }
   // Complete a full file now rather than when the next block arrives.
   if (cfg_.rotate_bytes && f.bytes >= cfg_.rotate_bytes) complete(f);
 }
 
 bool FileWriter::begin_file(OutputFile& f) {
   f.idbs = 1;  // the header carries interface 0
-  if (!write_all(f, header_.data(), header_.size())) return false;
+  f.bytes = 0;
+  int err = 0;
+  if (write_out(f, header_.data(), header_.size(), &err) != header_.size()) {
+    give_up(f, err);  // a torn header is no file: seal_after_error removes it
+    return false;
+  }
   f.bytes = header_.size();
   add(written_bytes_, header_.size());
   return true;
@@ -171,21 +215,39 @@ bool FileWriter::write_new_interfaces(OutputFile& f, uint32_t max_iface_id) {
     append_pcapng_interface(idbs, info.name, cfg_.snaplen, info.link_type);
   }
   f.idbs = published;
-  if (!write_all(f, idbs.data(), idbs.size())) return false;
+  int err = 0;
+  if (write_out(f, idbs.data(), idbs.size(), &err) != idbs.size()) {
+    give_up(f, err);  // cut back before the torn IDBs
+    return false;
+  }
   f.bytes += idbs.size();
   add(written_bytes_, idbs.size());
   return true;
 }
 
 bool FileWriter::open_file(OutputFile& f, const RecordBlock& first) {
-  f.final = cfg_.rotating() ? rotation_file_name(f.base, first.first_ts_ns, f.seq++, ext_)
-                            : f.base + "." + ext_;  // split, one file per source
-  f.part = f.final + std::string(kPartSuffix);
-  const int fd = ::open(f.part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Never a name some file already has, complete or .part, from any run: a ring takes the
+  // next seq, a split source's single file the next numbered name (<base>-<source>.1.<ext>).
+  constexpr unsigned kMaxTries = 10000;
+  const std::string single = f.base + "." + ext_;  // split, one file per source
+  int fd = -1, err = EEXIST;
+  for (unsigned n = 0; fd < 0 && n < kMaxTries; n++) {
+    f.final = cfg_.rotating() ? rotation_file_name(f.base, first.first_ts_ns, f.seq++, ext_)
+              : n == 0        ? single
+                              : numbered_name(single, n);
+    f.part = f.final + std::string(kPartSuffix);
+    struct stat st {};
+    if (::lstat(f.final.c_str(), &st) == 0) continue;
+    fd = create_locked(f.part);
+    if (fd < 0 && (err = errno) != EEXIST) break;
+  }
   if (fd < 0) {
-    fail("cannot create " + f.part + ": " + errno_text(errno));
+    fail("cannot create " + f.part + ": " + errno_text(err));
     return false;
   }
+  if (!cfg_.rotating() && f.final != single)
+    log_info("%s exists (xcap never overwrites a file): writing %s", single.c_str(),
+             f.final.c_str());
   f.owned = Fd(fd);
   f.fd = fd;
   f.open = true;
@@ -206,19 +268,32 @@ void FileWriter::complete(OutputFile& f) {
     fail("closing " + f.part + ": " + errno_text(errno));
     return;
   }
-  if (::rename(f.part.c_str(), f.final.c_str()) != 0) {
-    fail("cannot rename " + f.part + " to " + f.final + ": " + errno_text(errno));
+  // The final name was free at open; if a file took it since, it is not ours to replace.
+  auto renamed = rename_to_free_name(f.part, f.final);
+  if (!renamed) {
+    fail(renamed.error().message);
     return;
+  }
+  if (*renamed != f.final) {
+    log_info("%s appeared while xcap wrote it (never overwritten): wrote %s instead",
+             f.final.c_str(), renamed->c_str());
+    f.final = *renamed;
   }
   add(files_completed_, 1);
   log_debug("completed %s", f.final.c_str());
-
-  // -W keeps the newest max_files of each output (there is one output unless split).
-  std::vector<std::string> victims;
   {
     std::lock_guard lock(mu_);
     completed_.push_back({f.id, f.final});
     f.kept++;
+  }
+  trim(f);
+}
+
+void FileWriter::trim(OutputFile& f) {
+  // -W keeps the newest max_files of each output (there is one output unless split).
+  std::vector<std::string> victims;
+  {
+    std::lock_guard lock(mu_);
     for (auto it = completed_.begin(); cfg_.max_files && f.kept > cfg_.max_files;) {
       if (it->output != f.id) {
         ++it;
@@ -238,36 +313,106 @@ void FileWriter::complete(OutputFile& f) {
   }
 }
 
-bool FileWriter::write_all(OutputFile& f, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(f.fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const std::string what = to_stdout_ ? std::string("stdout") : f.part;
-      fail("writing " + what + ": " + errno_text(w < 0 ? errno : EIO));
-      return false;
+size_t FileWriter::write_out(OutputFile& f, const uint8_t* p, size_t n, int* err) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(f.fd, p + done, n - done);
+    if (w > 0) {
+      done += static_cast<size_t>(w);
+      continue;
     }
-    p += w;
-    n -= static_cast<size_t>(w);
+    if (w < 0 && errno == EINTR) continue;
+    *err = w < 0 ? errno : EIO;
+    // A ring would rather lose its oldest file than the packets coming in now.
+    if ((*err == ENOSPC || *err == EDQUOT) && make_room(f)) continue;
+    break;
   }
-  return true;
+  return done;
+}
+
+bool FileWriter::make_room(const OutputFile& writing) {
+  if (!cfg_.max_files || to_stdout_) return false;
+  for (;;) {
+    Completed victim;
+    {
+      std::lock_guard lock(mu_);
+      if (completed_.empty()) return false;
+      victim = std::move(completed_.front());
+      completed_.pop_front();
+    }
+    if (victim.output < outputs_.size() && outputs_[victim.output]) outputs_[victim.output]->kept--;
+    if (::unlink(victim.name.c_str()) == 0) {
+      add(files_deleted_, 1);
+      log_info("disk full writing %s: deleted %s, the oldest file of the -W ring",
+               writing.part.c_str(), victim.name.c_str());
+      return true;
+    }
+    if (errno != ENOENT)
+      log_error("disk full: cannot delete %s: %s", victim.name.c_str(), std::strerror(errno));
+  }
+}
+
+void FileWriter::give_up(OutputFile& f, int err) {
+  if (to_stdout_ && err == EPIPE) {
+    // The reader took what it wanted (tcpdump -c, head) and left: the normal end of a pipe.
+    log_info("output closed: the reader of stdout went away; stopping");
+    closed_.store(true, std::memory_order_release);
+    end_output();
+    return;
+  }
+  const std::string what = to_stdout_ ? std::string("stdout") : f.part;
+  fail("writing " + what + ": " + errno_text(err));
 }
 
 void FileWriter::fail(std::string message) {
   {
     std::lock_guard lock(mu_);
-    if (error_.empty()) error_ = message;
+    if (!error_.empty()) {  // a second error while sealing after the first: say it, keep the first
+      log_error("%s", message.c_str());
+      return;
+    }
+    error_ = message;
   }
   // Not logged here: close() returns it and the owner reports it once.
-  failed_.store(true, std::memory_order_release);
-  // Stop writing for good, to every output. An incomplete file keeps its .part name, so
-  // nothing downstream mistakes it for a complete one.
+  end_output();
+}
+
+void FileWriter::end_output() {
+  if (failed_.exchange(true, std::memory_order_acq_rel)) return;
+  // Stop writing for good, to every output, and leave every file complete: cut back to its
+  // last complete record and renamed, so what a reader finds is what the counters say.
   for (auto& f : outputs_) {
-    if (!f) continue;
-    f->owned.reset();
-    f->fd = -1;
-    f->open = false;
+    if (f && f->open) seal_after_error(*f);
   }
+}
+
+void FileWriter::seal_after_error(OutputFile& f) {
+  if (to_stdout_) {  // borrowed: nothing to cut, close or rename
+    f.open = false;
+    f.fd = -1;
+    return;
+  }
+  if (f.bytes == 0) {  // not even its header made it: no file
+    f.open = false;
+    f.fd = -1;
+    f.owned.reset();
+    if (::unlink(f.part.c_str()) != 0 && errno != ENOENT)
+      log_error("cannot remove %s: %s", f.part.c_str(), std::strerror(errno));
+    return;
+  }
+  if (::ftruncate(f.fd, static_cast<off_t>(f.bytes)) != 0) {
+    // Left as .part: the next start recovers it (file_recovery.h).
+    log_error("cannot cut %s back to its last complete packet: %s", f.part.c_str(),
+              std::strerror(errno));
+    f.open = false;
+    f.fd = -1;
+    f.owned.reset();
+    return;
+  }
+  const uint64_t before = files_completed_.load(std::memory_order_relaxed);
+  complete(f);
+  if (files_completed_.load(std::memory_order_relaxed) != before)
+    log_info("sealed %s at its last complete packet", f.final.c_str());
 }
 
 void FileWriter::add_stats(FileRingStats& s) const {

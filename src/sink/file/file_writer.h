@@ -1,16 +1,24 @@
 // FileWriter: the one thread that turns sealed blocks into files. It polls every worker's
 // ring round-robin, writes each block with one large write(), hands the block back on the
 // worker's free ring, and decides where the bytes go: opens, rotates (-C at block
-// granularity, -G on a block of a newer period), completes (.part -> final name with
-// rename(2)) and deletes (-W) files. When idle it sleeps kIdleSleep: blocks come at most every
-// ~1 MiB of traffic or flush_ns, so a short sleep costs no latency worth a spinning core.
+// granularity, -G on a block of a newer period), completes (.part -> final name, never
+// replacing a file: file_recovery.h) and deletes (-W) files. When idle it sleeps kIdleSleep:
+// blocks come at most every ~1 MiB of traffic or flush_ns, so a short sleep costs no latency
+// worth a spinning core.
 //
 // Each block names its output (RecordBlock::output): 0 unless split_by_source, where every
 // output (mirror source) has its own file state (OutputFile): its own open file, .part name,
-// rotation, seq and -W count.
+// rotation, seq and -W count. A rotating output adopts the ring files earlier runs left of
+// its base when it is created: -W counts them and seq continues after them.
 //
-// After an output error it is failed(): it stops writing, counts the records of every later
-// block as write_error_drops and keeps recycling blocks, so workers never stall.
+// Write errors. A full disk (ENOSPC, EDQUOT) with -W first deletes the oldest kept file and
+// tries again. When it gives up (no file left to delete, or another error) every open file is
+// cut back to its last complete record and renamed, and the counters say exactly what the
+// files hold: the complete records of a partly written block count as written, the rest as
+// write_error_drops. A reader of stdout that went away (EPIPE) is the end of the output, not
+// an error (output_closed()). Either way it is failed() from then on: it stops writing, counts
+// the records of every later block as write_error_drops and keeps recycling blocks, so
+// workers never stall.
 #pragma once
 
 #include <atomic>
@@ -60,6 +68,8 @@ class FileWriter {
   Result<void> stop();
 
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // The stdout reader went away: the output ended, without an error.
+  bool output_closed() const { return closed_.load(std::memory_order_acquire); }
   void add_stats(FileRingStats& s) const;
   std::vector<std::string> completed_files() const;
 
@@ -74,7 +84,7 @@ class FileWriter {
     Fd owned;
     bool open = false;  // a file (or stdout) is receiving blocks
     std::string part, final;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;  // of complete headers and records: where a torn write is cut back to
     uint64_t period = 0;
     uint32_t idbs = 1;  // pcapng: interfaces [0, idbs) are described
     uint64_t seq = 0;
@@ -83,12 +93,22 @@ class FileWriter {
 
   OutputFile& output(uint32_t id);  // creates the state of a new output (cold)
   void handle(RecordBlock& b);
+  void adopt_earlier_files(OutputFile& f);  // rotating: -W and seq see earlier runs' files
   bool open_file(OutputFile& f, const RecordBlock& first);          // rotating or split
   bool begin_file(OutputFile& f);                                   // writes the file header
   bool write_new_interfaces(OutputFile& f, uint32_t max_iface_id);  // IDBs the file lacks
   void complete(OutputFile& f);
-  bool write_all(OutputFile& f, const uint8_t* p, size_t n);
+  void trim(OutputFile& f);  // -W: deletes this output's oldest files over max_files
+  // Writes [p, p + n) to f; with -W a full disk costs the oldest kept file, then it retries.
+  // Returns the bytes written: n, or fewer with *err set when it gave up.
+  size_t write_out(OutputFile& f, const uint8_t* p, size_t n, int* err);
+  bool make_room(const OutputFile& writing);  // -W: deletes the oldest kept file, if any
+  // The output cannot take more: f was cut at f.bytes (its last complete record). Ends the
+  // output (EPIPE on stdout) or fails it (anything else).
+  void give_up(OutputFile& f, int err);
   void fail(std::string message);
+  void end_output();  // stops writing; seals and renames every open file
+  void seal_after_error(OutputFile& f);
   void add(std::atomic<uint64_t>& c, uint64_t n) {  // single writer: no locked add needed
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -111,6 +131,7 @@ class FileWriter {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> closed_{false};
   bool stopped_ = false;
   std::atomic<uint64_t> written_packets_{0}, written_bytes_{0}, files_completed_{0},
       files_deleted_{0}, write_error_drops_{0};
