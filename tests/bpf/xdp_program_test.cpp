@@ -73,14 +73,15 @@ using RunResult = xcap::test::XdpTestRun;
 class XdpProgram {
  public:
   // Returns nullptr and sets *err on failure.
-  static std::unique_ptr<XdpProgram> load(uint32_t mode, std::string* err) {
-    XcapSkel skel = xcap::test::load_xcap_skel(mode, err);
+  static std::unique_ptr<XdpProgram> load(uint32_t mode, std::string* err, bool armed = true) {
+    XcapSkel skel = xcap::test::load_xcap_skel(mode, err, kTunnelsStripped, armed);
     if (!skel) return nullptr;
     auto p = std::unique_ptr<XdpProgram>(new XdpProgram);
     p->skel_ = std::move(skel);
     return p;
   }
 
+  xcap::Result<void> arm() { return xcap::bpf_loader::set_capturing(skel_.get(), true); }
   int prog_fd() const { return bpf_program__fd(skel_->progs.xcap_xdp); }
   int xsks_fd() const { return bpf_map__fd(skel_->maps.xsks_map); }
 
@@ -550,32 +551,18 @@ TEST_F(XdpProgramTest, KernelRefusesFramesShorterThanEthernet) {
 // host and counts NOT_READY (and PASS), never NO_SOCKET: a socket being bound is no drop.
 TEST(XdpProgramConfig, FramesBeforeArmingPassAndAreNotDrops) {
   XCAP_REQUIRE_PRIVILEGED();
-  XcapSkel skel(xcap_bpf__open());
-  ASSERT_NE(skel, nullptr) << strerror(errno);
-  skel->rodata->xcap_cfg.mode = XCAP_MODE_SPAN;
-  ASSERT_EQ(xcap_bpf__load(skel.get()), 0);
-  const int fd = bpf_program__fd(skel->progs.xcap_xdp);
+  std::string err;
+  auto p = XdpProgram::load(XCAP_MODE_SPAN, &err, /*armed=*/false);
+  ASSERT_TRUE(p) << err;
   const Bytes f = inner_v4(outer_v4(1, 4789).vxlan(1)).build();
-  auto run_once = [&] {
-    Bytes out(f.size() + 256);
-    bpf_test_run_opts o{};
-    o.sz = sizeof(o);
-    o.data_in = f.data();
-    o.data_size_in = uint32_t(f.size());
-    o.data_out = out.data();
-    o.data_size_out = uint32_t(out.size());
-    EXPECT_EQ(bpf_prog_test_run_opts(fd, &o), 0);
-    return o.retval;
-  };
-  const int counters = bpf_map__fd(skel->maps.xcap_counters);
-  EXPECT_EQ(run_once(), uint32_t(XDP_PASS));
-  auto c = xcap::test::read_counters(counters);
+  EXPECT_EQ(p->run(f).retval, uint32_t(XDP_PASS));
+  Counters c = p->counters();
   EXPECT_EQ(c[XCAP_CNT_NOT_READY], 1u);
   EXPECT_EQ(c[XCAP_CNT_PASS], 1u);
   EXPECT_EQ(c[XCAP_CNT_NO_SOCKET], 0u);
-  ASSERT_TRUE(xcap::bpf_loader::set_capturing(skel.get(), true).ok());
-  EXPECT_EQ(run_once(), uint32_t(XDP_PASS));  // armed, but the test has no socket
-  c = xcap::test::read_counters(counters);
+  ASSERT_TRUE(p->arm().ok());
+  EXPECT_EQ(p->run(f).retval, uint32_t(XDP_PASS));  // armed, but the test has no socket
+  c = p->counters();
   EXPECT_EQ(c[XCAP_CNT_NOT_READY], 1u);
   EXPECT_EQ(c[XCAP_CNT_NO_SOCKET], 1u);
 }

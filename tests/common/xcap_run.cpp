@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <regex>
 
 #include "common/fd.h"
@@ -42,6 +43,22 @@ std::unique_ptr<Subprocess> start_capture(const std::string& iface,
     return nullptr;
   }
   return p;
+}
+
+ReplayCapture capture_replay(const Lab& lab, const std::vector<std::string>& args,
+                             const std::string& pcap, const std::string& rate) {
+  ReplayCapture r;
+  auto cap = start_capture(lab.cap_if(), args, &r.why);
+  if (!cap) return r;
+  auto gen = lab.send({"--pcap", pcap, "--rate", rate, "--quiet"});
+  if (gen.status != 0) r.why = "xcap-gen failed: " + gen.output;
+  cap->signal(SIGINT);
+  const int status = cap->wait(60);
+  r.err = cap->err();
+  if (status != 0 && r.why.empty()) r.why = "xcap exited " + std::to_string(status) + ": " + r.err;
+  r.stats = parse_stats_line(r.err);
+  if (!r.stats && r.why.empty()) r.why = "no stats line: " + r.err;
+  return r;
 }
 
 std::string http_get(const std::string& host, int port, const std::string& path) {

@@ -32,6 +32,19 @@ std::unique_ptr<Subprocess> start_capture(const std::string& iface,
                                           const std::string& stdout_path = "",
                                           double timeout_s = 30);
 
+class Lab;
+
+// One capture of a replay: `xcap capture -i <lab's capture end> args...` is started, the pcap
+// file is sent through the lab by xcap-gen at rate frames/s, then the capture is stopped with
+// SIGINT. why is non-empty when a step failed (the capture did not start or exit 0, the sender
+// failed); stats is the parsed stats line.
+struct ReplayCapture {
+  std::string why, err;  // err: xcap's stderr
+  std::optional<StatsLine> stats;
+};
+ReplayCapture capture_replay(const Lab& lab, const std::vector<std::string>& args,
+                             const std::string& pcap, const std::string& rate = "50000");
+
 // HTTP GET http://127.0.0.1:port/path; returns the body ("" on failure).
 std::string http_get(int port, const std::string& path);
 // The same to a numeric IPv4 or IPv6 host ("198.18.0.2", "::1").

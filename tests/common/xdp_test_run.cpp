@@ -16,7 +16,7 @@ void XcapSkelDeleter::operator()(xcap_bpf* s) const {
   xcap_bpf__destroy(s);
 }
 
-XcapSkel load_xcap_skel(uint32_t mode, std::string* err, uint16_t decap) {
+XcapSkel load_xcap_skel(uint32_t mode, std::string* err, uint16_t decap, bool armed) {
   XcapSkel skel(xcap_bpf__open());
   if (!skel) {
     *err = std::string("xcap_bpf__open: ") + strerror(errno);
@@ -32,7 +32,7 @@ XcapSkel load_xcap_skel(uint32_t mode, std::string* err, uint16_t decap) {
     *err = std::string("xcap_bpf__load: ") + strerror(-e);
     return nullptr;
   }
-  if (auto r = bpf_loader::set_capturing(skel.get(), true); !r) {
+  if (auto r = bpf_loader::set_capturing(skel.get(), armed); !r) {
     *err = r.error().message;
     return nullptr;
   }

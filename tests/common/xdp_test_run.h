@@ -24,11 +24,15 @@ struct XcapSkelDeleter {
 };
 using XcapSkel = std::unique_ptr<xcap_bpf, XcapSkelDeleter>;
 
+inline constexpr uint16_t kTunnelsStripped =
+    XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE;
+
 // Opens the skeleton, configures it (mode; VXLAN on XCAP_VXLAN_PORT and kSecondVxlanPort,
-// GENEVE on XCAP_GENEVE_PORT; decap: the tunnels unwrapped at XDP), loads it and arms capture
-// (xcap_capturing, as xcap does once its sockets are bound). nullptr and *err on failure.
-XcapSkel load_xcap_skel(uint32_t mode, std::string* err,
-                        uint16_t decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE);
+// GENEVE on XCAP_GENEVE_PORT; decap: the tunnels unwrapped at XDP), loads it and, unless told
+// otherwise, arms capture (xcap_capturing, as xcap does once its sockets are bound). nullptr
+// and *err on failure.
+XcapSkel load_xcap_skel(uint32_t mode, std::string* err, uint16_t decap = kTunnelsStripped,
+                        bool armed = true);
 
 struct XdpTestRun {
   int err = 0;               // bpf_prog_test_run_opts's return value (0 or -errno)

@@ -73,17 +73,10 @@ TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
   std::string in = dir / "mirrored.pcap", out = dir / "inner.pcapng";
   write_pcap(in, replay);
 
-  std::string why;
-  auto cap = start_capture(lab.cap_if(), {"-w", out, "--format", "pcapng"}, &why);
-  ASSERT_TRUE(cap) << why;
-  EXPECT_NE(cap->err().find("decap auto"), std::string::npos) << cap->err();
-  auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
-  ASSERT_EQ(gen.status, 0) << gen.output;
-  cap->signal(SIGINT);
-  ASSERT_EQ(cap->wait(60), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
-  ASSERT_TRUE(stats) << cap->err();
-  EXPECT_EQ(stats->dropped, 0u) << cap->err();
+  auto cap = capture_replay(lab, {"-w", out, "--format", "pcapng"}, in);
+  ASSERT_EQ(cap.why, "");
+  EXPECT_NE(cap.err.find("decap auto"), std::string::npos) << cap.err;
+  EXPECT_EQ(cap.stats->dropped, 0u) << cap.err;
 
   // Byte for byte, as a multiset: the inner frames and nothing else.
   auto records = read_pcap_records(out);

@@ -91,17 +91,10 @@ TEST(MirrorIntegrity, CustomerTunnelsAndUdpOnTunnelPortsComeOutAsSent) {
   const std::string in = dir / "mirrored.pcap", out = dir / "inner.pcapng";
   write_pcap(in, replay);
 
-  std::string why;
-  auto cap = start_capture(lab.cap_if(), {"-w", out, "--format", "pcapng"}, &why);
-  ASSERT_TRUE(cap) << why;
-  auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
-  ASSERT_EQ(gen.status, 0) << gen.output;
-  cap->signal(SIGINT);
-  ASSERT_EQ(cap->wait(60), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
-  ASSERT_TRUE(stats) << cap->err();
-  EXPECT_EQ(stats->dropped, 0u) << cap->err();
-  EXPECT_EQ(stats->captured, replay.size()) << cap->err();
+  auto cap = capture_replay(lab, {"-w", out, "--format", "pcapng"}, in);
+  ASSERT_EQ(cap.why, "");
+  EXPECT_EQ(cap.stats->dropped, 0u) << cap.err;
+  EXPECT_EQ(cap.stats->captured, replay.size()) << cap.err;
 
   // Byte for byte, on the interface of the mirror that carried it.
   const auto records = read_pcap_records(out);
@@ -178,17 +171,10 @@ TEST(MirrorIntegrity, RotatedMixedSourceFilesAreReadWholeByTcpdumpTsharkAndCapin
   write_pcap(in, m.replay);
   ASSERT_EQ(sh("mkdir " + outdir), 0);
 
+  auto cap = capture_replay(lab, {"-w", outdir + "/m.pcapng", "--format", "pcapng", "-C", "1"}, in);
+  ASSERT_EQ(cap.why, "");
+  EXPECT_EQ(cap.stats->dropped, 0u) << cap.err;
   std::string why;
-  auto cap = start_capture(lab.cap_if(),
-                           {"-w", outdir + "/m.pcapng", "--format", "pcapng", "-C", "1"}, &why);
-  ASSERT_TRUE(cap) << why;
-  auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
-  ASSERT_EQ(gen.status, 0) << gen.output;
-  cap->signal(SIGINT);
-  ASSERT_EQ(cap->wait(60), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
-  ASSERT_TRUE(stats) << cap->err();
-  EXPECT_EQ(stats->dropped, 0u) << cap->err();
 
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(outdir)) files.push_back(e.path());
