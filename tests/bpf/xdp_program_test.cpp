@@ -74,7 +74,7 @@ class XdpProgram {
  public:
   // Returns nullptr and sets *err on failure.
   static std::unique_ptr<XdpProgram> load(uint32_t mode, std::string* err, bool armed = true) {
-    XcapSkel skel = xcap::test::load_xcap_skel(mode, err, kTunnelsStripped, armed);
+    XcapSkel skel = xcap::test::load_xcap_skel(mode, err, xcap::test::kTunnelsStripped, armed);
     if (!skel) return nullptr;
     auto p = std::unique_ptr<XdpProgram>(new XdpProgram);
     p->skel_ = std::move(skel);
