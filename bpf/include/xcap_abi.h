@@ -85,7 +85,10 @@ enum xcap_counter {
   XCAP_CNT_FILTER_EXCLUDED,  /* the XDP filter did not select the frame: dropped (XDP_DROP) */
   XCAP_CNT_FILTER_UNDECIDED, /* a filter is installed, but this captured frame is left to the
                               * worker's filter (GRE/ERSPAN, GENEVE carrying IP, nested or
-                              * malformed tunnels, frames past the XCAP_FILTER_MAX_ bounds) */
+                              * malformed tunnels, multi-buffer frames, frames past the
+                              * XCAP_FILTER_MAX_ bounds) */
+  XCAP_CNT_TOO_BIG,          /* for capture, but longer than xcap_max_frame (sockets without
+                              * XDP_USE_SG): dropped (XDP_DROP) */
   XCAP_CNT_MAX
 };
 
