@@ -276,7 +276,7 @@ Result<void> start(Capture& c) {
     log_info("multi-buffer not available on %s (%s): frames over %u bytes%s are dropped and "
              "counted as too_big",
              o.iface.c_str(), s->multi_buffer_error().c_str(), s->max_frame(),
-             linear ? ", and frames the driver splits into fragments (veth: over 3,506)" : "");
+             linear ? " (and frames the driver split into fragments: on veth, over about 3,500)" : "");
     break;
   }
   log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", o.iface.c_str(),

@@ -184,7 +184,7 @@ void XskSource::refresh_clock() {
 }
 
 uint32_t XskSource::single_frame_bytes() const {
-  return cfg_.frame_size - kXdpPacketHeadroom - uint32_t(sizeof(xcap_meta));
+  return cfg_.frame_size - kXdpPacketHeadroom;
 }
 
 uint32_t XskSource::max_frame() const {

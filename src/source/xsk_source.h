@@ -74,7 +74,7 @@ class XskSource {
   // older than 6.6): it hands a socket only the linear part of a frame in fragments.
   bool kernel_linear_only() const { return kernel_linear_only_; }
   // The largest frame captured whole: kMaxFrameBytes with multi-buffer, else what one UMEM
-  // frame holds after the kernel's headroom and the xcap metadata.
+  // frame holds after the kernel's headroom.
   uint32_t max_frame() const;
   uint32_t queue() const { return cfg_.queue; }
   int fd() const;
@@ -83,8 +83,9 @@ class XskSource {
 
  private:
   explicit XskSource(const XskConfig& cfg);
-  // What one UMEM frame holds of a frame: the kernel copies it XDP_PACKET_HEADROOM bytes in,
-  // and the xcap_meta in front of it counts against the frame.
+  // What one UMEM frame holds of a frame: the kernel copies it XDP_PACKET_HEADROOM bytes in
+  // (the xcap_meta in front of it lies in that headroom and costs nothing: a 4 KiB frame took
+  // a 3,840-byte frame whole on the lab).
   uint32_t single_frame_bytes() const;
   static constexpr uint32_t kXdpPacketHeadroom = 256;
   struct Rings;
