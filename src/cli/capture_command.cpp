@@ -92,8 +92,7 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
               {{"iface", ifc}, {"queue", q}, {"reason", "xsk_invalid_desc"}},
               double(k.rx_invalid_descs));
     b.counter("xcap_dropped_packets_total", drop_help,
-              {{"iface", ifc}, {"queue", q}, {"reason", "too_big"}},
-              double(sources[i]->too_big()));
+              {{"iface", ifc}, {"queue", q}, {"reason", "too_big"}}, double(sources[i]->too_big()));
     if (file)
       b.counter("xcap_dropped_packets_total", drop_help,
                 {{"iface", ifc}, {"queue", q}, {"reason", "writer_backpressure"}},
@@ -273,10 +272,11 @@ Result<void> start(Capture& c) {
     if (s->multi_buffer()) continue;
     const bool linear = s->kernel_linear_only();
     if (auto r = c.prog->set_max_frame(s->max_frame(), linear); !r) return r.error();
-    log_info("multi-buffer not available on %s (%s): frames over %u bytes%s are dropped and "
-             "counted as too_big",
-             o.iface.c_str(), s->multi_buffer_error().c_str(), s->max_frame(),
-             linear ? " (and frames the driver split into fragments: on veth, over about 3,500)" : "");
+    log_info(
+        "multi-buffer not available on %s (%s): frames over %u bytes%s are dropped and "
+        "counted as too_big",
+        o.iface.c_str(), s->multi_buffer_error().c_str(), s->max_frame(),
+        linear ? " (and frames the driver split into fragments: on veth, over about 3,500)" : "");
     break;
   }
   log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", o.iface.c_str(),
@@ -367,8 +367,7 @@ void log_accounting(const Capture& c) {
       (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
       (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
       (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)x[XCAP_CNT_FILTER_EXCLUDED],
-      (unsigned long long)rx, (unsigned long long)over,
-      (unsigned long long)x[XCAP_CNT_TOO_BIG]);
+      (unsigned long long)rx, (unsigned long long)over, (unsigned long long)x[XCAP_CNT_TOO_BIG]);
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ struct ChainScratch {
   // Inside a chain too long to assemble whose start went with an earlier batch: its
   // remaining descriptors are consumed without a view, up to and including its last.
   bool skipping = false;
+  bool reload = false;  // descriptors were handed back: reload the producer before a peek
 };
 
 struct RxBatch {
@@ -156,9 +157,9 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
 // Turns the n RX descriptors at idx into at most max_views views in out[]. Descriptors not
 // consumed (b.descs < n: the views are full, the scratch arena is full, or a chain's end lies
 // beyond the peek) are for the next batch: the caller cancels them from the peek.
-inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n,
-                             unsigned max_views, const uint8_t* umem, int64_t tai_minus_utc_ns,
-                             uint16_t queue, PacketView* out, ChainScratch& scratch) {
+inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n, unsigned max_views,
+                             const uint8_t* umem, int64_t tai_minus_utc_ns, uint16_t queue,
+                             PacketView* out, ChainScratch& scratch) {
   // The kernel wrote these frames on another core: start every cache miss now so they
   // overlap instead of costing one round trip each in the loop below.
   for (unsigned i = 0; i < n; i++)
@@ -180,6 +181,23 @@ inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n,
   }
   chained_views_from_rx(rx, idx, n, max_views, umem, tai_minus_utc_ns, queue, out, scratch, b);
   return b;
+}
+
+// Hands back the last n descriptors of a peek, for the next one (peek_rx).
+inline void unpeek(xsk_ring_cons& rx, unsigned n, ChainScratch& scratch) {
+  xsk_ring_cons__cancel(&rx, n);
+  scratch.reload = true;
+}
+
+// xsk_ring_cons__peek, except after an unpeek: libxdp's peek reloads the producer index only
+// once its cached view is used up, so a chain whose last descriptor lay beyond that view would
+// be peeked cut short again and again. The index is reloaded first then.
+inline unsigned peek_rx(xsk_ring_cons& rx, unsigned want, uint32_t* idx, ChainScratch& scratch) {
+  if (scratch.reload) [[unlikely]] {
+    rx.cached_prod = __atomic_load_n(rx.producer, __ATOMIC_ACQUIRE);
+    scratch.reload = false;
+  }
+  return xsk_ring_cons__peek(&rx, want, idx);
 }
 
 // Puts the frames of the n RX descriptors at idx back on the fill ring. A descriptor's address

@@ -127,8 +127,8 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
       self->zero_copy_ = tries[t] & XDP_ZEROCOPY;
       self->multi_buffer_ = tries[t] & XDP_USE_SG;
     } else if (tries[t] & XDP_USE_SG) {
-      sg_error = std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") + " mode: " +
-                 strerror(-rc) + (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
+      sg_error = std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") +
+                 " mode: " + strerror(-rc) + (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
       // Copy mode takes XDP_USE_SG on any driver since 6.6: EINVAL there is an older kernel.
       if (!(tries[t] & XDP_ZEROCOPY) && rc == -EINVAL) self->kernel_linear_only_ = true;
     }
@@ -197,7 +197,7 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
   // With multi-buffer, peek beyond max so a chain that starts in the last slot can end.
   const unsigned want = multi_buffer_ ? max + kMaxChainDescs : max;
   uint32_t idx = 0;
-  unsigned n = xsk_ring_cons__peek(&r.rx, want, &idx);
+  unsigned n = peek_rx(r.rx, want, &idx, r.scratch);
   if (n == 0) {
     if (xsk_ring_prod__needs_wakeup(&r.fill))
       recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
@@ -205,21 +205,20 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
       pollfd p{fd(), POLLIN, 0};
       poll(&p, 1, timeout_ms);
     }
-    n = xsk_ring_cons__peek(&r.rx, want, &idx);
+    n = peek_rx(r.rx, want, &idx, r.scratch);
     if (n == 0) return 0;
   }
   const RxBatch b =
       views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_), tai_minus_utc_ns_,
                     static_cast<uint16_t>(cfg_.queue), out, r.scratch);
-  if (b.descs < n) xsk_ring_cons__cancel(&r.rx, n - b.descs);  // the next batch's
+  if (b.descs < n) unpeek(r.rx, n - b.descs, r.scratch);  // the next batch's
   held_ = b.descs;
   held_idx_ = idx;
   if (b.missing_meta)
     missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + b.missing_meta,
                         std::memory_order_relaxed);
   if (b.too_big)
-    too_big_.store(too_big_.load(std::memory_order_relaxed) + b.too_big,
-                   std::memory_order_relaxed);
+    too_big_.store(too_big_.load(std::memory_order_relaxed) + b.too_big, std::memory_order_relaxed);
   if (b.views == 0) release();  // the caller releases only batches that gave it views
   return b.views;
 }

@@ -458,21 +458,18 @@ TEST_F(XdpFilterMain, JumboFramesGoToTheWorkerAndTheFilterMustBeFrags) {
   ASSERT_TRUE(mismatched.ok()) << mismatched.error().message;
   const uint32_t slot = 0;
   const int mfd = mismatched->get();
-  EXPECT_NE(bpf_map_update_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot, &mfd, BPF_ANY),
-            0)
+  EXPECT_NE(bpf_map_update_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot, &mfd, BPF_ANY), 0)
       << "the kernel took a single-buffer filter into a multi-buffer program's prog array";
 
   ASSERT_TRUE(bpf_loader::install_xdp_filter(skel.get(), p->instructions()).ok());
   auto frame = [](uint16_t port, size_t len) {
-    FrameBuilder f = outer_v4(XCAP_VXLAN_PORT)
-                         .vxlan(1)
-                         .eth()
-                         .ipv4("198.18.1.1", "198.18.1.2")
-                         .tcp(40000, port);
+    FrameBuilder f =
+        outer_v4(XCAP_VXLAN_PORT).vxlan(1).eth().ipv4("198.18.1.1", "198.18.1.2").tcp(40000, port);
     return f.payload(len - f.size()).build();
   };
   const auto before = counters(skel.get());
-  Verdict small80 = run(main_fd, frame(80, 1000), false), small443 = run(main_fd, frame(443, 1000), false);
+  Verdict small80 = run(main_fd, frame(80, 1000), false),
+          small443 = run(main_fd, frame(443, 1000), false);
   EXPECT_EQ(small80.action, uint32_t(XDP_REDIRECT));
   EXPECT_TRUE(small80.filtered);
   EXPECT_EQ(small443.action, uint32_t(XDP_DROP)) << "judged at XDP";

@@ -568,11 +568,10 @@ Bytes sized(FrameBuilder f, size_t len) {
 // and counted at their full length.
 TEST_F(XdpProgramTest, JumboFramesInFragmentsAreRedirectedWhole) {
   ASSERT_NO_FATAL_FAILURE(add_socket());
-  const Bytes vxlan8000 = sized(outer_v4(49152, 4789).vxlan(100).eth().ipv4("198.18.1.1",
-                                                                             "198.18.1.2"),
-                                8000);
-  const Bytes span9014 = sized(FrameBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").udp(1, 2),
-                               9014);
+  const Bytes vxlan8000 =
+      sized(outer_v4(49152, 4789).vxlan(100).eth().ipv4("198.18.1.1", "198.18.1.2"), 8000);
+  const Bytes span9014 =
+      sized(FrameBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").udp(1, 2), 9014);
   for (uint32_t mode : {uint32_t(XCAP_MODE_MIRROR), uint32_t(XCAP_MODE_SPAN)})
     for (const Bytes* f : {&vxlan8000, &span9014}) {
       SCOPED_TRACE(std::string(mode_name(mode)) + " / " + std::to_string(f->size()));

@@ -80,8 +80,8 @@ void send_paced(const Lab& lab, const std::vector<Bytes>& frames,
           << "packet socket send of " << f.size() << " bytes: " << strerror(errno);
       if (counts(f)) expected++;
     }
-    ASSERT_TRUE(wait_until([&] { return progress() >= start + expected; },
-                           std::chrono::seconds(20)))
+    ASSERT_TRUE(
+        wait_until([&] { return progress() >= start + expected; }, std::chrono::seconds(20)))
         << "the capture took " << progress() - start << " of " << expected << " frames";
   }
 }
@@ -189,7 +189,8 @@ TEST(JumboCapture, SpanCapturesNineKilobyteFramesWholeIn2KFrames) {
     frames.push_back(sized(f, len, i));
   }
   auto rx = [&] { return metric(http_get(port, "/metrics"), "xcap_rx_packets_total"); };
-  ASSERT_NO_FATAL_FAILURE(send_paced(lab, frames, [](const Bytes&) { return true; }, rx));
+  ASSERT_NO_FATAL_FAILURE(send_paced(
+      lab, frames, [](const Bytes&) { return true; }, rx));
 
   const std::string body = http_get(port, "/metrics");
   cap->signal(SIGTERM);
@@ -224,15 +225,16 @@ TEST(JumboCapture, SnaplenCutsAssembledFrames) {
   const std::string out = dir / "snap.pcap";
   const int port = free_port();
   std::string why;
-  auto cap = start_capture(lab.cap_if(),
-                           {"--decap", "none", "-s", "200", "-w", out, "--metrics",
-                            "127.0.0.1:" + std::to_string(port)},
-                           &why);
+  auto cap = start_capture(
+      lab.cap_if(),
+      {"--decap", "none", "-s", "200", "-w", out, "--metrics", "127.0.0.1:" + std::to_string(port)},
+      &why);
   ASSERT_TRUE(cap) << why;
   std::vector<Bytes> frames;
   for (uint32_t i = 0; i < 40; i++) frames.push_back(vxlan_frame(lab, 8000, i));
   auto rx = [&] { return metric(http_get(port, "/metrics"), "xcap_rx_packets_total"); };
-  ASSERT_NO_FATAL_FAILURE(send_paced(lab, frames, [](const Bytes&) { return true; }, rx));
+  ASSERT_NO_FATAL_FAILURE(send_paced(
+      lab, frames, [](const Bytes&) { return true; }, rx));
   cap->signal(SIGTERM);
   ASSERT_EQ(cap->wait(60), 0) << cap->err();
   auto file = read_pcap(out);
@@ -263,8 +265,7 @@ TEST(JumboCapture, WithoutMultiBufferJumboFramesAreCountedAsTooBig) {
   ASSERT_TRUE(cap.wait_for_stderr("capturing on", 30)) << cap.err();
   // A 4 KiB UMEM frame holds 4,096 - 256 (the kernel's headroom, where the xcap metadata goes)
   // bytes of frame: measured, the kernel takes a 3,840-byte frame into one.
-  const std::string said =
-      "multi-buffer not available on " + lab.cap_if() + " (turned off";
+  const std::string said = "multi-buffer not available on " + lab.cap_if() + " (turned off";
   EXPECT_NE(cap.err().find(said), std::string::npos) << cap.err();
   EXPECT_NE(cap.err().find("frames over 3840 bytes are dropped and counted as too_big"),
             std::string::npos)
@@ -281,14 +282,14 @@ TEST(JumboCapture, WithoutMultiBufferJumboFramesAreCountedAsTooBig) {
       big++;
   }
   auto seen = [&] { return metric(http_get(port, "/metrics"), "xcap_xdp_packets_total"); };
-  ASSERT_NO_FATAL_FAILURE(send_paced(lab, frames, [](const Bytes&) { return true; }, seen));
+  ASSERT_NO_FATAL_FAILURE(send_paced(
+      lab, frames, [](const Bytes&) { return true; }, seen));
   auto rx = [&] { return metric(http_get(port, "/metrics"), "xcap_rx_packets_total"); };
   ASSERT_TRUE(wait_until([&] { return rx() >= small.size(); }, std::chrono::seconds(20)));
 
   const std::string body = http_get(port, "/metrics");
   EXPECT_EQ(metric(body, "xcap_dropped_packets_total", "reason=\"too_big\""), big) << body;
-  EXPECT_EQ(metric(body, "xcap_dropped_packets_total", "reason=\"fill_ring_empty\""), 0u)
-      << body;
+  EXPECT_EQ(metric(body, "xcap_dropped_packets_total", "reason=\"fill_ring_empty\""), 0u) << body;
   cap.signal(SIGTERM);
   ASSERT_EQ(cap.wait(60), 0) << cap.err();
   auto stats = parse_stats_line(cap.err());
