@@ -160,24 +160,26 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
 inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n, unsigned max_views,
                              const uint8_t* umem, int64_t tai_minus_utc_ns, uint16_t queue,
                              PacketView* out, ChainScratch& scratch) {
+  const unsigned lim = n < max_views ? n : max_views;
   // The kernel wrote these frames on another core: start every cache miss now so they
-  // overlap instead of costing one round trip each in the loop below.
-  for (unsigned i = 0; i < n; i++)
-    __builtin_prefetch(umem + xsk_ring_cons__rx_desc(&rx, idx + i)->addr - sizeof(xcap_meta));
+  // overlap instead of costing one round trip each in the loop below. The same pass reads the
+  // descriptors' options, so the common batch (no chain) pays no check per frame.
+  uint32_t options = 0;
+  for (unsigned i = 0; i < lim; i++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
+    __builtin_prefetch(umem + d->addr - sizeof(xcap_meta));
+    options |= d->options;
+  }
   scratch.used = 0;
   RxBatch b;
-  if (!scratch.skipping) {
-    const unsigned lim = n < max_views ? n : max_views;
-    unsigned i = 0;
-    for (; i < lim; i++) {
+  if (!(options & XDP_PKT_CONTD) && !scratch.skipping) [[likely]] {
+    for (unsigned i = 0; i < lim; i++) {
       const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
-      if (d->options & XDP_PKT_CONTD) [[unlikely]]
-        break;
       const uint8_t* data = umem + d->addr;
       fill_view(out[i], data, data, d->len, tai_minus_utc_ns, queue, b.missing_meta);
     }
-    b.views = b.descs = i;
-    if (i == lim) return b;
+    b.views = b.descs = lim;
+    return b;
   }
   chained_views_from_rx(rx, idx, n, max_views, umem, tai_minus_utc_ns, queue, out, scratch, b);
   return b;
