@@ -151,7 +151,7 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
     r.scratch.data = self->scratch_mem_.data();
     r.scratch.size = self->scratch_mem_.size();
   } else {
-    // Zero-copy multi-buffer failed but a plain bind worked: worth a word only then.
+    // For the start-up line: the last refused multi-buffer bind, or why none was tried.
     self->multi_buffer_error_ = sg_error.empty() ? "not offered" : sg_error;
   }
   uint32_t key = cfg.queue;

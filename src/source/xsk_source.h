@@ -24,7 +24,7 @@ namespace xcap::source {
 struct XskConfig {
   std::string ifname;
   uint32_t queue = 0;
-  uint32_t frame_size = 4096;  // one UMEM frame per packet; 4096 fits the veth XDP MTU
+  uint32_t frame_size = 4096;  // UMEM frame; a longer frame takes several (multi-buffer)
   uint32_t rx_size = 2048;     // RX ring descriptors
   uint32_t fill_size = 4096;   // fill ring = UMEM frames; at least twice the RX ring
   bool skb_mode = false;       // XDP program attached in skb (generic) mode
