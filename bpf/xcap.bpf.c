@@ -21,10 +21,21 @@
  * Frames whose verdict the XDP side cannot reach exactly go on unfiltered (FILTER_UNDECIDED),
  * and so does everything while the slot is empty: the tail call then falls through.
  *
+ * Jumbo frames: the program is SEC("xdp.frags"), so a frame larger than one page arrives as
+ * a multi-buffer xdp_buff: the linear part (at least the first page on veth, and the first
+ * buffer of a NIC, far more than the headers parsed here) plus fragments. data_end - data is
+ * the linear part only; bpf_xdp_get_buff_len() is the whole frame. Without frags support a
+ * driver refuses any XDP program once the MTU exceeds a page (veth: ERANGE above 3,506). The
+ * AF_XDP socket receives such a frame as a chain of descriptors (XDP_USE_SG) that the worker
+ * assembles. Where the socket could not get XDP_USE_SG, user space sets xcap_max_frame to the
+ * largest frame one UMEM frame holds: longer frames for capture are dropped here and counted
+ * as TOO_BIG (the kernel would drop them too, but into the socket's rx_dropped, which also
+ * counts a starved fill ring; or, before 6.6, cut them to their linear part).
+ *
  * Counters (xcap_counters, per CPU, indexes in xcap_abi.h): RX_PACKETS/RX_BYTES for every frame;
  * then exactly one of PASS (not for capture), NO_SOCKET (for capture, no socket on the queue:
- * passed), REDIRECT or FILTER_EXCLUDED. MALFORMED, META_FAILED, FILTER_UNDECIDED, NOT_READY
- * (also a PASS) and VXLAN/GENEVE/GRE (in both mirror and span mode) count alongside. */
+ * passed), TOO_BIG, REDIRECT or FILTER_EXCLUDED. MALFORMED, META_FAILED, FILTER_UNDECIDED,
+ * NOT_READY (also a PASS) and VXLAN/GENEVE/GRE (in both mirror and span mode) count alongside. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -87,6 +98,14 @@ __u32 xcap_filter_installed = 0;
  * (the sockets need the loaded program's map), so until then a frame for capture would find
  * no socket on its queue and count as a drop that never was one: it passes instead. */
 __u32 xcap_capturing = 0;
+/* 0 while the AF_XDP sockets chain descriptors (XDP_USE_SG): any frame fits. Otherwise the
+ * largest frame (bytes, without xcap_meta) one UMEM frame holds: longer frames are TOO_BIG.
+ * Written by user space after binding the sockets. */
+__u32 xcap_max_frame = 0;
+/* Set with xcap_max_frame on kernels without AF_XDP multi-buffer (before 6.6): they copy only
+ * the linear part of a frame in fragments to the socket, so such a frame would be captured
+ * cut short. It is TOO_BIG too. */
+__u32 xcap_linear_only = 0;
 
 static __always_inline void xcap_count(__u32 idx, __u64 n) {
   __u64 *v = bpf_map_lookup_elem(&xcap_counters, &idx);
@@ -160,6 +179,9 @@ static __always_inline int xcap_filter_view(struct xdp_md *ctx, const struct xca
   __u16 decap = xcap_cfg.decap;
   __u64 len = data_end - data;
   if (len > XCAP_FILTER_MAX_CAPLEN) return -1;
+  /* A multi-buffer frame: the filter sees only the linear part, and a load past it would
+   * reject a frame the worker's filter (which sees all of it) may select. */
+  if (bpf_xdp_get_buff_len(ctx) != len) return -1;
 
   int t = xcap_worker_tunnel(p, flags & XCAP_META_F_MALFORMED, decap);
   if (t == XCAP_TUN_NONE) {
@@ -219,7 +241,7 @@ static __always_inline int xcap_filter_view(struct xdp_md *ctx, const struct xca
 /* For capture: metadata in front of the frame, then (through the filter, if installed) to the
  * queue's AF_XDP socket. */
 static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
-                                        const struct xcap_parsed *p) {
+                                        const struct xcap_parsed *p, __u64 frame_len) {
   if (!xcap_capturing) {
     xcap_count(XCAP_CNT_NOT_READY, 1);
     xcap_count(XCAP_CNT_PASS, 1);
@@ -229,6 +251,12 @@ static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
   if (!bpf_map_lookup_elem(&xsks_map, &queue)) {
     xcap_count(XCAP_CNT_NO_SOCKET, 1);
     return XDP_PASS;
+  }
+  __u32 max_frame = xcap_max_frame;
+  if (max_frame && (frame_len > max_frame ||
+                    (xcap_linear_only && frame_len != ctx->data_end - ctx->data))) {
+    xcap_count(XCAP_CNT_TOO_BIG, 1);
+    return XDP_DROP;
   }
 
   /* Found now: bpf_xdp_adjust_meta below invalidates the parse's packet pointers. */
@@ -270,12 +298,13 @@ static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
   return action;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xcap_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
+  __u64 frame_len = bpf_xdp_get_buff_len(ctx); /* fragments included */
   xcap_count(XCAP_CNT_RX_PACKETS, 1);
-  xcap_count(XCAP_CNT_RX_BYTES, data_end - data);
+  xcap_count(XCAP_CNT_RX_BYTES, frame_len);
 
   __u32 mode = xcap_cfg.mode;
   if (mode != XCAP_MODE_MIRROR && mode != XCAP_MODE_SPAN) {
@@ -304,7 +333,7 @@ int xcap_xdp(struct xdp_md *ctx) {
     xcap_count(XCAP_CNT_PASS, 1);
     return XDP_PASS;
   }
-  return xcap_capture(ctx, flags, &p);
+  return xcap_capture(ctx, flags, &p, frame_len);
 }
 
 /* libxdp: run early in a multi-program dispatcher; chain on to the next program on XDP_PASS. */

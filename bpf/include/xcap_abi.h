@@ -85,9 +85,12 @@ enum xcap_counter {
   XCAP_CNT_FILTER_EXCLUDED,  /* the XDP filter did not select the frame: dropped (XDP_DROP) */
   XCAP_CNT_FILTER_UNDECIDED, /* a filter is installed, but this captured frame is left to the
                               * worker's filter (GRE/ERSPAN, GENEVE carrying IP, nested or
-                              * malformed tunnels, frames past the XCAP_FILTER_MAX_ bounds) */
+                              * malformed tunnels, multi-buffer frames, frames past the
+                              * XCAP_FILTER_MAX_ bounds) */
+  XCAP_CNT_TOO_BIG,          /* for capture, but longer than xcap_max_frame (sockets without
+                              * XDP_USE_SG): dropped (XDP_DROP) */
   XCAP_CNT_NOT_READY, /* for capture, but user space has not armed the program yet (its sockets
-                       * are still being bound) or is stopping: passed, counted in PASS too */
+                       * are still being bound): passed, counted in PASS too */
   XCAP_CNT_MAX
 };
 

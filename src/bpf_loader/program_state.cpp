@@ -39,4 +39,11 @@ Result<void> set_capturing(::xcap_bpf* skel, bool on) {
   return update_bss(skel, [on](auto& bss) { bss.xcap_capturing = on; });
 }
 
+Result<void> set_max_frame(::xcap_bpf* skel, uint32_t bytes, bool linear_only) {
+  return update_bss(skel, [&](auto& bss) {
+    bss.xcap_max_frame = bytes;
+    bss.xcap_linear_only = linear_only;
+  });
+}
+
 }  // namespace xcap::bpf_loader

@@ -1,9 +1,11 @@
-// The switches user space flips in a loaded bpf/xcap.bpf.c at run time, both in its .bss:
-// whether a filter sits in xcap_filter_progs, and whether capture is armed (every queue's
-// socket is in xsks_map). Written through the .bss map rather than skel->bss: that pointer
-// reaches the kernel's copy only when the skeleton itself loaded the object, and libxdp loads
-// it in XcapProgram.
+// The switches user space flips in a loaded bpf/xcap.bpf.c at run time, all in its .bss:
+// whether a filter sits in xcap_filter_progs, whether capture is armed (every queue's socket
+// is in xsks_map), and the largest frame the sockets take whole. Written through the .bss map
+// rather than skel->bss: that pointer reaches the kernel's copy only when the skeleton itself
+// loaded the object, and libxdp loads it in XcapProgram.
 #pragma once
+
+#include <cstdint>
 
 #include "common/result.h"
 
@@ -14,5 +16,8 @@ namespace xcap::bpf_loader {
 Result<void> set_filter_installed(::xcap_bpf* skel, bool on);
 // Until armed, frames for capture pass to the host and count XCAP_CNT_NOT_READY.
 Result<void> set_capturing(::xcap_bpf* skel, bool on);
+// Sockets without multi-buffer (XDP_USE_SG): frames over bytes are TOO_BIG; linear_only for
+// kernels that copy only a fragmented frame's linear part. bytes 0: any frame fits.
+Result<void> set_max_frame(::xcap_bpf* skel, uint32_t bytes, bool linear_only);
 
 }  // namespace xcap::bpf_loader

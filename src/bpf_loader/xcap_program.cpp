@@ -47,6 +47,18 @@ int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) {
   return library_print(fmt, ap);
 }
 
+// A refused attach in words an operator can act on; libxdp's own text ("Numerical result out
+// of range") names the errno, not the cause.
+std::string attach_error(int rc, const std::string& ifname) {
+  std::string e = xdp_strerror(rc);
+  if (rc == -ERANGE)
+    e += ": the MTU of " + ifname + " (or of its veth peer) is larger than the driver allows " +
+         "for XDP (lower it, or use a driver with XDP multi-buffer support)";
+  else if (rc == -EOPNOTSUPP)
+    e += ": the driver of " + ifname + " has no native XDP";
+  return e;
+}
+
 }  // namespace
 
 uint16_t decap_tunnels(DecapConfig::Mode mode) {
@@ -130,11 +142,16 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   cfg.geneve_port = opts.geneve_port;
   cfg.decap = opts.decap;
 
-  self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp");
+  // SEC("xdp.frags"): multi-buffer frames (jumbo frames, a veth or NIC MTU above a page) reach
+  // the program instead of keeping it off the interface. Said to libxdp too, so a dispatcher
+  // it builds is loaded frags-capable (it must be, to run a frags program).
+  self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp.frags");
   if (long e = libxdp_get_error(self->prog_)) {
     self->prog_ = nullptr;
     return make_error("libxdp cannot use the XDP program: " + xdp_strerror(int(e)));
   }
+  if (int rc = xdp_program__set_xdp_frags_support(self->prog_, true))
+    return make_error("libxdp cannot mark the XDP program multi-buffer: " + xdp_strerror(rc));
 
   std::vector<XdpMode> tries;
   if (opts.xdp_mode == XdpMode::Auto)
@@ -149,10 +166,16 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
       self->attached_ = true;
       break;
     }
-    errors += std::string(errors.empty() ? "" : "; ") + to_string(m) + ": " + xdp_strerror(rc);
+    errors += std::string(errors.empty() ? "" : "; ") + to_string(m) + ": " +
+              attach_error(rc, opts.ifname);
   }
   if (!self->attached_)
     return make_error("cannot attach XDP to " + opts.ifname + " (" + errors + ")");
+  // skb mode runs after the kernel built an skb for every frame: several times slower, and
+  // a host that silently ends up there looks like a slow capture. Say why, every time.
+  if (opts.xdp_mode == XdpMode::Auto && self->mode_ == XdpMode::Skb)
+    log_info("native XDP refused on %s (%s): fell back to skb (generic) mode, which is slower",
+             opts.ifname.c_str(), errors.c_str());
 
   if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts.ifindex);
       mp && !libxdp_get_error(mp)) {
@@ -199,6 +222,10 @@ XcapProgram::~XcapProgram() {
   detach();
   if (prog_) xdp_program__close(prog_);  // the bpf_object stays the skeleton's to destroy
   if (skel_) xcap_bpf__destroy(skel_);
+}
+
+Result<void> XcapProgram::set_max_frame(uint32_t bytes, bool linear_only) {
+  return bpf_loader::set_max_frame(skel_, bytes, linear_only);
 }
 
 int XcapProgram::xsks_map_fd() const {

@@ -2,7 +2,8 @@
 // attached to one interface. Owns the skeleton and the attachment: the destructor detaches.
 // Attach order: libxdp's multi-program dispatcher when the host allows it (xcap coexists with
 // other XDP programs), else libxdp falls back to a single program; native (driver) mode first,
-// then skb (generic) mode when --xdp-mode auto.
+// then skb (generic) mode when --xdp-mode auto (logged, with the reason native failed). The
+// program is multi-buffer (xdp.frags): it attaches at any MTU the driver allows for XDP.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,11 @@ class XcapProgram {
   bool attached() const { return attached_; }
 
   int xsks_map_fd() const;
+  // The largest frame the AF_XDP sockets take whole, for sockets bound without XDP_USE_SG;
+  // 0 (the default) while they chain descriptors. Frames for capture beyond it are dropped at
+  // XDP and counted as XCAP_CNT_TOO_BIG; with linear_only (a kernel that copies only the
+  // first buffer of a frame to such a socket) so are all frames in fragments.
+  Result<void> set_max_frame(uint32_t bytes, bool linear_only);
   XdpCounters counters() const;  // reads the kernel map: call at scrape time, not per packet
   XdpMode attached_mode() const { return mode_; }  // Native or Skb
   bool uses_dispatcher() const { return dispatcher_; }

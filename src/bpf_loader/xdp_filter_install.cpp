@@ -16,6 +16,14 @@
 
 namespace xcap::bpf_loader {
 
+bool xdp_frags(const bpf_program* prog) {
+  // libbpf adds BPF_F_XDP_HAS_FRAGS at load for an "xdp.frags" section without showing it in
+  // the program's flags; libxdp shows it there. Either says the kernel holds a frags program.
+  const char* sec = bpf_program__section_name(prog);
+  return (bpf_program__flags(prog) & BPF_F_XDP_HAS_FRAGS) ||
+         (sec && strncmp(sec, "xdp.frags", 9) == 0);
+}
+
 Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethernet_program) {
   XdpFilterMaps maps;
   maps.xsks_map = bpf_map__fd(skel->maps.xsks_map);
@@ -25,6 +33,7 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
     return make_error("the XDP program is not loaded: no maps to give the filter");
   XdpFilterLoadOptions lo;
   lo.expected_attach_type = bpf_program__expected_attach_type(skel->progs.xcap_xdp);
+  lo.xdp_frags = xdp_frags(skel->progs.xcap_xdp);
   Result<Fd> prog = load_xdp_filter(ethernet_program, maps, lo);
   if (!prog) return prog.error();
 
@@ -32,7 +41,8 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
   const int prog_fd = prog->get();
   if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot, &prog_fd, BPF_ANY))
     return make_error(std::string("xcap_filter_progs refused the filter program (program or "
-                                  "attach type differs from the main program's?): ") +
+                                  "attach type or multi-buffer support differs from the main "
+                                  "program's?): ") +
                       strerror(errno));
   if (Result<void> r = set_filter_installed(skel, true); !r) {
     remove_xdp_filter(skel);

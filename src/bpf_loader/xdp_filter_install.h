@@ -12,6 +12,7 @@
 #include "filter/cbpf_insn.h"
 
 struct xcap_bpf;  // the bpftool skeleton (build/bpf/xcap.skel.h)
+struct bpf_program;
 
 namespace xcap::bpf_loader {
 
@@ -21,6 +22,10 @@ namespace xcap::bpf_loader {
 // does not remove the filter. Errors: the translator's ("uses len ...", "verifier: ...") or the
 // prog array's refusal.
 Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethernet_program);
+
+// Whether prog is (or will be, once loaded) a multi-buffer XDP program: a program it
+// tail-calls must be one too.
+bool xdp_frags(const bpf_program* prog);
 
 // Empties the slot and clears the flag: frames are captured unfiltered again.
 void remove_xdp_filter(::xcap_bpf* skel);

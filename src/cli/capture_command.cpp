@@ -51,10 +51,12 @@ struct Capture {
     CaptureTotals t;
     const bpf_loader::XdpCounters x = prog ? prog->counters() : bpf_loader::XdpCounters{};
     t.kernel += x[XCAP_CNT_NO_SOCKET];
+    t.too_big += x[XCAP_CNT_TOO_BIG];
     for (const auto& s : sources) {
       auto k = s->kernel_stats();
       t.kernel += k.rx_dropped + k.rx_invalid_descs;
       t.ring += k.rx_ring_full;
+      t.too_big += s->too_big();
     }
     for (const auto& w : workers) {
       if (w->decap()) t.decap_error += w->decap()->counters().dropped.get();
@@ -96,6 +98,8 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
     b.counter("xcap_dropped_packets_total", drop_help,
               {{"iface", ifc}, {"queue", q}, {"reason", "xsk_invalid_desc"}},
               double(k.rx_invalid_descs));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", q}, {"reason", "too_big"}}, double(sources[i]->too_big()));
     if (file)
       b.counter("xcap_dropped_packets_total", drop_help,
                 {{"iface", ifc}, {"queue", q}, {"reason", "writer_backpressure"}},
@@ -148,6 +152,9 @@ void Capture::collect(metrics::FamilyBuilder& b) const {
     b.counter("xcap_dropped_packets_total", drop_help,
               {{"iface", ifc}, {"queue", "any"}, {"reason", "xdp_no_socket"}},
               double(x[XCAP_CNT_NO_SOCKET]));
+    b.counter("xcap_dropped_packets_total", drop_help,
+              {{"iface", ifc}, {"queue", "any"}, {"reason", "too_big"}},
+              double(x[XCAP_CNT_TOO_BIG]));
     b.counter("xcap_filter_excluded_packets_total", excluded_help,
               {{"iface", ifc}, {"where", "xdp"}}, double(x[XCAP_CNT_FILTER_EXCLUDED]));
     b.counter("xcap_xdp_not_ready_packets_total",
@@ -265,9 +272,27 @@ Result<void> start(Capture& c) {
     xc.fill_size = o.fill_ring;
     xc.skb_mode = c.prog->attached_mode() == bpf_loader::XdpMode::Skb;
     xc.busy_poll = o.busy_poll;
+    xc.mtu = interface_mtu(o.iface);
+    // A way out for a driver whose multi-buffer misbehaves; jumbo frames are then too_big.
+    const char* mb = getenv("XCAP_MULTI_BUFFER");
+    xc.multi_buffer = !(mb && std::string(mb) == "off");
     auto s = source::XskSource::open(xc, c.prog->xsks_map_fd());
     if (!s) return s.error();
     c.sources.push_back(std::move(s.value()));
+  }
+  // Without multi-buffer a frame longer than a UMEM frame cannot reach the socket whole; the
+  // XDP program drops it and counts it as too_big, instead of the kernel losing it among the
+  // fill-ring drops.
+  for (const auto& s : c.sources) {
+    if (s->multi_buffer()) continue;
+    const bool linear = s->kernel_linear_only();
+    if (auto r = c.prog->set_max_frame(s->max_frame(), linear); !r) return r.error();
+    log_info(
+        "multi-buffer not available on %s (%s): frames over %u bytes%s are dropped and "
+        "counted as too_big",
+        o.iface.c_str(), s->multi_buffer_error().c_str(), s->max_frame(),
+        linear ? " (and frames the driver split into fragments: on veth, over about 3,500)" : "");
+    break;
   }
   if (o.filter) {
     if (decap && !o.filter->raw() && o.raw_ip_link)
@@ -357,8 +382,8 @@ void stop(Capture& c) {
 }
 
 // With -v: where every frame went, for checking that the stats line adds up. Frames the XDP
-// program redirected, found no socket for, or its filter excluded equal captured + dropped
-// (+ over -c).
+// program redirected, found no socket for, dropped as too big, or its filter excluded equal
+// captured + dropped (+ over -c).
 void log_accounting(const Capture& c) {
   if (log_level() < LogLevel::Debug || !c.prog) return;
   auto x = c.prog->counters();
@@ -369,11 +394,13 @@ void log_accounting(const Capture& c) {
   }
   log_debug(
       "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu, "
-      "filter-excluded %llu; sockets delivered %llu, over-count %llu; passed before start %llu",
+      "filter-excluded %llu; sockets delivered %llu, over-count %llu; xdp too-big %llu; "
+      "passed before start %llu",
       (unsigned long long)x[XCAP_CNT_RX_PACKETS], (unsigned long long)x[XCAP_CNT_PASS],
       (unsigned long long)x[XCAP_CNT_REDIRECT], (unsigned long long)x[XCAP_CNT_NO_SOCKET],
       (unsigned long long)x[XCAP_CNT_MALFORMED], (unsigned long long)x[XCAP_CNT_FILTER_EXCLUDED],
-      (unsigned long long)rx, (unsigned long long)over, (unsigned long long)x[XCAP_CNT_NOT_READY]);
+      (unsigned long long)rx, (unsigned long long)over, (unsigned long long)x[XCAP_CNT_TOO_BIG],
+      (unsigned long long)x[XCAP_CNT_NOT_READY]);
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args);
 // "all" or "0,2-3" against an interface with n rx queues.
 Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues);
 
-// The smallest UMEM frame that holds the interface's largest frame. A smaller UMEM is a
+// The smallest UMEM frame that holds the interface's largest frame (above 3,840 bytes, 4096:
+// AF_XDP multi-buffer then chains a frame over several). A smaller UMEM is a
 // smaller cache footprint for the kernel's copy into it: on the veth lab, 8 MiB instead of
 // 32 MiB of frames took the sender's core from 2.8 to 3.3-4.1 Mpps. In copy mode the packet
 // starts after XDP_PACKET_HEADROOM (256 bytes) of the frame; a frame is MTU + Ethernet + two

@@ -5,6 +5,8 @@
 //   filter-excluded = delivered but not selected by the filter
 //   writer = no free block (writer behind) + lost to a failed write
 //   decap-error = failed to decapsulate and dropped (--decap-errors drop)
+//   too-big = longer than the sockets take whole (dropped at XDP without multi-buffer; chains
+//             longer than the worker assembles)
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,10 @@ struct CaptureTotals {
   uint64_t filter_excluded = 0;
   uint64_t writer = 0;
   uint64_t decap_error = 0;
-  uint64_t dropped() const { return kernel + ring + filter_excluded + writer + decap_error; }
+  uint64_t too_big = 0;
+  uint64_t dropped() const {
+    return kernel + ring + filter_excluded + writer + decap_error + too_big;
+  }
 };
 
 inline std::string stats_line(const CaptureTotals& t) {
@@ -27,7 +32,7 @@ inline std::string stats_line(const CaptureTotals& t) {
          std::to_string(t.dropped()) + " dropped (kernel " + std::to_string(t.kernel) + ", ring " +
          std::to_string(t.ring) + ", filter-excluded " + std::to_string(t.filter_excluded) +
          ", writer " + std::to_string(t.writer) + ", decap-error " + std::to_string(t.decap_error) +
-         ")";
+         ", too-big " + std::to_string(t.too_big) + ")";
 }
 
 }  // namespace xcap::cli

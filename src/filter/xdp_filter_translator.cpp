@@ -560,6 +560,7 @@ Result<Fd> load_xdp_filter(std::span<const CbpfInsn> program, const XdpFilterMap
   bpf_prog_load_opts o{};
   o.sz = sizeof(o);
   o.expected_attach_type = bpf_attach_type(options.expected_attach_type);
+  if (options.xdp_frags) o.prog_flags = BPF_F_XDP_HAS_FRAGS;
   int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, options.name, "GPL", code, insns->size(), &o);
   if (fd >= 0) return Fd(fd);
   const int err = -fd;

@@ -69,6 +69,9 @@ struct XdpFilterLoadOptions {
   // Must equal the main program's, or the prog array refuses the filter (the kernel keeps
   // tail-call targets to one program type and attach type).
   uint32_t expected_attach_type = 0;
+  // Must equal the main program's too: the kernel refuses to mix multi-buffer (xdp.frags) and
+  // single-buffer programs in one prog array.
+  bool xdp_frags = false;
   const char* name = "xcap_filter";
 };
 

@@ -1,10 +1,18 @@
 // The two batch loops of XskSource that make no syscall: turning RX descriptors into
 // PacketViews, and handing the frames back to the kernel through the fill ring. They live
 // apart from the socket so bench/ring_bench can measure them on rings in plain memory.
+//
+// Multi-buffer (XDP_USE_SG): a frame longer than one UMEM frame arrives as a chain of
+// descriptors, every one but the last flagged XDP_PKT_CONTD, each in its own UMEM frame. The
+// pipeline (decap, filter, file records) wants one contiguous frame, so a chain is copied once
+// into the source's scratch arena and its view points there. A frame in one descriptor, the
+// common case, is never copied: its view points into the UMEM as before. Every descriptor of
+// a chain is consumed, refilled and released with its batch, exactly once.
 #pragma once
 
 #include <xdp/xsk.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -12,7 +20,45 @@
 #include "common/packet_view.h"
 #include "xcap_abi.h"
 
+// Debian 12's <linux/if_xdp.h> predates AF_XDP multi-buffer (kernel 6.6).
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
+
 namespace xcap::source {
+
+// The longest frame assembled from a chain: an Ethernet frame at the largest MTU there is
+// (65,535) with two VLAN tags. A longer chain is dropped and counted as too_big.
+inline constexpr uint32_t kMaxFrameBytes = 65535 + 14 + 8;
+// A chain spans at most this many descriptors (2 KiB UMEM frames hold 1,792 bytes after the
+// kernel's 256 bytes of headroom). receive() peeks this many beyond the batch, so a chain
+// that starts in the batch's last slot can end in the same peek.
+inline constexpr unsigned kMaxChainDescs = kMaxFrameBytes / (2048 - 256) + 1;
+// Room for the chains of one batch (about 28 frames of 9,000 bytes). A batch ends early when
+// the next chain does not fit; it is the first of the next batch.
+inline constexpr size_t kChainScratchBytes = size_t(256) << 10;
+
+// Where chains are assembled; the source owns the memory. used restarts at 0 every batch: the
+// views of the previous batch were released by then.
+struct ChainScratch {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  size_t used = 0;
+  // Inside a chain too long to assemble whose start went with an earlier batch: its
+  // remaining descriptors are consumed without a view, up to and including its last.
+  bool skipping = false;
+  bool reload = false;  // descriptors were handed back: reload the producer before a peek
+};
+
+struct RxBatch {
+  unsigned views = 0;         // PacketViews written
+  unsigned descs = 0;         // RX descriptors consumed (refill and release these); >= views
+  unsigned missing_meta = 0;  // views without xcap metadata, stamped in user space
+  unsigned too_big = 0;       // frames dropped: chains longer than kMaxFrameBytes
+};
 
 inline uint64_t realtime_ns() {
   timespec ts{};
@@ -20,44 +66,147 @@ inline uint64_t realtime_ns() {
   return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
-// Fills out[0, n) from the RX descriptors at idx. Each frame starts with the xcap_meta the XDP
-// program put in front of it (the AF_XDP copy carries it along): its TAI timestamp becomes
-// UTC with tai_minus_utc_ns. A frame without the metadata magic (bpf_xdp_adjust_meta refused)
-// is stamped now. Returns how many frames had no metadata.
-inline unsigned views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n,
-                              const uint8_t* umem, int64_t tai_minus_utc_ns, uint16_t queue,
-                              PacketView* out) {
-  // The kernel wrote these frames on another core: start every cache miss now so they
-  // overlap instead of costing one round trip each in the loop below.
-  for (unsigned i = 0; i < n; i++)
-    __builtin_prefetch(umem + xsk_ring_cons__rx_desc(&rx, idx + i)->addr - sizeof(xcap_meta));
-  unsigned missing = 0;
-  for (unsigned i = 0; i < n; i++) {
-    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
-    const uint8_t* data = umem + d->addr;
-    xcap_meta meta;
-    std::memcpy(&meta, data - sizeof meta, sizeof meta);
-    PacketView& v = out[i];
-    v.data = data;
-    v.caplen = d->len;
-    v.wire_len = d->len;
-    if (meta.magic == XCAP_META_MAGIC) [[likely]] {
-      v.ts_ns = meta.tai_ns - uint64_t(tai_minus_utc_ns);
-      v.queue = static_cast<uint16_t>(meta.queue);
-    } else {
-      v.ts_ns = realtime_ns();
-      v.queue = queue;
-      missing++;
-    }
-    v.iface_id = 0;
-    v.link_type = 1;
+// One view. meta_end: where the frame starts in the UMEM; the xcap_meta the XDP program put in
+// front of it (the AF_XDP copy carries it along) ends there. Its TAI timestamp becomes UTC with
+// tai_minus_utc_ns. A frame without the metadata magic (bpf_xdp_adjust_meta refused) is
+// stamped now.
+inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* data, uint32_t len,
+                      int64_t tai_minus_utc_ns, uint16_t queue, unsigned& missing) {
+  xcap_meta meta;
+  std::memcpy(&meta, meta_end - sizeof meta, sizeof meta);
+  v.data = data;
+  v.caplen = len;
+  v.wire_len = len;
+  if (meta.magic == XCAP_META_MAGIC) [[likely]] {
+    v.ts_ns = meta.tai_ns - uint64_t(tai_minus_utc_ns);
+    v.queue = static_cast<uint16_t>(meta.queue);
+  } else {
+    v.ts_ns = realtime_ns();
+    v.queue = queue;
+    missing++;
   }
-  return missing;
+  v.iface_id = 0;
+  v.link_type = 1;
 }
 
-// Puts the frames of the n RX descriptors at idx back on the fill ring (frame base address:
-// aligned mode). False when the fill ring has no room yet: the caller wakes the kernel and
-// retries. It cannot stay full: it holds every frame that is not in flight.
+// The rest of a batch from its first chained descriptor on: views_from_rx's slow path, out of
+// line so the loop of single-descriptor frames stays small.
+[[gnu::noinline]] inline void chained_views_from_rx(const xsk_ring_cons& rx, uint32_t idx,
+                                                    unsigned n, unsigned max_views,
+                                                    const uint8_t* umem, int64_t tai_minus_utc_ns,
+                                                    uint16_t queue, PacketView* out,
+                                                    ChainScratch& scratch, RxBatch& b) {
+  unsigned i = b.descs;
+  while (i < n && b.views < max_views) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
+    if (scratch.skipping) {
+      i++;
+      scratch.skipping = (d->options & XDP_PKT_CONTD) != 0;
+      continue;
+    }
+    if (!(d->options & XDP_PKT_CONTD)) {
+      const uint8_t* data = umem + d->addr;
+      fill_view(out[b.views++], data, data, d->len, tai_minus_utc_ns, queue, b.missing_meta);
+      i++;
+      continue;
+    }
+    // A chain: find its last descriptor.
+    uint64_t total = 0;
+    unsigned last = i;
+    bool complete = false;
+    for (; last < n; last++) {
+      const xdp_desc* dl = xsk_ring_cons__rx_desc(&rx, idx + last);
+      total += dl->len;
+      if (!(dl->options & XDP_PKT_CONTD)) {
+        complete = true;
+        break;
+      }
+    }
+    if (!complete) {
+      // The kernel writes a frame's descriptors together, so the end is normally just past
+      // this peek: leave the chain to the next batch. Only a chain that fills a whole peek by
+      // itself can never end in one; it is too long to assemble anyway.
+      if (i > 0 || (total <= kMaxFrameBytes && n - i < kMaxChainDescs)) break;
+      b.too_big++;
+      scratch.skipping = true;
+      i = n;
+      break;
+    }
+    if (total > kMaxFrameBytes) {
+      b.too_big++;
+      i = last + 1;
+      continue;
+    }
+    if (scratch.used + total > scratch.size) break;  // the next batch starts with it
+    uint8_t* dst = scratch.data + scratch.used;
+    size_t off = 0;
+    for (unsigned k = i; k <= last; k++) {
+      const xdp_desc* dk = xsk_ring_cons__rx_desc(&rx, idx + k);
+      std::memcpy(dst + off, umem + dk->addr, dk->len);
+      off += dk->len;
+    }
+    // Only the first fragment carries the metadata.
+    fill_view(out[b.views++], umem + d->addr, dst, uint32_t(total), tai_minus_utc_ns, queue,
+              b.missing_meta);
+    scratch.used += (total + 63) & ~uint64_t(63);  // the next frame on its own cache line
+    i = last + 1;
+  }
+  b.descs = i;
+}
+
+// Turns the n RX descriptors at idx into at most max_views views in out[]. Descriptors not
+// consumed (b.descs < n: the views are full, the scratch arena is full, or a chain's end lies
+// beyond the peek) are for the next batch: the caller cancels them from the peek.
+inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n, unsigned max_views,
+                             const uint8_t* umem, int64_t tai_minus_utc_ns, uint16_t queue,
+                             PacketView* out, ChainScratch& scratch) {
+  const unsigned lim = n < max_views ? n : max_views;
+  // The kernel wrote these frames on another core: start every cache miss now so they
+  // overlap instead of costing one round trip each in the loop below. The same pass reads the
+  // descriptors' options, so the common batch (no chain) pays no check per frame.
+  uint32_t options = 0;
+  for (unsigned i = 0; i < lim; i++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
+    __builtin_prefetch(umem + d->addr - sizeof(xcap_meta));
+    options |= d->options;
+  }
+  scratch.used = 0;
+  RxBatch b;
+  if (!(options & XDP_PKT_CONTD) && !scratch.skipping) [[likely]] {
+    for (unsigned i = 0; i < lim; i++) {
+      const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
+      const uint8_t* data = umem + d->addr;
+      fill_view(out[i], data, data, d->len, tai_minus_utc_ns, queue, b.missing_meta);
+    }
+    b.views = b.descs = lim;
+    return b;
+  }
+  chained_views_from_rx(rx, idx, n, max_views, umem, tai_minus_utc_ns, queue, out, scratch, b);
+  return b;
+}
+
+// Hands back the last n descriptors of a peek, for the next one (peek_rx).
+inline void unpeek(xsk_ring_cons& rx, unsigned n, ChainScratch& scratch) {
+  xsk_ring_cons__cancel(&rx, n);
+  scratch.reload = true;
+}
+
+// xsk_ring_cons__peek, except after an unpeek: libxdp's peek reloads the producer index only
+// once its cached view is used up, so a chain whose last descriptor lay beyond that view would
+// be peeked cut short again and again. The index is reloaded first then.
+inline unsigned peek_rx(xsk_ring_cons& rx, unsigned want, uint32_t* idx, ChainScratch& scratch) {
+  if (scratch.reload) [[unlikely]] {
+    rx.cached_prod = __atomic_load_n(rx.producer, __ATOMIC_ACQUIRE);
+    scratch.reload = false;
+  }
+  return xsk_ring_cons__peek(&rx, want, idx);
+}
+
+// Puts the frames of the n RX descriptors at idx back on the fill ring. A descriptor's address
+// points past the headroom (and into the frame for every fragment of a chain): the fill ring
+// takes frame base addresses (aligned mode), so it is masked down. False when the fill ring
+// has no room yet: the caller wakes the kernel and retries. It cannot stay full: it holds
+// every frame that is not in flight.
 inline bool refill_from_rx(xsk_ring_prod& fill, const xsk_ring_cons& rx, uint32_t idx, unsigned n,
                            uint32_t frame_size) {
   uint32_t fidx = 0;

@@ -6,9 +6,11 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <xdp/xsk.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <thread>
@@ -30,6 +32,7 @@ struct XskSource::Rings {
   xsk_ring_prod fill;
   xsk_ring_cons comp;
   xsk_ring_cons rx;
+  ChainScratch scratch;
 };
 
 namespace {
@@ -51,6 +54,13 @@ int create_socket_with_retry(xsk_socket** xsk, const XskConfig& cfg, xsk_umem* u
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << std::min(attempt, 4)));
   }
   return rc;
+}
+
+bool kernel_at_least(unsigned major, unsigned minor) {
+  utsname u{};
+  unsigned ma = 0, mi = 0;
+  if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
 }
 
 }  // namespace
@@ -93,17 +103,37 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
   sc.tx_size = 0;
   sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // our own program is attached
   sc.xdp_flags = cfg.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-  // Zero-copy where the driver has it; copy mode otherwise (veth, skb mode).
+  // Zero-copy where the driver has it; copy mode otherwise (veth, skb mode). Multi-buffer
+  // (XDP_USE_SG) where the kernel (6.6+) and, for zero-copy, the driver have it. When the
+  // MTU outgrows a UMEM frame, whole jumbo frames matter more than zero-copy: copy mode with
+  // multi-buffer comes before zero-copy without it.
+  const uint16_t zc = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY, copy = XDP_USE_NEED_WAKEUP | XDP_COPY;
+  const uint16_t sg = cfg.multi_buffer ? XDP_USE_SG : 0;
+  const bool jumbo = cfg.mtu == 0 || cfg.mtu + 14 + 8 > self->single_frame_bytes();
+  std::vector<uint16_t> tries;
+  if (cfg.skb_mode)
+    tries = {uint16_t(copy | sg), copy};
+  else if (jumbo)
+    tries = {uint16_t(zc | sg), uint16_t(copy | sg), zc, copy};
+  else
+    tries = {uint16_t(zc | sg), zc, uint16_t(copy | sg), copy};
   int rc = -EOPNOTSUPP;
-  if (!cfg.skb_mode) {
-    sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY;
+  std::string sg_error = cfg.multi_buffer ? "" : "turned off (XCAP_MULTI_BUFFER=off)";
+  for (size_t t = 0; t < tries.size() && rc != 0; t++) {
+    if (t > 0 && tries[t] == tries[t - 1]) continue;  // without sg the pairs coincide
+    sc.bind_flags = tries[t];
     rc = create_socket_with_retry(&self->xsk_, cfg, self->umem_, &r.rx, sc);
-    self->zero_copy_ = rc == 0;
+    if (rc == 0) {
+      self->zero_copy_ = tries[t] & XDP_ZEROCOPY;
+      self->multi_buffer_ = tries[t] & XDP_USE_SG;
+    } else if (tries[t] & XDP_USE_SG) {
+      sg_error = std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") +
+                 " mode: " + strerror(-rc) + (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
+      // Copy mode takes XDP_USE_SG on any driver since 6.6: EINVAL there is an older kernel.
+      if (!(tries[t] & XDP_ZEROCOPY) && rc == -EINVAL) self->kernel_linear_only_ = true;
+    }
   }
-  if (rc != 0) {
-    sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
-    rc = create_socket_with_retry(&self->xsk_, cfg, self->umem_, &r.rx, sc);
-  }
+  if (!self->multi_buffer_ && !kernel_at_least(6, 6)) self->kernel_linear_only_ = true;
   if (rc != 0)
     return make_error("cannot bind an AF_XDP socket to " + cfg.ifname + " queue " +
                       std::to_string(cfg.queue) + ": " + strerror(-rc) +
@@ -116,13 +146,22 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
     setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec);
     setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget);
   }
+  if (self->multi_buffer_) {
+    self->scratch_mem_.resize(kChainScratchBytes);
+    r.scratch.data = self->scratch_mem_.data();
+    r.scratch.size = self->scratch_mem_.size();
+  } else {
+    // For the start-up line: the last refused multi-buffer bind, or why none was tried.
+    self->multi_buffer_error_ = sg_error.empty() ? "not offered" : sg_error;
+  }
   uint32_t key = cfg.queue;
   if (bpf_map_update_elem(xsks_map_fd, &key, &fd, BPF_ANY) != 0)
     return make_error("cannot register the socket of queue " + std::to_string(cfg.queue) +
                       " in the XSKMAP: " + strerror(errno));
   self->refresh_clock();
-  log_debug("queue %u: AF_XDP socket bound (%s), UMEM %zu MiB", cfg.queue,
-            self->zero_copy_ ? "zero-copy" : "copy", self->umem_bytes_ >> 20);
+  log_debug("queue %u: AF_XDP socket bound (%s%s), UMEM %zu MiB", cfg.queue,
+            self->zero_copy_ ? "zero-copy" : "copy", self->multi_buffer_ ? ", multi-buffer" : "",
+            self->umem_bytes_ >> 20);
   return self;
 }
 
@@ -144,10 +183,21 @@ void XskSource::refresh_clock() {
   tai_minus_utc_ns_ = (a + (b - a) / 2) - u;
 }
 
+uint32_t XskSource::single_frame_bytes() const {
+  return cfg_.frame_size - kXdpPacketHeadroom;
+}
+
+uint32_t XskSource::max_frame() const {
+  return multi_buffer_ ? kMaxFrameBytes : single_frame_bytes();
+}
+
 unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
   Rings& r = *rings_;
+  release();  // a batch that yielded no view (only too-big chains) is still held
+  // With multi-buffer, peek beyond max so a chain that starts in the last slot can end.
+  const unsigned want = multi_buffer_ ? max + kMaxChainDescs : max;
   uint32_t idx = 0;
-  unsigned n = xsk_ring_cons__peek(&r.rx, max, &idx);
+  unsigned n = peek_rx(r.rx, want, &idx, r.scratch);
   if (n == 0) {
     if (xsk_ring_prod__needs_wakeup(&r.fill))
       recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
@@ -155,16 +205,22 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
       pollfd p{fd(), POLLIN, 0};
       poll(&p, 1, timeout_ms);
     }
-    n = xsk_ring_cons__peek(&r.rx, max, &idx);
+    n = peek_rx(r.rx, want, &idx, r.scratch);
     if (n == 0) return 0;
   }
-  held_ = n;
+  const RxBatch b =
+      views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_), tai_minus_utc_ns_,
+                    static_cast<uint16_t>(cfg_.queue), out, r.scratch);
+  if (b.descs < n) unpeek(r.rx, n - b.descs, r.scratch);  // the next batch's
+  held_ = b.descs;
   held_idx_ = idx;
-  if (unsigned missing = views_from_rx(r.rx, idx, n, static_cast<const uint8_t*>(umem_area_),
-                                       tai_minus_utc_ns_, static_cast<uint16_t>(cfg_.queue), out))
-    missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + missing,
+  if (b.missing_meta)
+    missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + b.missing_meta,
                         std::memory_order_relaxed);
-  return n;
+  if (b.too_big)
+    too_big_.store(too_big_.load(std::memory_order_relaxed) + b.too_big, std::memory_order_relaxed);
+  if (b.views == 0) release();  // the caller releases only batches that gave it views
+  return b.views;
 }
 
 void XskSource::release() {

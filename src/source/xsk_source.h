@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/packet_view.h"
 #include "common/result.h"
@@ -23,11 +24,18 @@ namespace xcap::source {
 struct XskConfig {
   std::string ifname;
   uint32_t queue = 0;
-  uint32_t frame_size = 4096;  // one UMEM frame per packet; 4096 fits the veth XDP MTU
+  uint32_t frame_size = 4096;  // UMEM frame; a longer frame takes several (multi-buffer)
   uint32_t rx_size = 2048;     // RX ring descriptors
   uint32_t fill_size = 4096;   // fill ring = UMEM frames; at least twice the RX ring
   bool skb_mode = false;       // XDP program attached in skb (generic) mode
   bool busy_poll = false;      // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
+  // Ask for AF_XDP multi-buffer (XDP_USE_SG): frames longer than a UMEM frame arrive as a
+  // chain of descriptors and are captured whole. Off (XCAP_MULTI_BUFFER=off): such frames are
+  // too_big.
+  bool multi_buffer = true;
+  // Interface MTU, 0 if unknown: when its frames outgrow a UMEM frame, multi-buffer in copy
+  // mode is preferred to zero-copy without it.
+  uint32_t mtu = 0;
 };
 
 // XDP_STATISTICS of one socket: the kernel's own drop counters.
@@ -46,14 +54,28 @@ class XskSource {
   XskSource& operator=(const XskSource&) = delete;
 
   // Up to max packets into out[]; waits up to timeout_ms when the ring is empty. The views
-  // stay valid until release(). Timestamps are UTC (converted from the XDP TAI stamp).
+  // stay valid until release(). Timestamps are UTC (converted from the XDP TAI stamp). A frame
+  // that arrived as a chain of descriptors is assembled into a per-source scratch arena (one
+  // copy); other frames are views of the UMEM.
   unsigned receive(PacketView* out, unsigned max, int timeout_ms);
   // Gives the last receive()'s frames back to the kernel (fill ring) and frees RX slots.
   void release();
 
   XskKernelStats kernel_stats() const;  // getsockopt: call at scrape time, any thread
   uint64_t missing_meta() const { return missing_meta_.load(std::memory_order_relaxed); }
+  // Chains longer than kMaxFrameBytes, dropped (the XDP side counts the too-big frames of a
+  // socket without multi-buffer: XCAP_CNT_TOO_BIG).
+  uint64_t too_big() const { return too_big_.load(std::memory_order_relaxed); }
   bool zero_copy() const { return zero_copy_; }
+  bool multi_buffer() const { return multi_buffer_; }
+  // Why the socket has no multi-buffer (the bind's error, or "turned off"); empty when it has.
+  const std::string& multi_buffer_error() const { return multi_buffer_error_; }
+  // The kernel has no AF_XDP multi-buffer at all (it refused XDP_USE_SG as unknown, or is
+  // older than 6.6): it hands a socket only the linear part of a frame in fragments.
+  bool kernel_linear_only() const { return kernel_linear_only_; }
+  // The largest frame captured whole: kMaxFrameBytes with multi-buffer, else what one UMEM
+  // frame holds after the kernel's headroom.
+  uint32_t max_frame() const;
   uint32_t queue() const { return cfg_.queue; }
   int fd() const;
   // Re-reads the TAI-UTC offset (leap seconds, clock steps); the worker calls it once a second.
@@ -61,6 +83,11 @@ class XskSource {
 
  private:
   explicit XskSource(const XskConfig& cfg);
+  // What one UMEM frame holds of a frame: the kernel copies it XDP_PACKET_HEADROOM bytes in
+  // (the xcap_meta in front of it lies in that headroom and costs nothing: a 4 KiB frame took
+  // a 3,840-byte frame whole on the lab).
+  uint32_t single_frame_bytes() const;
+  static constexpr uint32_t kXdpPacketHeadroom = 256;
   struct Rings;
   XskConfig cfg_;
   std::unique_ptr<Rings> rings_;
@@ -72,7 +99,12 @@ class XskSource {
   uint32_t held_idx_ = 0;  // their first RX ring index
   int64_t tai_minus_utc_ns_ = 0;
   std::atomic<uint64_t> missing_meta_{0};  // frames without xcap metadata (META_FAILED)
+  std::atomic<uint64_t> too_big_{0};
   bool zero_copy_ = false;
+  bool multi_buffer_ = false;
+  bool kernel_linear_only_ = false;
+  std::string multi_buffer_error_;
+  std::vector<uint8_t> scratch_mem_;  // chains are assembled here (Rings::scratch; multi-buffer)
 };
 
 }  // namespace xcap::source

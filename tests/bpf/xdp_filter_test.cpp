@@ -84,6 +84,7 @@ XdpFilterMaps maps_of(xcap_bpf* s) {
 XdpFilterLoadOptions load_options(xcap_bpf* s) {
   XdpFilterLoadOptions o;
   o.expected_attach_type = bpf_program__expected_attach_type(s->progs.xcap_xdp);
+  o.xdp_frags = bpf_loader::xdp_frags(s->progs.xcap_xdp);
   return o;
 }
 
@@ -438,6 +439,49 @@ TEST_F(XdpFilterMain, MirrorJudgesTheInnerFrame) {
   std::printf("mirror: %.1f%% of %llu runs decided at XDP\n",
               100.0 * double(decided) / double(runs), (unsigned long long)runs);
   EXPECT_GT(decided, runs * 9 / 10);
+}
+
+// The main program is multi-buffer (xdp.frags); the kernel keeps a prog array to one kind, so
+// the filter is loaded as one too. A frame in fragments is left to the worker: the filter
+// would see only its linear part.
+TEST_F(XdpFilterMain, JumboFramesGoToTheWorkerAndTheFilterMustBeFrags) {
+  Skel skel = with_socket(XCAP_MODE_MIRROR);
+  ASSERT_NE(skel, nullptr);
+  const int main_fd = bpf_program__fd(skel->progs.xcap_xdp);
+  Result<FilterProgram> p = FilterProgram::compile("tcp port 80", kEthernet, kSnaplen);
+  ASSERT_TRUE(p.ok());
+
+  XdpFilterLoadOptions single = load_options(skel.get());
+  ASSERT_TRUE(single.xdp_frags) << "the main program is xdp.frags";
+  single.xdp_frags = false;
+  Result<Fd> mismatched = load_xdp_filter(p->instructions(), maps_of(skel.get()), single);
+  ASSERT_TRUE(mismatched.ok()) << mismatched.error().message;
+  const uint32_t slot = 0;
+  const int mfd = mismatched->get();
+  EXPECT_NE(bpf_map_update_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot, &mfd, BPF_ANY), 0)
+      << "the kernel took a single-buffer filter into a multi-buffer program's prog array";
+
+  ASSERT_TRUE(bpf_loader::install_xdp_filter(skel.get(), p->instructions()).ok());
+  auto frame = [](uint16_t port, size_t len) {
+    FrameBuilder f =
+        outer_v4(XCAP_VXLAN_PORT).vxlan(1).eth().ipv4("198.18.1.1", "198.18.1.2").tcp(40000, port);
+    return f.payload(len - f.size()).build();
+  };
+  const auto before = counters(skel.get());
+  Verdict small80 = run(main_fd, frame(80, 1000), false),
+          small443 = run(main_fd, frame(443, 1000), false);
+  EXPECT_EQ(small80.action, uint32_t(XDP_REDIRECT));
+  EXPECT_TRUE(small80.filtered);
+  EXPECT_EQ(small443.action, uint32_t(XDP_DROP)) << "judged at XDP";
+  for (uint16_t port : {80, 443}) {
+    const Verdict v = run(main_fd, frame(port, 8000), false);
+    ASSERT_EQ(v.err, 0) << strerror(-v.err);
+    EXPECT_EQ(v.action, uint32_t(XDP_REDIRECT)) << port << ": undecided, for the worker";
+    EXPECT_FALSE(v.filtered) << port;
+  }
+  const auto after = counters(skel.get());
+  EXPECT_EQ(after[XCAP_CNT_FILTER_UNDECIDED] - before[XCAP_CNT_FILTER_UNDECIDED], 2u);
+  EXPECT_EQ(after[XCAP_CNT_FILTER_EXCLUDED] - before[XCAP_CNT_FILTER_EXCLUDED], 1u);
 }
 
 // What the XDP side does not unwrap goes to user space unfiltered; host traffic passes.

@@ -96,6 +96,13 @@ class XdpProgram {
     return {xcap::test::read_counters(bpf_map__fd(skel_->maps.xcap_counters))};
   }
 
+  // As XcapProgram::set_max_frame does for sockets without multi-buffer (the skeleton loaded
+  // the object itself, so its bss pointer is the kernel's copy).
+  void set_max_frame(uint32_t bytes, bool linear_only) const {
+    skel_->bss->xcap_max_frame = bytes;
+    skel_->bss->xcap_linear_only = linear_only;
+  }
+
  private:
   XdpProgram() = default;
   XcapSkel skel_;
@@ -565,6 +572,84 @@ TEST(XdpProgramConfig, FramesBeforeArmingPassAndAreNotDrops) {
   c = p->counters();
   EXPECT_EQ(c[XCAP_CNT_NOT_READY], 1u);
   EXPECT_EQ(c[XCAP_CNT_NO_SOCKET], 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// A frame of exactly len bytes: the given headers, then a payload whose every byte depends on
+// its position, so a reordered or dropped fragment shows.
+Bytes sized(FrameBuilder f, size_t len) {
+  Bytes pay(len - f.size());
+  for (size_t i = 0; i < pay.size(); i++) pay[i] = uint8_t(i * 7 + i / 251);
+  return f.bytes(pay).build();
+}
+
+// Jumbo frames reach the program in fragments (test_run puts what exceeds a page in frags, and
+// refuses outright to run a program that is not xdp.frags on them): they are captured whole,
+// and counted at their full length.
+TEST_F(XdpProgramTest, JumboFramesInFragmentsAreRedirectedWhole) {
+  ASSERT_NO_FATAL_FAILURE(add_socket());
+  const Bytes vxlan8000 =
+      sized(outer_v4(49152, 4789).vxlan(100).eth().ipv4("198.18.1.1", "198.18.1.2"), 8000);
+  const Bytes span9014 =
+      sized(FrameBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").udp(1, 2), 9014);
+  for (uint32_t mode : {uint32_t(XCAP_MODE_MIRROR), uint32_t(XCAP_MODE_SPAN)})
+    for (const Bytes* f : {&vxlan8000, &span9014}) {
+      SCOPED_TRACE(std::string(mode_name(mode)) + " / " + std::to_string(f->size()));
+      const bool capture = mode == XCAP_MODE_SPAN || f == &vxlan8000;
+      Counters before = prog(mode).counters();
+      RunResult r = prog(mode).run(*f, sock_->ifindex());
+      Counters d = prog(mode).counters() - before;
+      ASSERT_EQ(r.err, 0) << "bpf_prog_test_run_opts: " << strerror(-r.err)
+                          << " (a program without xdp.frags cannot take a frame over a page)";
+      EXPECT_EQ(d[XCAP_CNT_RX_BYTES], f->size()) << "bytes must count the fragments too";
+      EXPECT_EQ(d[XCAP_CNT_TOO_BIG], 0u);
+      if (!capture) {
+        EXPECT_EQ(r.retval, uint32_t(XDP_PASS));
+        EXPECT_EQ(d[XCAP_CNT_PASS], 1u);
+        continue;
+      }
+      EXPECT_EQ(r.retval, uint32_t(XDP_REDIRECT));
+      EXPECT_EQ(d[XCAP_CNT_REDIRECT], 1u);
+      ASSERT_EQ(r.meta_len, sizeof(xcap_meta)) << "metadata in front of a multi-buffer frame";
+      EXPECT_TRUE(Bytes(r.out.begin() + r.meta_len, r.out.end()) == *f)
+          << "the frame, fragments included, must be untouched";
+    }
+}
+
+// Sockets without multi-buffer: user space sets the largest frame they take; longer frames for
+// capture are dropped at XDP as TOO_BIG (not left to the kernel, which would count them among
+// the fill-ring drops). Frames not for capture pass whatever their size.
+TEST_F(XdpProgramTest, FramesOverTheSocketsLimitAreTooBig) {
+  ASSERT_NO_FATAL_FAILURE(add_socket());
+  const XdpProgram& mirror = prog(XCAP_MODE_MIRROR);
+  const XdpProgram& span = prog(XCAP_MODE_SPAN);
+  auto hdr = [] { return FrameBuilder().eth().ipv4("198.18.0.1", "198.18.0.2").udp(1, 2); };
+  auto verdict = [&](const XdpProgram& p, const Bytes& f, uint64_t too_big) {
+    Counters before = p.counters();
+    RunResult r = p.run(f, sock_->ifindex());
+    EXPECT_EQ(r.err, 0) << strerror(-r.err);
+    EXPECT_EQ((p.counters() - before)[XCAP_CNT_TOO_BIG], too_big) << f.size();
+    return r.retval;
+  };
+  span.set_max_frame(3000, false);
+  EXPECT_EQ(verdict(span, sized(hdr(), 3000), 0), uint32_t(XDP_REDIRECT));
+  EXPECT_EQ(verdict(span, sized(hdr(), 3001), 1), uint32_t(XDP_DROP));
+  EXPECT_EQ(verdict(span, sized(hdr(), 9000), 1), uint32_t(XDP_DROP));
+  // A kernel that hands such a socket only the linear part: frames in fragments are too big
+  // even under the limit (test_run's linear part ends before 3,600 bytes).
+  span.set_max_frame(3824, true);
+  EXPECT_EQ(verdict(span, sized(hdr(), 3000), 0), uint32_t(XDP_REDIRECT));
+  EXPECT_EQ(verdict(span, sized(hdr(), 3700), 1), uint32_t(XDP_DROP));
+  span.set_max_frame(0, false);
+  EXPECT_EQ(verdict(span, sized(hdr(), 9000), 0), uint32_t(XDP_REDIRECT));
+
+  mirror.set_max_frame(3000, false);
+  EXPECT_EQ(verdict(mirror, sized(hdr(), 9000), 0), uint32_t(XDP_PASS)) << "host traffic";
+  EXPECT_EQ(verdict(mirror, sized(outer_v4(1, 4789).vxlan(1).eth(), 3001), 1), uint32_t(XDP_DROP));
+  mirror.set_max_frame(0, false);
 }
 
 }  // namespace

@@ -1,7 +1,16 @@
 #include "common/lab.h"
 
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -14,13 +23,14 @@ std::string source_path(const std::string& rel) {
   return std::string(XCAP_SOURCE_DIR) + "/" + rel;
 }
 
-Lab::Lab(const std::string& name, const std::string& net, int queues)
+Lab::Lab(const std::string& name, const std::string& net, int queues, int mtu)
     : name_(name),
       net_(net),
       ns_(name + "-gen"),
       gen_(name + "g"),
       cap_(name + "c"),
-      queues_(queues) {
+      queues_(queues),
+      mtu_(mtu) {
   // A crashed earlier run may have left this lab behind: start clean.
   sh(env() + source_path("tools/lab") + " down " + name_ + " >/dev/null 2>&1");
   if (sh(env() + source_path("tools/lab") + " up " + name_ + " >/dev/null") != 0)
@@ -28,7 +38,8 @@ Lab::Lab(const std::string& name, const std::string& net, int queues)
 }
 
 std::string Lab::env() const {
-  return "XCAP_LAB_NET=" + net_ + " XCAP_LAB_QUEUES=" + std::to_string(queues_) + " ";
+  return "XCAP_LAB_NET=" + net_ + " XCAP_LAB_QUEUES=" + std::to_string(queues_) +
+         (mtu_ ? " XCAP_LAB_MTU=" + std::to_string(mtu_) : std::string()) + " ";
 }
 
 Lab::~Lab() {
@@ -53,6 +64,33 @@ std::vector<std::string> Lab::gen_argv(const std::vector<std::string>& gen_args)
 
 RunResult Lab::send(const std::vector<std::string>& gen_args, double timeout_s) const {
   return run(gen_argv(gen_args), timeout_s);
+}
+
+Fd Lab::raw_socket() const {
+  // setns changes the namespace of the calling thread only: a thread of its own goes in, makes
+  // the socket (which stays in the namespace it was made in) and ends.
+  Fd sock;
+  std::string err;
+  std::thread t([&] {
+    Fd ns(open(("/var/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid() || setns(ns.get(), CLONE_NEWNET) != 0) {
+      err = "entering " + ns_ + ": " + strerror(errno);
+      return;
+    }
+    Fd s(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));  // protocol 0: sends, receives nothing
+    sockaddr_ll a{};
+    a.sll_family = AF_PACKET;
+    a.sll_ifindex = int(if_nametoindex(gen_.c_str()));
+    if (!s.valid() || a.sll_ifindex == 0 ||
+        bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      err = "packet socket on " + gen_ + ": " + strerror(errno);
+      return;
+    }
+    sock = std::move(s);
+  });
+  t.join();
+  if (!sock.valid()) throw std::runtime_error(err);
+  return sock;
 }
 
 std::string Lab::cap_mac() const {

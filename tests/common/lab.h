@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/frame_builder.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"  // TempDir, for the tests that use a Lab
@@ -15,7 +16,9 @@ namespace xcap::test {
 
 class Lab {
  public:
-  explicit Lab(const std::string& name, const std::string& net = "198.18.0", int queues = 1);
+  // mtu: both ends' MTU (XCAP_LAB_MTU); 0 keeps tools/lab's default (1600).
+  explicit Lab(const std::string& name, const std::string& net = "198.18.0", int queues = 1,
+               int mtu = 0);
   ~Lab();
   Lab(const Lab&) = delete;
   Lab& operator=(const Lab&) = delete;
@@ -33,6 +36,10 @@ class Lab {
   std::vector<std::string> gen_argv(const std::vector<std::string>& gen_args) const;
   // Sends with xcap-gen from the gen namespace; returns its exit status and output.
   RunResult send(const std::vector<std::string>& gen_args, double timeout_s = 120) const;
+  // A packet socket (AF_PACKET, SOCK_RAW) on the sender end, made in the gen namespace:
+  // send() on it puts whole Ethernet frames of any size up to the MTU on the wire, where
+  // xcap-gen's XDP live frames stop at a page. Throws on failure.
+  Fd raw_socket() const;
   // The capture end's MAC address ("aa:bb:..") so replayed frames can be addressed to it.
   std::string cap_mac() const;
   MacAddr cap_mac_bytes() const;
@@ -41,6 +48,7 @@ class Lab {
   std::string env() const;  // the tools/lab environment for this lab
   std::string name_, net_, ns_, gen_, cap_;
   int queues_;
+  int mtu_;
 };
 
 std::string bin(const std::string& name);  // path of a built binary (xcap, xcap-gen)

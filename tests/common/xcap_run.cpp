@@ -16,20 +16,21 @@ namespace xcap::test {
 
 std::optional<StatsLine> parse_stats_line(const std::string& text) {
   static const std::regex re(
-      R"(xcap: (\d+) packets captured, (\d+) dropped \(kernel (\d+), ring (\d+), filter-excluded (\d+), writer (\d+), decap-error (\d+)\))");
+      R"(xcap: (\d+) packets captured, (\d+) dropped \(kernel (\d+), ring (\d+), filter-excluded (\d+), writer (\d+), decap-error (\d+)(?:, too-big (\d+))?\))");
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
   auto n = [&](int i) { return std::stoull(m[i].str()); };
-  return StatsLine{n(1), n(2), n(3), n(4), n(5), n(6), n(7)};
+  auto opt = [&](int i) { return m[i].matched ? n(i) : 0; };
+  return StatsLine{n(1), n(2), n(3), n(4), n(5), n(6), n(7), opt(8)};
 }
 
 std::optional<Accounting> parse_accounting(const std::string& text) {
   static const std::regex re(
-      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+), filter-excluded (\d+); sockets delivered (\d+), over-count (\d+); passed before start (\d+))");
+      R"(accounting: xdp seen (\d+), passed (\d+), redirected (\d+), no-socket (\d+), malformed (\d+), filter-excluded (\d+); sockets delivered (\d+), over-count (\d+); xdp too-big (\d+); passed before start (\d+))");
   std::smatch m;
   if (!std::regex_search(text, m, re)) return std::nullopt;
   auto n = [&](int i) { return std::stoull(m[i].str()); };
-  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9)};
+  return Accounting{n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10)};
 }
 
 std::unique_ptr<Subprocess> start_capture(const std::string& iface,

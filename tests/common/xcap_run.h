@@ -13,15 +13,17 @@
 namespace xcap::test {
 
 struct StatsLine {
-  uint64_t captured = 0, dropped = 0, kernel = 0, ring = 0, filter = 0, writer = 0, decap = 0;
+  uint64_t captured = 0, dropped = 0, kernel = 0, ring = 0, filter = 0, writer = 0, decap = 0,
+           too_big = 0;
 };
 std::optional<StatsLine> parse_stats_line(const std::string& stderr_text);
 
 struct Accounting {
   uint64_t seen = 0, passed = 0, redirected = 0, no_socket = 0, malformed = 0,
-           xdp_filter_excluded = 0, delivered = 0, over_count = 0, not_ready = 0;
+           xdp_filter_excluded = 0, delivered = 0, over_count = 0, xdp_too_big = 0,
+           not_ready = 0;
   // Every frame the XDP program steered to capture: captured + dropped must equal this.
-  uint64_t steered() const { return redirected + no_socket + xdp_filter_excluded; }
+  uint64_t steered() const { return redirected + no_socket + xdp_filter_excluded + xdp_too_big; }
 };
 std::optional<Accounting> parse_accounting(const std::string& stderr_text);
 
