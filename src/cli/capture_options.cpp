@@ -12,6 +12,8 @@
 #include <map>
 #include <sstream>
 
+#include "cli/capture_environment.h"
+#include "common/defaults.h"
 #include "metrics/metrics_server.h"
 
 namespace po = boost::program_options;
@@ -54,11 +56,12 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
 
 struct Raw {
   std::string iface, read_file, write_path, filter,
-      snaplen = "262144", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0",
-      max_files = "0", format = "pcap", split = "none", mode = "mirror", decap,
-      decap_errors = "drop", decap_depth = "1", bare_ip_link = "ethernet", queues = "all",
-      xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
-      frame_size = "auto", geneve_port = "6081", rt_priority = "0";
+      snaplen = "0", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0", max_files = "0",
+      format = "pcap", split = "none", mode = "mirror", decap, decap_errors = "drop",
+      decap_depth = "1", bare_ip_link = "ethernet", queues = "all", xdp_mode = "auto", listen,
+      metrics, config, batch = std::to_string(defaults::kBatchSize),
+      rx_ring = std::to_string(defaults::kRxRing), fill_ring, frame_size = "auto",
+      geneve_port = "6081", rt_priority = "0";
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
@@ -79,8 +82,8 @@ po::options_description describe(Raw& r) {
       "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); "
       "none (default): one ring, sources mixed")(
       "snaplen,s", po::value(&r.snaplen)->value_name("BYTES"),
-      "bytes kept per packet (default 262144; 0 = default)")(
-      "count,c", po::value(&r.count)->value_name("N"), "stop after N packets")(
+      ("bytes kept per packet (default " + std::to_string(defaults::kSnaplen) + "; 0 = default)")
+          .c_str())("count,c", po::value(&r.count)->value_name("N"), "stop after N packets")(
       "duration", po::value(&r.duration)->value_name("SEC"),
       "stop after SEC seconds (decimals allowed)")(
       "file-size,C", po::value(&r.rotate_mb)->value_name("MB"),
@@ -126,9 +129,12 @@ po::options_description describe(Raw& r) {
       "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
   po::options_description tune("Tuning (see README)");
   tune.add_options()("batch-size", po::value(&r.batch)->value_name("N"),
-                     "packets per worker batch, 1-256 (default 64)")(
-      "rx-ring", po::value(&r.rx_ring)->value_name("N"),
-      "AF_XDP RX ring descriptors, power of two (default 4096)")(
+                     ("packets per worker batch, 1-" + std::to_string(defaults::kMaxBatchSize) +
+                      " (default " + std::to_string(defaults::kBatchSize) + ")")
+                         .c_str())("rx-ring", po::value(&r.rx_ring)->value_name("N"),
+                                   ("AF_XDP RX ring descriptors, power of two (default " +
+                                    std::to_string(defaults::kRxRing) + ")")
+                                       .c_str())(
       "fill-ring", po::value(&r.fill_ring)->value_name("N"),
       "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")(
       "frame-size", po::value(&r.frame_size)->value_name("auto|2048|4096"),
@@ -198,53 +204,192 @@ std::string config_origin(const std::string& msg, const std::string& path,
   return "";
 }
 
+// ---- the stages of parse_capture_args: each checks one group of flags ----------------------
+// They look at the command line only; what the host has (the interface, its queues and MTU)
+// is resolve_capture_environment's (capture_environment.h).
+
+// "all" or a list such as "0,2-3" of queue numbers xcap can take; the interface's own count
+// is checked by resolve_capture_environment.
+Result<void> check_queue_syntax(const std::string& spec) {
+  auto q = parse_queue_list(spec, XCAP_MAX_QUEUES);
+  if (!q) return q.error();
+  return ok();
+}
+
+Result<void> parse_input(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  if (!r.listen.empty())
+    return make_error("--listen: streaming to clients is not available in this version yet");
+  if (!r.iface.empty() && !r.read_file.empty())
+    return make_error("-i and -r: capture live from an interface or replay a file, not both");
+  if (r.iface.empty() && r.read_file.empty())
+    return make_error("-i IFACE (or -r FILE to replay a capture file) is required");
+  o.iface = r.iface;
+  o.read_path = r.read_file;
+  o.queues_spec = r.queues;
+  return check_queue_syntax(r.queues);
+}
+
+Result<void> parse_mode_and_decap(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  if (r.mode == "mirror")
+    o.mode = XCAP_MODE_MIRROR;
+  else if (r.mode == "span")
+    o.mode = XCAP_MODE_SPAN;
+  else if (r.mode == "local")
+    return make_error(
+        "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
+        "span");
+  else
+    return make_error("--mode '" + r.mode + "': expected mirror, span or local");
+  const std::string decap =
+      r.decap.empty() ? (o.mode == XCAP_MODE_MIRROR ? "auto" : "none") : r.decap;
+  if (auto d = parse_decap_mode(decap))
+    o.decap = *d;
+  else
+    return make_error("--decap '" + decap + "': expected auto, none, vxlan, geneve, erspan or gre");
+  if (r.decap_errors != "keep" && r.decap_errors != "drop")
+    return make_error("--decap-errors '" + r.decap_errors + "': expected keep or drop");
+  o.keep_decap_errors = r.decap_errors == "keep";
+  auto depth = parse_uint<unsigned>("--decap-depth", r.decap_depth, 1, 8);
+  if (!depth) return depth.error();
+  o.decap_depth = *depth;
+  if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
+    o.xdp_mode = *m;
+  else
+    return make_error("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
+  return ok();
+}
+
+Result<void> parse_output(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  if (r.format == "pcap")
+    o.format = sink::FileFormat::Pcap;
+  else if (r.format == "pcapng")
+    o.format = sink::FileFormat::Pcapng;
+  else
+    return make_error("--format '" + r.format + "': expected pcap or pcapng");
+  if (r.bare_ip_link != "ethernet" && r.bare_ip_link != "raw")
+    return make_error("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
+  o.raw_ip_link = r.bare_ip_link == "raw";
+  if (o.raw_ip_link && o.format != sink::FileFormat::Pcapng)
+    return make_error("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
+  o.write_path = r.write_path;
+  if (r.split != "none" && r.split != "source")
+    return make_error("--split '" + r.split + "': expected none or source");
+  o.split_by_source = r.split == "source";
+  if (o.split_by_source && o.write_path == "-")
+    return make_error("--split source writes one file ring per source; it cannot write to stdout");
+  if (o.split_by_source && o.write_path.empty()) return make_error("--split source needs -w PATH");
+  if (o.split_by_source && o.decap == DecapConfig::Mode::None)
+    return make_error("--split source needs decapsulation (--decap)");
+  auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, defaults::kSnaplen);
+  if (!snap) return snap.error();
+  o.snaplen = *snap ? *snap : defaults::kSnaplen;
+  if (o.snaplen < 14)
+    return make_error("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+  auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
+  if (!count) return count.error();
+  o.count = *count;
+  size_t used = 0;
+  try {
+    o.duration_s = std::stod(r.duration, &used);
+  } catch (const std::exception&) {  // std::stod's only way to say "not a number"
+    used = 0;
+  }
+  if (used != r.duration.size() || !std::isfinite(o.duration_s) || o.duration_s < 0)
+    return make_error("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
+  return ok();
+}
+
+Result<void> parse_rotation(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
+  auto cmb = parse_uint<uint64_t>("-C", r.rotate_mb, 0, 1'000'000);
+  if (!cmb) return cmb.error();
+  auto gs = parse_uint<uint32_t>("-G", r.rotate_s, 0, 31 * 86400);
+  if (!gs) return gs.error();
+  auto wn = parse_uint<uint32_t>("-W", r.max_files, 0, 1'000'000);
+  if (!wn) return wn.error();
+  // 0 would mean a file per block (-C), a file per instant (-G) or no file kept (-W): leave
+  // the flag out for no limit.
+  if (vm.count("file-size") && *cmb == 0)
+    return make_error("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
+  if (vm.count("rotate-seconds") && *gs == 0)
+    return make_error("-G 0: a rotation period is at least 1 second; leave -G out for no period");
+  if (vm.count("file-count") && *wn == 0)
+    return make_error("-W 0: keep at least 1 file; leave -W out to keep every file");
+  o.rotate_mb = *cmb, o.rotate_seconds = *gs, o.max_files = *wn;
+  const bool rotating = o.rotate_mb || o.rotate_seconds || o.max_files;
+  if (rotating && o.write_path.empty()) return make_error("-C, -G and -W need -w PATH");
+  if (rotating && o.write_path == "-")
+    return make_error("-C, -G and -W cannot rotate stdout (-w -)");
+  if (o.max_files && !o.rotate_mb && !o.rotate_seconds)
+    return make_error("-W needs -C or -G: it limits how many rotated files are kept");
+  return ok();
+}
+
+// tcpdump style: -f EXPR, or the words after the options, joined with spaces.
+Result<void> parse_filter(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
+  if (!r.trailing.empty() && !r.filter.empty())
+    return make_error("give the filter once: -f '" + r.filter + "' and trailing words '" +
+                      r.trailing.front() + " ...' were both given");
+  if (!vm.count("filter") && r.trailing.empty()) return ok();
+  std::string expr = r.filter;
+  for (const auto& w : r.trailing) expr += (expr.empty() ? "" : " ") + w;
+  auto f = FilterSet::compile(expr, o.snaplen);
+  if (!f) return make_error("-f: " + f.error().message);
+  o.filter = std::make_shared<const FilterSet>(std::move(f.value()));
+  return ok();
+}
+
+Result<void> parse_ports(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  o.vxlan_ports.clear();
+  for (const auto& p : r.vxlan_ports) {
+    auto v = parse_uint<uint16_t>("--vxlan-port", p, 1, 65535);
+    if (!v) return v.error();
+    o.vxlan_ports.push_back(*v);
+  }
+  if (o.vxlan_ports.empty()) o.vxlan_ports.push_back(XCAP_VXLAN_PORT);
+  if (o.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
+    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
+  auto gp = parse_uint<uint16_t>("--geneve-port", r.geneve_port, 1, 65535);
+  if (!gp) return gp.error();
+  o.geneve_port = *gp;
+  if (!r.metrics.empty()) {
+    auto m = metrics::parse_listen_address(r.metrics, "--metrics");
+    if (!m) return m.error();
+    o.metrics_addr = *m;
+  }
+  return ok();
+}
+
+Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  auto batch = parse_uint<unsigned>("--batch-size", r.batch, 1, defaults::kMaxBatchSize);
+  if (!batch) return batch.error();
+  o.batch_size = *batch;
+  auto rx = parse_uint<uint32_t>("--rx-ring", r.rx_ring, 64, 1 << 16);
+  if (!rx || !power_of_two(*rx))
+    return make_error("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
+  o.rx_ring = *rx;
+  const uint32_t min_fill = defaults::kFillRingPerRxSlot * o.rx_ring;
+  o.fill_ring = min_fill;
+  if (!r.fill_ring.empty()) {
+    auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, min_fill, 1 << 18);
+    if (!fr || !power_of_two(*fr))
+      return make_error("--fill-ring '" + r.fill_ring +
+                        "': expected a power of two, at least twice --rx-ring (" +
+                        std::to_string(min_fill) + ")");
+    o.fill_ring = *fr;
+  }
+  if (r.frame_size == "2048" || r.frame_size == "4096")
+    o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
+  else if (r.frame_size != "auto")
+    return make_error("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
+  o.busy_poll = r.busy_poll;
+  o.pin_workers = !r.no_pin;
+  auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
+  if (!rt) return rt.error();
+  o.rt_priority = *rt;
+  return ok();
+}
+
 }  // namespace
-
-uint32_t interface_rx_queues(const std::string& ifname) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  uint32_t n = 0;
-  for (auto& e : fs::directory_iterator("/sys/class/net/" + ifname + "/queues", ec))
-    if (e.path().filename().string().rfind("rx-", 0) == 0) n++;
-  return n ? n : 1;
-}
-
-uint32_t interface_mtu(const std::string& ifname) {
-  std::ifstream in("/sys/class/net/" + ifname + "/mtu");
-  uint32_t mtu = 0;
-  in >> mtu;
-  return mtu ? mtu : 1500;
-}
-
-uint32_t frame_size_for_mtu(uint32_t mtu) {
-  return mtu + kFrameOverhead <= 2048 - kXdpHeadroom ? 2048 : 4096;
-}
-
-Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues) {
-  std::vector<uint32_t> out;
-  if (spec == "all") {
-    for (uint32_t q = 0; q < n_queues; q++) out.push_back(q);
-    return out;
-  }
-  std::stringstream ss(spec);
-  std::string item;
-  const uint32_t max = std::min<uint32_t>(n_queues, XCAP_MAX_QUEUES) - 1;
-  while (std::getline(ss, item, ',')) {
-    auto dash = item.find('-');
-    auto lo = parse_uint<uint32_t>("--queues", item.substr(0, dash), 0, max);
-    if (!lo) return lo.error();
-    uint32_t hi = *lo;
-    if (dash != std::string::npos) {
-      auto h = parse_uint<uint32_t>("--queues", item.substr(dash + 1), *lo, max);
-      if (!h) return h.error();
-      hi = *h;
-    }
-    for (uint32_t q = *lo; q <= hi; q++)
-      if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
-  }
-  if (out.empty()) return make_error("--queues '" + spec + "': no queue given");
-  return out;
-}
 
 ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   ParsedCapture res;
@@ -290,167 +435,9 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   }
 
   CaptureOptions o;
-  // tcpdump style: -f EXPR, or the words after the options, joined with spaces.
-  if (!r.trailing.empty() && !r.filter.empty())
-    return fail("give the filter once: -f '" + r.filter + "' and trailing words '" +
-                r.trailing.front() + " ...' were both given");
-  std::string expr = r.filter;
-  for (const auto& w : r.trailing) expr += (expr.empty() ? "" : " ") + w;
-  const bool filter_given = vm.count("filter") || !r.trailing.empty();
-  if (!r.read_file.empty())
-    return fail("-r: replaying a file is not available in this version yet");
-  if (!r.listen.empty())
-    return fail("--listen: streaming to clients is not available in this version yet");
-  if (r.iface.empty()) return fail("-i IFACE is required");
-  o.iface = r.iface;
-  o.ifindex = int(if_nametoindex(r.iface.c_str()));
-  if (o.ifindex == 0) return fail("-i: interface '" + r.iface + "' not found");
-  o.iface_rx_queues = interface_rx_queues(r.iface);
-
-  if (r.mode == "mirror")
-    o.mode = XCAP_MODE_MIRROR;
-  else if (r.mode == "span")
-    o.mode = XCAP_MODE_SPAN;
-  else if (r.mode == "local")
-    return fail(
-        "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
-        "span");
-  else
-    return fail("--mode '" + r.mode + "': expected mirror, span or local");
-
-  if (r.decap.empty()) r.decap = o.mode == XCAP_MODE_MIRROR ? "auto" : "none";
-  if (auto d = parse_decap_mode(r.decap))
-    o.decap = *d;
-  else
-    return fail("--decap '" + r.decap + "': expected auto, none, vxlan, geneve, erspan or gre");
-  if (r.decap_errors != "keep" && r.decap_errors != "drop")
-    return fail("--decap-errors '" + r.decap_errors + "': expected keep or drop");
-  o.keep_decap_errors = r.decap_errors == "keep";
-  auto depth = parse_uint<unsigned>("--decap-depth", r.decap_depth, 1, 8);
-  if (!depth) return fail(depth.error().message);
-  o.decap_depth = *depth;
-
-  if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
-    o.xdp_mode = *m;
-  else
-    return fail("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
-
-  if (r.format == "pcap")
-    o.format = sink::FileFormat::Pcap;
-  else if (r.format == "pcapng")
-    o.format = sink::FileFormat::Pcapng;
-  else
-    return fail("--format '" + r.format + "': expected pcap or pcapng");
-  if (r.bare_ip_link != "ethernet" && r.bare_ip_link != "raw")
-    return fail("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
-  o.raw_ip_link = r.bare_ip_link == "raw";
-  if (o.raw_ip_link && o.format != sink::FileFormat::Pcapng)
-    return fail("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
-
-  auto queues = parse_queue_list(r.queues, o.iface_rx_queues);
-  if (!queues)
-    return fail(queues.error().message + " (" + r.iface + " has " +
-                std::to_string(o.iface_rx_queues) + " rx queues)");
-  o.queues = *queues;
-
-  auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, 262144);
-  if (!snap) return fail(snap.error().message);
-  o.snaplen = *snap ? *snap : 262144;
-  if (o.snaplen < 14)
-    return fail("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
-  if (filter_given) {
-    auto f = FilterSet::compile(expr, o.snaplen);
-    if (!f) return fail("-f: " + f.error().message);
-    o.filter = std::make_shared<const FilterSet>(std::move(f.value()));
-  }
-  auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
-  if (!count) return fail(count.error().message);
-  o.count = *count;
-  try {
-    size_t used = 0;
-    o.duration_s = std::stod(r.duration, &used);
-    if (used != r.duration.size() || !std::isfinite(o.duration_s) || o.duration_s < 0)
-      throw std::invalid_argument("");
-  } catch (...) {
-    return fail("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
-  }
-  auto cmb = parse_uint<uint64_t>("-C", r.rotate_mb, 0, 1'000'000);
-  auto gs = parse_uint<uint32_t>("-G", r.rotate_s, 0, 31 * 86400);
-  auto wn = parse_uint<uint32_t>("-W", r.max_files, 0, 1'000'000);
-  if (!cmb) return fail(cmb.error().message);
-  if (!gs) return fail(gs.error().message);
-  if (!wn) return fail(wn.error().message);
-  // 0 would mean a file per block (-C), a file per instant (-G) or no file kept (-W): leave
-  // the flag out for no limit.
-  if (vm.count("file-size") && *cmb == 0)
-    return fail("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
-  if (vm.count("rotate-seconds") && *gs == 0)
-    return fail("-G 0: a rotation period is at least 1 second; leave -G out for no period");
-  if (vm.count("file-count") && *wn == 0)
-    return fail("-W 0: keep at least 1 file; leave -W out to keep every file");
-  o.rotate_mb = *cmb, o.rotate_seconds = *gs, o.max_files = *wn;
-  o.write_path = r.write_path;
-  bool rotating = o.rotate_mb || o.rotate_seconds || o.max_files;
-  if (rotating && o.write_path.empty()) return fail("-C, -G and -W need -w PATH");
-  if (rotating && o.write_path == "-") return fail("-C, -G and -W cannot rotate stdout (-w -)");
-  if (o.max_files && !o.rotate_mb && !o.rotate_seconds)
-    return fail("-W needs -C or -G: it limits how many rotated files are kept");
-  if (r.split != "none" && r.split != "source")
-    return fail("--split '" + r.split + "': expected none or source");
-  o.split_by_source = r.split == "source";
-  if (o.split_by_source && o.write_path == "-")
-    return fail("--split source writes one file ring per source; it cannot write to stdout");
-  if (o.split_by_source && o.write_path.empty()) return fail("--split source needs -w PATH");
-  if (o.split_by_source && o.decap == DecapConfig::Mode::None)
-    return fail("--split source needs decapsulation (--decap)");
-
-  o.vxlan_ports.clear();
-  for (const auto& p : r.vxlan_ports) {
-    auto v = parse_uint<uint16_t>("--vxlan-port", p, 1, 65535);
-    if (!v) return fail(v.error().message);
-    o.vxlan_ports.push_back(*v);
-  }
-  if (o.vxlan_ports.empty()) o.vxlan_ports.push_back(XCAP_VXLAN_PORT);
-  if (o.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
-    return fail("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
-  auto gp = parse_uint<uint16_t>("--geneve-port", r.geneve_port, 1, 65535);
-  if (!gp) return fail(gp.error().message);
-  o.geneve_port = *gp;
-
-  if (!r.metrics.empty()) {
-    auto m = metrics::parse_listen_address(r.metrics, "--metrics");
-    if (!m) return fail(m.error().message);
-    o.metrics_addr = *m;
-  }
-
-  auto batch = parse_uint<unsigned>("--batch-size", r.batch, 1, 256);
-  if (!batch) return fail(batch.error().message);
-  o.batch_size = *batch;
-  auto rx = parse_uint<uint32_t>("--rx-ring", r.rx_ring, 64, 1 << 16);
-  if (!rx || !power_of_two(*rx))
-    return fail("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
-  o.rx_ring = *rx;
-  if (r.fill_ring == "0")
-    o.fill_ring = 2 * o.rx_ring;
-  else {
-    auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, 2 * o.rx_ring, 1 << 18);
-    if (!fr || !power_of_two(*fr))
-      return fail("--fill-ring '" + r.fill_ring +
-                  "': expected a power of two, at least twice --rx-ring (" +
-                  std::to_string(2 * o.rx_ring) + ")");
-    o.fill_ring = *fr;
-  }
-  if (r.frame_size == "auto")
-    o.frame_size = frame_size_for_mtu(interface_mtu(o.iface));
-  else if (r.frame_size == "2048" || r.frame_size == "4096")
-    o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
-  else
-    return fail("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
-  o.busy_poll = r.busy_poll;
-  o.pin_workers = !r.no_pin;
-  auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
-  if (!rt) return fail(rt.error().message);
-  o.rt_priority = *rt;
+  for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation, parse_filter,
+                     parse_ports, parse_tuning})
+    if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error().message);
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   res.options = std::move(o);
   return res;

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 
+#include "metrics/capture_snapshot.h"
+
 namespace xcap::cli {
 
 struct CaptureTotals {
@@ -33,6 +35,24 @@ inline std::string stats_line(const CaptureTotals& t) {
          std::to_string(t.ring) + ", filter-excluded " + std::to_string(t.filter_excluded) +
          ", writer " + std::to_string(t.writer) + ", decap-error " + std::to_string(t.decap_error) +
          ", too-big " + std::to_string(t.too_big) + ")";
+}
+
+// The totals of a snapshot: the same counters the metrics show, summed over queues.
+inline CaptureTotals totals_of(const metrics::CaptureSnapshot& s) {
+  CaptureTotals t;
+  t.captured = s.captured();
+  t.kernel = s.xdp_count(XCAP_CNT_NO_SOCKET);
+  t.too_big = s.xdp_count(XCAP_CNT_TOO_BIG);
+  t.filter_excluded = s.xdp_count(XCAP_CNT_FILTER_EXCLUDED);
+  for (const metrics::QueueSnapshot& q : s.queues) {
+    t.kernel += q.fill_ring_empty + q.invalid_descs;
+    t.ring += q.xsk_ring_full;
+    t.too_big += q.too_big;
+    t.decap_error += q.decap_dropped;
+    t.filter_excluded += q.filter_excluded;
+  }
+  if (s.file) t.writer = s.files.backpressure_drops + s.files.write_error_drops;
+  return t;
 }
 
 }  // namespace xcap::cli

@@ -15,6 +15,7 @@
 
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "source/source.h"
 
 struct xsk_socket;
 struct xsk_umem;
@@ -46,10 +47,10 @@ struct XskKernelStats {
   uint64_t fill_ring_empty_events = 0;
 };
 
-class XskSource {
+class XskSource final : public Source {
  public:
   static Result<std::unique_ptr<XskSource>> open(const XskConfig& cfg, int xsks_map_fd);
-  ~XskSource();
+  ~XskSource() override;
   XskSource(const XskSource&) = delete;
   XskSource& operator=(const XskSource&) = delete;
 
@@ -57,9 +58,9 @@ class XskSource {
   // stay valid until release(). Timestamps are UTC (converted from the XDP TAI stamp). A frame
   // that arrived as a chain of descriptors is assembled into a per-source scratch arena (one
   // copy); other frames are views of the UMEM.
-  unsigned receive(PacketView* out, unsigned max, int timeout_ms);
+  unsigned receive(PacketView* out, unsigned max, int timeout_ms) override;
   // Gives the last receive()'s frames back to the kernel (fill ring) and frees RX slots.
-  void release();
+  void release() override;
 
   XskKernelStats kernel_stats() const;  // getsockopt: call at scrape time, any thread
   uint64_t missing_meta() const { return missing_meta_.load(std::memory_order_relaxed); }
@@ -76,10 +77,10 @@ class XskSource {
   // The largest frame captured whole: kMaxFrameBytes with multi-buffer, else what one UMEM
   // frame holds after the kernel's headroom.
   uint32_t max_frame() const;
-  uint32_t queue() const { return cfg_.queue; }
+  uint32_t queue() const override { return cfg_.queue; }
   int fd() const;
   // Re-reads the TAI-UTC offset (leap seconds, clock steps); the worker calls it once a second.
-  void refresh_clock();
+  void refresh_clock() override;
 
  private:
   explicit XskSource(const XskConfig& cfg);

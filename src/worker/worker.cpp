@@ -29,13 +29,13 @@ inline void cpu_relax() {
 
 }  // namespace
 
-Worker::Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
-               const FilterSet* filter, sink::FileRingProducer* file, CaptureLimit& limit)
+Worker::Worker(const WorkerConfig& cfg, source::Source& src, std::unique_ptr<DecapStage> decap,
+               const FilterSet* filter, std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit)
     : cfg_(cfg),
       src_(src),
       decap_(std::move(decap)),
       filter_(filter),
-      file_(file),
+      sinks_(std::move(sinks)),
       limit_(limit),
       batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
 
@@ -70,7 +70,8 @@ unsigned Worker::process_batch(int timeout_ms) {
     kept = selected;
   }
   unsigned take = limit_.take(kept);
-  if (file_) file_->append(std::span<const PacketView>(batch, take));
+  if (take)
+    for (sink::WorkerSink* s : sinks_) s->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);
   if (take < kept) counters_.over_limit.add(kept - take);
   src_.release();
@@ -111,13 +112,14 @@ void Worker::run() {
     // ring stayed empty for spin_ns.
     bool spin = now - last_packet < cfg_.spin_ns;
     bool got = process_batch(spin ? 0 : cfg_.idle_poll_ms) != 0;
+    if (!got && src_.exhausted()) break;
     if (!got && spin && ++turns % kTurnsPerClockRead) {
       cpu_relax();
       continue;
     }
     now = monotonic_ns();
     if (got) last_packet = now;
-    if (file_) file_->flush_if_idle(now);
+    for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
     if (now >= next_clock_refresh) {
       src_.refresh_clock();
       next_clock_refresh = now + 1'000'000'000;
@@ -125,8 +127,9 @@ void Worker::run() {
   }
   // Drain: XDP is detached, so the ring only holds what was already delivered. It is empty
   // for good once several consecutive short polls find nothing.
-  for (int quiet = 0; quiet < 3;) quiet = process_batch(10) ? 0 : quiet + 1;
-  if (file_) file_->seal();
+  for (int quiet = 0; quiet < 3 && !src_.exhausted();) quiet = process_batch(10) ? 0 : quiet + 1;
+  for (sink::WorkerSink* s : sinks_) s->seal();
+  finished_.store(src_.exhausted(), std::memory_order_release);
 }
 
 }  // namespace xcap::worker

@@ -1,9 +1,11 @@
-// Worker: one thread per rx queue, pinned to a core. It drains its XskSource in batches and
-// hands every frame to the sinks; the frames go back to the kernel right after.
+// Worker: one thread per source (an rx queue's socket, or a replayed file), pinned to a core.
+// It drains its Source in batches, strips tunnels, filters, and hands every frame to each of
+// its sinks; the frames go back to the source right after.
 //
 // Stopping is two-phase so nothing the kernel delivered is lost: the XDP program is detached
 // first (no new frames), then drain() lets the worker empty its ring until it stays empty,
-// seal its last partial block, and exit.
+// seal its sinks, and exit. A source that is exhausted (end of a replayed file) ends the
+// worker the same way by itself: finished() then says so.
 #pragma once
 
 #include <atomic>
@@ -11,8 +13,8 @@
 #include <vector>
 
 #include "filter/filter_set.h"
-#include "sink/file/file_ring.h"
-#include "source/xsk_source.h"
+#include "sink/worker_sink.h"
+#include "source/source.h"
 #include "worker/capture_limit.h"
 #include "worker/decap_stage.h"
 #include "worker/worker_counters.h"
@@ -31,8 +33,9 @@ class Worker {
  public:
   // decap: null when --decap none (frames go to the sinks as they arrived).
   // filter: null without -f; shared by all workers (read-only).
-  Worker(const WorkerConfig& cfg, source::XskSource& src, std::unique_ptr<DecapStage> decap,
-         const FilterSet* filter, sink::FileRingProducer* file, CaptureLimit& limit);
+  // sinks: this worker's end of each sink (may be empty: count only); they outlive the worker.
+  Worker(const WorkerConfig& cfg, source::Source& src, std::unique_ptr<DecapStage> decap,
+         const FilterSet* filter, std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -40,6 +43,8 @@ class Worker {
   void start();
   void drain();  // finish what the ring holds, then exit (call after detaching XDP)
   void join();
+  // The source was exhausted and everything it gave went to the sinks.
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
   const WorkerCounters& counters() const { return counters_; }
   const DecapStage* decap() const { return decap_.get(); }
 
@@ -48,15 +53,16 @@ class Worker {
   unsigned process_batch(int timeout_ms);
 
   WorkerConfig cfg_;
-  source::XskSource& src_;
+  source::Source& src_;
   std::unique_ptr<DecapStage> decap_;
   const FilterSet* filter_;
-  sink::FileRingProducer* file_;
+  std::vector<sink::WorkerSink*> sinks_;
   CaptureLimit& limit_;
   WorkerCounters counters_;
   // Allocated once: a stack array here would be zeroed on every poll, empty ones included.
   std::vector<PacketView> batch_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> finished_{false};
   std::thread thread_;
 };
 

@@ -2,6 +2,8 @@
 // for exit status and messages.
 #include "cli/capture_options.h"
 
+#include "cli/capture_environment.h"
+
 #include <gtest/gtest.h>
 
 #include "common/lab.h"
@@ -11,8 +13,17 @@
 namespace xcap::cli {
 namespace {
 
+// Parses, then resolves against this host, as `xcap capture` does: errors of either step
+// come back as exit status 2 with the message.
 ParsedCapture parse(std::vector<std::string> args) {
-  return parse_capture_args(args);
+  ParsedCapture r = parse_capture_args(args);
+  if (!r.options) return r;
+  if (auto env = resolve_capture_environment(*r.options); !env) {
+    r.options.reset();
+    r.message = env.error().message;
+    r.exit_code = 2;
+  }
+  return r;
 }
 
 void expect_usage_error(std::vector<std::string> args, const std::string& names) {
@@ -93,7 +104,7 @@ TEST(CaptureOptions, HelpExplains) {
 }
 
 TEST(CaptureOptions, BadInputsNameTheProblem) {
-  expect_usage_error({}, "-i");
+  expect_usage_error({}, "-i IFACE (or -r FILE");
   expect_usage_error({"-i", "xcap-no-such0"}, "xcap-no-such0");
   expect_usage_error({"-i", "lo", "--mode", "tap"}, "--mode");
   expect_usage_error({"-i", "lo", "--mode", "local"}, "--mode local");
@@ -147,6 +158,32 @@ TEST(CaptureOptions, DecapDepthAndBareIpLink) {
   ASSERT_TRUE(r.options) << r.message;
   EXPECT_EQ(r.options->decap_depth, 3u);
   EXPECT_TRUE(r.options->raw_ip_link);
+}
+
+// Parsing reads the command line only; the host is the environment step's.
+TEST(CaptureOptions, ParsingDoesNotLookAtTheHost) {
+  auto r = parse_capture_args({"-i", "xcap-no-such0", "--queues", "7", "--frame-size", "auto"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_EQ(r.options->ifindex, 0);
+  EXPECT_TRUE(r.options->queues.empty());
+  EXPECT_EQ(r.options->frame_size, 0u);  // auto: picked by the environment step
+  auto env = resolve_capture_environment(*r.options);
+  ASSERT_FALSE(env.ok());
+  EXPECT_NE(env.error().message.find("-i: interface 'xcap-no-such0' not found"), std::string::npos);
+  auto lo = parse_capture_args({"-i", "lo", "--queues", "7"});
+  ASSERT_TRUE(lo.options) << lo.message;
+  auto q = resolve_capture_environment(*lo.options);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.error().message.find("--queues"), std::string::npos) << q.error().message;
+  // Syntax is the parser's: no host needed to refuse it.
+  EXPECT_FALSE(parse_capture_args({"-i", "lo", "--queues", "x"}).options);
+}
+
+TEST(CaptureOptions, ReplayNeedsNoInterface) {
+  auto r = parse({"-r", "/tmp/x.pcap", "-w", "/tmp/y.pcap"});
+  ASSERT_TRUE(r.options) << r.message;
+  EXPECT_TRUE(r.options->replay());
+  expect_usage_error({"-i", "lo", "-r", "/tmp/x.pcap"}, "-i and -r");
 }
 
 TEST(CaptureOptions, FrameSizeFollowsTheMtu) {

@@ -49,6 +49,7 @@
 
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "sink/worker_sink.h"
 #include "sink/interface_table.h"
 
 namespace xcap::sink {
@@ -102,27 +103,27 @@ template <typename T>
 class SpscRing;
 using BlockRing = SpscRing<RecordBlock*>;
 
-// One per worker; only that worker's thread calls it. A concrete final class (not an
-// interface) so append() is a direct call the compiler can see through: it runs per packet.
-// Invariant after close(): appended == written_packets + backpressure_drops +
+// One per worker; only that worker's thread calls it. The worker sees it as a WorkerSink (a
+// virtual call per batch); the per-packet append() inside is a direct call the compiler can
+// see through. Invariant after close(): appended == written_packets + backpressure_drops +
 // write_error_drops.
-class alignas(64) FileRingProducer final {
+class alignas(64) FileRingProducer final : public WorkerSink {
  public:
   // Encodes the record into the current block of its output (split_by_source: one per
   // iface_id; else one); seals that block first when the record does not fit or (with -G)
   // belongs to another period. No free block: drops and counts it.
   void append(const PacketView& pkt);
-  void append(std::span<const PacketView> batch) {
+  void append(std::span<const PacketView> batch) override {
     for (const PacketView& p : batch) append(p);
   }
   // Seals each current block that has records and that a previous call (any clock, the same
   // one every time, e.g. CLOCK_MONOTONIC) saw non-empty at least cfg.flush_ns ago: a record
   // reaches the writer within flush_ns plus one call interval. Costs O(outputs with a
   // partial block).
-  void flush_if_idle(uint64_t now_ns);
+  void flush_if_idle(uint64_t now_ns) override;
   // Hands every current block that has records to the writer. The next append takes a fresh
   // block.
-  void seal();
+  void seal() override;
   uint64_t backpressure_drops() const { return drops_.load(std::memory_order_relaxed); }
 
   FileRingProducer(const FileRingProducer&) = delete;

@@ -1,0 +1,90 @@
+#include "cli/capture_environment.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "xcap_abi.h"
+
+namespace xcap::cli {
+namespace {
+
+Result<uint32_t> parse_queue_number(const std::string& spec, const std::string& s, uint32_t lo,
+                                    uint32_t hi) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+    return make_error("--queues '" + spec + "': '" + s + "' is not a queue from " +
+                      std::to_string(lo) + " to " + std::to_string(hi));
+  return v;
+}
+
+}  // namespace
+
+uint32_t interface_rx_queues(const std::string& ifname) {
+  namespace fs = std::filesystem;
+  std::error_code ec;  // no such directory: the count stays 0 and 1 is assumed
+  uint32_t n = 0;
+  for (auto& e : fs::directory_iterator("/sys/class/net/" + ifname + "/queues", ec))
+    if (e.path().filename().string().rfind("rx-", 0) == 0) n++;
+  return n ? n : 1;
+}
+
+uint32_t interface_mtu(const std::string& ifname) {
+  std::ifstream in("/sys/class/net/" + ifname + "/mtu");
+  uint32_t mtu = 0;
+  in >> mtu;
+  return mtu;
+}
+
+uint32_t frame_size_for_mtu(uint32_t mtu) {
+  if (mtu == 0) mtu = 1500;
+  return mtu + kFrameOverhead <= 2048 - kXdpHeadroom ? 2048 : 4096;
+}
+
+Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues) {
+  std::vector<uint32_t> out;
+  if (spec == "all") {
+    for (uint32_t q = 0; q < n_queues; q++) out.push_back(q);
+    return out;
+  }
+  std::stringstream ss(spec);
+  std::string item;
+  const uint32_t max = std::min<uint32_t>(n_queues, XCAP_MAX_QUEUES) - 1;
+  while (std::getline(ss, item, ',')) {
+    const auto dash = item.find('-');
+    auto lo = parse_queue_number(spec, item.substr(0, dash), 0, max);
+    if (!lo) return lo.error();
+    uint32_t hi = *lo;
+    if (dash != std::string::npos) {
+      auto h = parse_queue_number(spec, item.substr(dash + 1), *lo, max);
+      if (!h) return h.error();
+      hi = *h;
+    }
+    for (uint32_t q = *lo; q <= hi; q++)
+      if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
+  }
+  if (out.empty()) return make_error("--queues '" + spec + "': no queue given");
+  return out;
+}
+
+Result<void> resolve_capture_environment(pipeline::CaptureOptions& o) {
+  if (o.replay()) return ok();
+  o.ifindex = int(if_nametoindex(o.iface.c_str()));
+  if (o.ifindex == 0) return make_error("-i: interface '" + o.iface + "' not found");
+  o.iface_rx_queues = interface_rx_queues(o.iface);
+  auto queues = parse_queue_list(o.queues_spec, o.iface_rx_queues);
+  if (!queues)
+    return make_error(queues.error().message + " (" + o.iface + " has " +
+                      std::to_string(o.iface_rx_queues) + " rx queues)");
+  o.queues = std::move(queues.value());
+  o.mtu = interface_mtu(o.iface);
+  if (o.frame_size == 0) o.frame_size = frame_size_for_mtu(o.mtu);
+  return ok();
+}
+
+}  // namespace xcap::cli

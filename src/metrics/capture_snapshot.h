@@ -1,0 +1,57 @@
+// CaptureSnapshot: every counter of a running capture, read at one moment (a scrape, the end)
+// into plain numbers. The pipeline fills it; the metrics schema (capture_metrics.h) and the
+// stats line (src/cli/capture_totals.h) are computed from it, so both say the same thing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "decap/tunnel.h"
+#include "xcap_abi.h"
+
+namespace xcap::metrics {
+
+struct QueueSnapshot {
+  uint32_t queue = 0;
+  // The worker's counters.
+  uint64_t rx_packets = 0, rx_bytes = 0, batches = 0, filter_excluded = 0, delivered = 0,
+           over_limit = 0;
+  // The AF_XDP socket's (live capture only): XDP_STATISTICS and the worker's assembly.
+  bool socket = false;
+  uint64_t xsk_ring_full = 0, fill_ring_empty = 0, invalid_descs = 0, fill_ring_empty_events = 0,
+           missing_meta = 0, too_big = 0;
+  // Decapsulation (when on).
+  bool decap = false;
+  uint64_t decapsulated = 0, decap_dropped = 0, inner_kept = 0;
+  std::array<uint64_t, kTunnelCount> decap_errors{};
+  // The file sink (when writing): blocks this worker could not hand on.
+  bool file = false;
+  uint64_t writer_backpressure = 0;
+};
+
+struct FileSnapshot {
+  uint64_t written_packets = 0, written_bytes = 0, backpressure_drops = 0, write_error_drops = 0,
+           files_completed = 0, files_deleted = 0;
+};
+
+struct CaptureSnapshot {
+  std::string input;  // the interface, or the replayed file: the iface label
+  std::vector<QueueSnapshot> queues;
+  bool xdp = false;  // an XDP program (live capture)
+  std::array<uint64_t, XCAP_CNT_MAX> xdp_counters{};
+  bool file = false;
+  FileSnapshot files;
+
+  uint64_t xdp_count(xcap_counter c) const { return xdp_counters[c]; }
+  // Packets captured: in the files when writing, else handed to the (counting) sinks.
+  uint64_t captured() const {
+    if (file) return files.written_packets;
+    uint64_t n = 0;
+    for (const auto& q : queues) n += q.delivered;
+    return n;
+  }
+};
+
+}  // namespace xcap::metrics

@@ -1,0 +1,374 @@
+#include "pipeline/pipeline.h"
+
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "common/log.h"
+#include "metrics/capture_metrics.h"
+
+namespace xcap::pipeline {
+namespace {
+
+unsigned cpu_count() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Moves this thread, and so every thread it starts from now on (the file writer, the metrics
+// server), to the cores no worker is pinned to. A worker spins on its ring; any other thread
+// that wakes on its core preempts it, and at 4 Mpps a 2048-slot ring overflows in half a
+// millisecond. Workers set their own affinity. With no core to spare, nothing changes.
+void keep_off_worker_cores(const std::vector<uint32_t>& queues) {
+  const unsigned ncpu = cpu_count();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  unsigned spare = 0;
+  for (unsigned cpu = 0; cpu < ncpu; cpu++)
+    if (std::none_of(queues.begin(), queues.end(), [&](uint32_t q) { return q % ncpu == cpu; })) {
+      CPU_SET(cpu, &set);
+      spare++;
+    }
+  // Best effort: should the kernel refuse, the threads only share cores with the workers.
+  if (spare && pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+    log_debug("cannot keep xcap's other threads off the workers' cores");
+}
+
+sink::FileRingConfig file_config(const CaptureOptions& o, const std::string& input) {
+  sink::FileRingConfig c;
+  c.path = o.write_path;
+  c.format = o.format;
+  c.snaplen = o.snaplen;
+  c.link_type = 1;
+  c.iface_name = input;
+  c.rotate_bytes = o.rotate_mb * 1'000'000;
+  c.rotate_seconds = o.rotate_seconds;
+  c.max_files = o.max_files;
+  c.split_by_source = o.split_by_source;
+  return c;
+}
+
+std::unique_ptr<worker::DecapStage> decap_stage(const CaptureOptions& o,
+                                                sink::InterfaceTable* interfaces) {
+  if (o.decap == DecapConfig::Mode::None) return nullptr;
+  worker::DecapStageConfig dc;
+  dc.decap.mode = o.decap;
+  dc.decap.vxlan_ports = o.vxlan_ports;
+  dc.decap.geneve_port = o.geneve_port;
+  dc.decap.max_depth = o.decap_depth;
+  dc.keep_errors = o.keep_decap_errors;
+  dc.synthesize_ethernet = !o.raw_ip_link;
+  dc.interfaces = interfaces;
+  return std::make_unique<worker::DecapStage>(dc);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const CaptureOptions& o)
+    : opt_(o),
+      input_(o.replay() ? std::filesystem::path(o.read_path).filename().string() : o.iface),
+      limit_(o.count) {}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o) {
+  std::unique_ptr<Pipeline> p(new Pipeline(o));
+  if (!o.replay()) {
+    if (auto r = p->acquire_interface(); !r) return r.error();
+    if (o.pin_workers) keep_off_worker_cores(o.queues);
+  }
+  if (auto r = p->open_files(); !r) return r.error();
+  if (o.replay()) {
+    if (auto r = p->open_replay(); !r) return r.error();
+  } else {
+    if (auto r = p->attach_program(); !r) return r.error();
+    if (auto r = p->open_sockets(); !r) return r.error();
+  }
+  p->start_workers();
+  if (auto r = p->arm(); !r) return r.error();
+  if (auto r = p->serve_metrics(); !r) return r.error();  // last: it reads everything above
+  return p;
+}
+
+Pipeline::~Pipeline() {
+  // Whatever start() or stop() left: no scrape during teardown, and XDP detached before the
+  // members go (workers, then sockets), so the kernel never redirects to a closing socket.
+  metrics_.reset();
+  if (prog_) prog_->detach();
+}
+
+Result<void> Pipeline::acquire_interface() {
+  auto lock = bpf_loader::InterfaceLock::acquire(opt_.iface);
+  if (!lock) return lock.error();
+  lock_.emplace(std::move(lock.value()));
+  if (auto r = bpf_loader::ensure_bpffs(); !r) return r.error();
+  if (auto r = bpf_loader::remove_stale_programs(opt_.ifindex, opt_.iface); !r) return r.error();
+  return ok();
+}
+
+Result<void> Pipeline::open_files() {
+  const bool decap = opt_.decap != DecapConfig::Mode::None;
+  const bool pcapng = opt_.format == sink::FileFormat::Pcapng;
+  if (decap && (pcapng || opt_.split_by_source))  // split: the names of the sources' files
+    interfaces_ = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{input_, 1});
+  if (opt_.write_path.empty()) return ok();
+  sink::FileRingConfig fc = file_config(opt_, input_);
+  fc.interfaces = interfaces_;
+  const unsigned workers = opt_.replay() ? 1 : unsigned(opt_.queues.size());
+  auto f = sink::FileRing::open(fc, workers);
+  if (!f) return f.error();
+  file_ = std::move(f.value());
+  return ok();
+}
+
+Result<void> Pipeline::attach_program() {
+  bpf_loader::ProgramOptions po;
+  po.ifname = opt_.iface;
+  po.ifindex = opt_.ifindex;
+  po.mode = opt_.mode;
+  po.vxlan_ports = opt_.vxlan_ports;
+  po.geneve_port = opt_.geneve_port;
+  po.xdp_mode = opt_.xdp_mode;
+  po.decap = bpf_loader::decap_tunnels(opt_.decap);
+  auto prog = bpf_loader::XcapProgram::attach(po);
+  if (!prog) return prog.error();
+  prog_ = std::move(prog.value());
+  if (!opt_.filter) return ok();
+  // Where the expression can be decided at XDP, unselected frames never cross into user
+  // space. The workers filter too: frames XDP leaves undecided (GRE/ERSPAN, L3 GENEVE, nested
+  // tunnels) are theirs, and for the others their verdict is the same.
+  const char* expr = opt_.filter->expression().c_str();
+  if (auto r = prog_->install_xdp_filter(opt_.filter->ethernet().instructions()); r)
+    log_info("filter \"%s\" runs in XDP (%s) and in the workers", expr,
+             opt_.mode == XCAP_MODE_SPAN ? "on every frame" : "on VXLAN and GENEVE inner frames");
+  else
+    log_info("filter \"%s\" runs in the workers only: %s", expr, r.error().message.c_str());
+  return ok();
+}
+
+Result<void> Pipeline::open_sockets() {
+  for (uint32_t q : opt_.queues) {
+    source::XskConfig xc;
+    xc.ifname = opt_.iface;
+    xc.queue = q;
+    xc.frame_size = opt_.frame_size;
+    xc.rx_size = opt_.rx_ring;
+    xc.fill_size = opt_.fill_ring;
+    xc.skb_mode = prog_->attached_mode() == bpf_loader::XdpMode::Skb;
+    xc.busy_poll = opt_.busy_poll;
+    xc.mtu = opt_.mtu;
+    // A way out for a driver whose multi-buffer misbehaves; jumbo frames are then too_big.
+    const char* mb = getenv("XCAP_MULTI_BUFFER");
+    xc.multi_buffer = !(mb && std::string(mb) == "off");
+    auto s = source::XskSource::open(xc, prog_->xsks_map_fd());
+    if (!s) return s.error();
+    QueuePipeline qp;
+    qp.socket = s->get();
+    qp.source = std::move(s.value());
+    queues_.push_back(std::move(qp));
+  }
+  // Without multi-buffer a frame longer than a UMEM frame cannot reach the socket whole; the
+  // XDP program drops it and counts it as too_big, instead of the kernel losing it among the
+  // fill-ring drops.
+  for (const QueuePipeline& qp : queues_) {
+    const source::XskSource& s = *qp.socket;
+    if (s.multi_buffer()) continue;
+    const bool linear = s.kernel_linear_only();
+    if (auto r = prog_->set_max_frame(s.max_frame(), linear); !r) return r.error();
+    log_info(
+        "multi-buffer not available on %s (%s): frames over %u bytes%s are dropped and "
+        "counted as too_big",
+        opt_.iface.c_str(), s.multi_buffer_error().c_str(), s.max_frame(),
+        linear ? " (and frames the driver split into fragments: on veth, over about 3,500)" : "");
+    break;
+  }
+  return ok();
+}
+
+Result<void> Pipeline::open_replay() {
+  auto s = source::PcapFileSource::open(opt_.read_path, opt_.snaplen);
+  if (!s) return make_error("-r " + s.error().message);
+  QueuePipeline qp;
+  qp.file_input = s->get();
+  qp.source = std::move(s.value());
+  queues_.push_back(std::move(qp));
+  return ok();
+}
+
+void Pipeline::start_workers() {
+  const unsigned ncpu = cpu_count();
+  for (size_t i = 0; i < queues_.size(); i++) {
+    QueuePipeline& qp = queues_[i];
+    worker::WorkerConfig wc;
+    wc.batch_size = opt_.batch_size;
+    const bool pin = opt_.pin_workers && !opt_.replay();
+    wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
+    wc.rt_priority = opt_.rt_priority;
+    std::vector<sink::WorkerSink*> sinks;
+    if (file_) {
+      qp.file = &file_->producer(unsigned(i));
+      sinks.push_back(qp.file);
+    }
+    qp.worker =
+        std::make_unique<worker::Worker>(wc, *qp.source, decap_stage(opt_, interfaces_.get()),
+                                         opt_.filter.get(), std::move(sinks), limit_);
+  }
+  for (QueuePipeline& qp : queues_) qp.worker->start();
+}
+
+Result<void> Pipeline::arm() {
+  if (opt_.filter && opt_.decap != DecapConfig::Mode::None && !opt_.filter->raw() &&
+      opt_.raw_ip_link)
+    log_info("%s: bare IP inner frames (LINKTYPE_RAW) never match it",
+             opt_.filter->raw_error().c_str());
+  if (opt_.replay()) {
+    log_info("replaying %s: decap %s", opt_.read_path.c_str(),
+             std::string(to_string(opt_.decap)).c_str());
+    return ok();
+  }
+  // Every queue has its socket and worker: from here on a frame for capture is captured.
+  if (auto r = prog_->start_capturing(); !r) return r.error();
+  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", opt_.iface.c_str(),
+           opt_.queues.size(), opt_.mode == XCAP_MODE_SPAN ? "span" : "mirror",
+           std::string(to_string(opt_.decap)).c_str(),
+           queues_.front().socket->zero_copy() ? "zero-copy" : "copy");
+  return ok();
+}
+
+Result<void> Pipeline::serve_metrics() {
+  if (opt_.metrics_addr.empty()) return ok();
+  auto m = metrics::MetricsServer::start(opt_.metrics_addr, [this](metrics::FamilyBuilder& b) {
+    metrics::render_capture_metrics(snapshot(), b);
+  });
+  if (!m) return m.error();
+  metrics_ = std::move(m.value());
+  log_info("metrics on http://%s/metrics", opt_.metrics_addr.c_str());
+  return ok();
+}
+
+bool Pipeline::interface_gone() const {
+  char name[IF_NAMESIZE];
+  return !opt_.replay() && !if_indextoname(unsigned(opt_.ifindex), name);
+}
+
+std::optional<EndReason> Pipeline::should_end() const {
+  if (limit_.reached()) return EndReason::Count;
+  if (opt_.replay() && std::all_of(queues_.begin(), queues_.end(),
+                                   [](const QueuePipeline& q) { return q.worker->finished(); }))
+    return EndReason::InputDone;
+  if (file_ && file_->failed()) {
+    // A reader of -w - that left is the normal end of a pipe (the writer said so).
+    if (file_->output_closed()) return EndReason::OutputClosed;
+    log_error("output failed; stopping");
+    return EndReason::OutputFailed;
+  }
+  // Deleted (or moved to another namespace): its queues deliver nothing ever again.
+  if (interface_gone()) {
+    log_error("interface %s (index %d) has disappeared; stopping and sealing the files",
+              opt_.iface.c_str(), opt_.ifindex);
+    return EndReason::InterfaceGone;
+  }
+  return std::nullopt;
+}
+
+void Pipeline::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (prog_) prog_->detach();  // nothing new arrives
+  for (QueuePipeline& q : queues_) q.worker->drain();
+  for (QueuePipeline& q : queues_) q.worker->join();
+  if (file_) {
+    if (auto r = file_->close(); !r) {
+      log_error("%s", r.error().message.c_str());
+      close_failed_ = true;
+    }
+  }
+  for (const QueuePipeline& q : queues_)
+    if (q.file_input && !q.file_input->read_error().empty())
+      log_error("-r %s: read error after %llu records: %s", opt_.read_path.c_str(),
+                (unsigned long long)q.file_input->records(), q.file_input->read_error().c_str());
+}
+
+bool Pipeline::failed() const {
+  if (file_ && file_->failed() && !file_->output_closed()) return true;
+  if (close_failed_) return true;
+  return std::any_of(queues_.begin(), queues_.end(), [](const QueuePipeline& q) {
+    return q.file_input && !q.file_input->read_error().empty();
+  });
+}
+
+metrics::QueueSnapshot Pipeline::queue_snapshot(const QueuePipeline& q) const {
+  metrics::QueueSnapshot s;
+  s.queue = q.source->queue();
+  const worker::WorkerCounters& c = q.worker->counters();
+  s.rx_packets = c.rx_packets.get();
+  s.rx_bytes = c.rx_bytes.get();
+  s.batches = c.batches.get();
+  s.filter_excluded = c.filter_excluded.get();
+  s.delivered = c.delivered.get();
+  s.over_limit = c.over_limit.get();
+  if (q.socket) {
+    const source::XskKernelStats k = q.socket->kernel_stats();
+    s.socket = true;
+    s.xsk_ring_full = k.rx_ring_full;
+    s.fill_ring_empty = k.rx_dropped;
+    s.invalid_descs = k.rx_invalid_descs;
+    s.fill_ring_empty_events = k.fill_ring_empty_events;
+    s.missing_meta = q.socket->missing_meta();
+    s.too_big = q.socket->too_big();
+  }
+  if (const worker::DecapStage* d = q.worker->decap()) {
+    const worker::DecapCounters& dc = d->counters();
+    s.decap = true;
+    s.decapsulated = dc.decapsulated.get();
+    s.decap_dropped = dc.dropped.get();
+    s.inner_kept = dc.inner_kept.get();
+    for (unsigned t = 0; t < kTunnelCount; t++) s.decap_errors[t] = dc.errors[t].get();
+  }
+  if (q.file) {
+    s.file = true;
+    s.writer_backpressure = q.file->backpressure_drops();
+  }
+  return s;
+}
+
+metrics::CaptureSnapshot Pipeline::snapshot() const {
+  metrics::CaptureSnapshot s;
+  s.input = input_;
+  for (const QueuePipeline& q : queues_)
+    if (q.worker) s.queues.push_back(queue_snapshot(q));
+  if (prog_) {
+    s.xdp = true;
+    const bpf_loader::XdpCounters x = prog_->counters();
+    std::copy(std::begin(x.v), std::end(x.v), s.xdp_counters.begin());
+  }
+  if (file_) {
+    const sink::FileRingStats fs = file_->stats();
+    s.file = true;
+    s.files = {fs.written_packets,   fs.written_bytes,   fs.backpressure_drops,
+               fs.write_error_drops, fs.files_completed, fs.files_deleted};
+  }
+  return s;
+}
+
+void Pipeline::log_accounting() const {
+  if (log_level() < LogLevel::Debug || !prog_) return;
+  const metrics::CaptureSnapshot s = snapshot();
+  uint64_t rx = 0, over = 0;
+  for (const metrics::QueueSnapshot& q : s.queues) {
+    rx += q.rx_packets;
+    over += q.over_limit;
+  }
+  auto x = [&](xcap_counter c) { return (unsigned long long)s.xdp_count(c); };
+  log_debug(
+      "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu, "
+      "filter-excluded %llu; sockets delivered %llu, over-count %llu; xdp too-big %llu; "
+      "passed before start %llu",
+      x(XCAP_CNT_RX_PACKETS), x(XCAP_CNT_PASS), x(XCAP_CNT_REDIRECT), x(XCAP_CNT_NO_SOCKET),
+      x(XCAP_CNT_MALFORMED), x(XCAP_CNT_FILTER_EXCLUDED), (unsigned long long)rx,
+      (unsigned long long)over, x(XCAP_CNT_TOO_BIG), x(XCAP_CNT_NOT_READY));
+}
+
+}  // namespace xcap::pipeline
