@@ -71,7 +71,9 @@ po::options_description describe(Raw& r) {
   io.add_options()("help,h", po::bool_switch(&r.help), "show this help")(
       "interface,i", po::value(&r.iface)->value_name("IFACE"), "interface to capture on")(
       "read,r", po::value(&r.read_file)->value_name("FILE"),
-      "replay a capture file (not available yet)")(
+      "replay a pcap/pcapng file (Ethernet) instead of capturing live: the same decapsulation, "
+      "filter and files; records keep their timestamps and lengths. In mirror mode only "
+      "tunnelled frames are kept, as live")(
       "write,w", po::value(&r.write_path)->value_name("PATH|-"),
       "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. "
       "Never overwrites: if PATH exists, writes PATH with a number (x.1.pcap). Recovers the "

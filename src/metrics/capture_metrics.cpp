@@ -57,6 +57,11 @@ void render_queue(const std::string& in, const QueueSnapshot& s, FamilyBuilder& 
   if (s.socket) render_socket(in, q, s, b);
   if (s.file) drop(b, in, q, "writer_backpressure", s.writer_backpressure);
   if (s.decap) render_decap(in, q, s, b);
+  if (s.replay_select)
+    b.counter("xcap_replay_not_mirror_packets_total",
+              "Replayed frames that are not mirror traffic, skipped as a live mirror capture "
+              "passes them to the host",
+              {{"iface", in}, {"queue", q}}, double(s.not_mirror));
 }
 
 void render_xdp(const CaptureSnapshot& s, FamilyBuilder& b) {

@@ -26,6 +26,9 @@ struct QueueSnapshot {
   bool decap = false;
   uint64_t decapsulated = 0, decap_dropped = 0, inner_kept = 0;
   std::array<uint64_t, kTunnelCount> decap_errors{};
+  // A replay in mirror mode: frames that were not mirror traffic, skipped.
+  bool replay_select = false;
+  uint64_t not_mirror = 0;
   // The file sink (when writing): blocks this worker could not hand on.
   bool file = false;
   uint64_t writer_backpressure = 0;

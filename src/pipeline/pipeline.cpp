@@ -52,18 +52,26 @@ sink::FileRingConfig file_config(const CaptureOptions& o, const std::string& inp
   return c;
 }
 
-std::unique_ptr<worker::DecapStage> decap_stage(const CaptureOptions& o,
-                                                sink::InterfaceTable* interfaces) {
-  if (o.decap == DecapConfig::Mode::None) return nullptr;
-  worker::DecapStageConfig dc;
-  dc.decap.mode = o.decap;
-  dc.decap.vxlan_ports = o.vxlan_ports;
-  dc.decap.geneve_port = o.geneve_port;
-  dc.decap.max_depth = o.decap_depth;
-  dc.keep_errors = o.keep_decap_errors;
-  dc.synthesize_ethernet = !o.raw_ip_link;
-  dc.interfaces = interfaces;
-  return std::make_unique<worker::DecapStage>(dc);
+worker::WorkerStages worker_stages(const CaptureOptions& o, sink::InterfaceTable* interfaces) {
+  worker::WorkerStages st;
+  DecapConfig decap;
+  decap.mode = o.decap;
+  decap.vxlan_ports = o.vxlan_ports;
+  decap.geneve_port = o.geneve_port;
+  decap.max_depth = o.decap_depth;
+  // Live, the XDP program took only mirror traffic already.
+  if (o.replay() && o.mode == XCAP_MODE_MIRROR)
+    st.select = std::make_unique<worker::MirrorSelect>(decap);
+  if (o.decap != DecapConfig::Mode::None) {
+    worker::DecapStageConfig dc;
+    dc.decap = decap;
+    dc.keep_errors = o.keep_decap_errors;
+    dc.synthesize_ethernet = !o.raw_ip_link;
+    dc.interfaces = interfaces;
+    st.decap = std::make_unique<worker::DecapStage>(dc);
+  }
+  st.filter = o.filter.get();
+  return st;
 }
 
 }  // namespace
@@ -75,14 +83,13 @@ Pipeline::Pipeline(const CaptureOptions& o)
 
 Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o) {
   std::unique_ptr<Pipeline> p(new Pipeline(o));
-  if (!o.replay()) {
+  if (o.replay()) {  // the input is checked before an output file is made
+    if (auto r = p->open_replay(); !r) return r.error();
+    if (auto r = p->open_files(); !r) return r.error();
+  } else {
     if (auto r = p->acquire_interface(); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
-  }
-  if (auto r = p->open_files(); !r) return r.error();
-  if (o.replay()) {
-    if (auto r = p->open_replay(); !r) return r.error();
-  } else {
+    if (auto r = p->open_files(); !r) return r.error();
     if (auto r = p->attach_program(); !r) return r.error();
     if (auto r = p->open_sockets(); !r) return r.error();
   }
@@ -188,7 +195,7 @@ Result<void> Pipeline::open_sockets() {
 }
 
 Result<void> Pipeline::open_replay() {
-  auto s = source::PcapFileSource::open(opt_.read_path, opt_.snaplen);
+  auto s = source::PcapFileSource::open(opt_.read_path);
   if (!s) return make_error("-r " + s.error().message);
   QueuePipeline qp;
   qp.file_input = s->get();
@@ -211,9 +218,8 @@ void Pipeline::start_workers() {
       qp.file = &file_->producer(unsigned(i));
       sinks.push_back(qp.file);
     }
-    qp.worker =
-        std::make_unique<worker::Worker>(wc, *qp.source, decap_stage(opt_, interfaces_.get()),
-                                         opt_.filter.get(), std::move(sinks), limit_);
+    qp.worker = std::make_unique<worker::Worker>(
+        wc, *qp.source, worker_stages(opt_, interfaces_.get()), std::move(sinks), limit_);
   }
   for (QueuePipeline& qp : queues_) qp.worker->start();
 }
@@ -326,6 +332,10 @@ metrics::QueueSnapshot Pipeline::queue_snapshot(const QueuePipeline& q) const {
     s.decap_dropped = dc.dropped.get();
     s.inner_kept = dc.inner_kept.get();
     for (unsigned t = 0; t < kTunnelCount; t++) s.decap_errors[t] = dc.errors[t].get();
+  }
+  if (const worker::MirrorSelect* m = q.worker->mirror_select()) {
+    s.replay_select = true;
+    s.not_mirror = m->skipped().get();
   }
   if (q.file) {
     s.file = true;

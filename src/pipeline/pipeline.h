@@ -2,7 +2,8 @@
 // order and stops them in reverse:
 //
 //   start: interface lock -> file ring -> XDP program (+ filter) -> one source per queue ->
-//          workers -> arm the program -> metrics server
+//          workers -> arm the program -> metrics server (a replay: file source -> file ring ->
+//          worker -> metrics server)
 //   stop : detach XDP -> drain and join the workers -> close the file ring
 //
 // A failed start tears down what was built, XDP detached before any socket closes. A replay

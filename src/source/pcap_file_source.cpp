@@ -8,8 +8,8 @@
 
 namespace xcap::source {
 namespace {
-// Room for a batch of full-size records; a record always fits an empty arena (snaplen is at
-// most 262,144).
+// Room for a batch of records; a record always fits an empty arena (libpcap refuses records
+// over 262,144 bytes).
 constexpr size_t kArenaBytes = size_t(4) << 20;
 constexpr int kLinkTypeEthernet = 1;  // DLT_EN10MB
 }  // namespace
@@ -23,14 +23,12 @@ struct PcapFileSource::Reader {
   }
 };
 
-PcapFileSource::PcapFileSource(uint32_t snaplen)
-    : reader_(std::make_unique<Reader>()), snaplen_(snaplen), arena_(kArenaBytes) {}
+PcapFileSource::PcapFileSource() : reader_(std::make_unique<Reader>()), arena_(kArenaBytes) {}
 
 PcapFileSource::~PcapFileSource() = default;
 
-Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& path,
-                                                             uint32_t snaplen) {
-  std::unique_ptr<PcapFileSource> self(new PcapFileSource(snaplen));
+Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& path) {
+  std::unique_ptr<PcapFileSource> self(new PcapFileSource());
   char err[PCAP_ERRBUF_SIZE] = {};
   self->reader_->pcap =
       pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
@@ -47,7 +45,7 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
 
 bool PcapFileSource::take(PacketView& v) {
   const pcap_pkthdr& h = *reader_->hdr;
-  const uint32_t caplen = std::min(h.caplen, snaplen_);
+  const uint32_t caplen = h.caplen;
   if (used_ + caplen > arena_.size()) return false;
   uint8_t* dst = arena_.data() + used_;
   std::memcpy(dst, reader_->data, caplen);

@@ -1,6 +1,7 @@
 // PcapFileSource: replays a pcap or pcapng file (read by libpcap, nanosecond timestamps)
 // through the same worker path as a live capture: decapsulation, filter, sinks. Records keep
-// their timestamps and lengths; snaplen cuts them as it cuts live frames. Ethernet files only
+// their timestamps and lengths; -s cuts them in the sinks, after decapsulation, as it cuts live
+// frames. Ethernet files only
 // (what tcpdump -i IFACE writes): a mirror's tunnels start at an Ethernet header.
 #pragma once
 
@@ -17,7 +18,7 @@ namespace xcap::source {
 class PcapFileSource final : public Source {
  public:
   // Errors name the file: missing, unreadable, not a capture, not Ethernet.
-  static Result<std::unique_ptr<PcapFileSource>> open(const std::string& path, uint32_t snaplen);
+  static Result<std::unique_ptr<PcapFileSource>> open(const std::string& path);
   ~PcapFileSource() override;
 
   unsigned receive(PacketView* out, unsigned max, int timeout_ms) override;
@@ -30,13 +31,12 @@ class PcapFileSource final : public Source {
   uint64_t records() const { return records_; }
 
  private:
-  explicit PcapFileSource(uint32_t snaplen);
+  PcapFileSource();
   // Copies the record libpcap holds into the arena as out[n]; false when it does not fit.
   bool take(PacketView& out);
 
   struct Reader;
   std::unique_ptr<Reader> reader_;
-  uint32_t snaplen_;
   std::vector<uint8_t> arena_;  // a batch's records; libpcap reuses its buffer per record
   size_t used_ = 0;
   bool pending_ = false;  // libpcap holds a record that did not fit the last batch

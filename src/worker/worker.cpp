@@ -29,12 +29,11 @@ inline void cpu_relax() {
 
 }  // namespace
 
-Worker::Worker(const WorkerConfig& cfg, source::Source& src, std::unique_ptr<DecapStage> decap,
-               const FilterSet* filter, std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit)
+Worker::Worker(const WorkerConfig& cfg, source::Source& src, WorkerStages stages,
+               std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit)
     : cfg_(cfg),
       src_(src),
-      decap_(std::move(decap)),
-      filter_(filter),
+      stages_(std::move(stages)),
       sinks_(std::move(sinks)),
       limit_(limit),
       batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
@@ -63,9 +62,10 @@ unsigned Worker::process_batch(int timeout_ms) {
   counters_.rx_packets.add(n);
   counters_.rx_bytes.add(bytes);
   counters_.batches.add(1);
-  unsigned kept = decap_ ? decap_->apply(batch, n) : n;
-  if (filter_) {
-    const unsigned selected = apply_filter(*filter_, batch, kept);
+  unsigned kept = stages_.select ? stages_.select->apply(batch, n) : n;
+  if (stages_.decap) kept = stages_.decap->apply(batch, kept);
+  if (stages_.filter) {
+    const unsigned selected = apply_filter(*stages_.filter, batch, kept);
     counters_.filter_excluded.add(kept - selected);
     kept = selected;
   }

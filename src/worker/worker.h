@@ -17,9 +17,18 @@
 #include "source/source.h"
 #include "worker/capture_limit.h"
 #include "worker/decap_stage.h"
+#include "worker/mirror_select.h"
 #include "worker/worker_counters.h"
 
 namespace xcap::worker {
+
+// What a worker does to a batch between its source and its sinks, in this order. Each may be
+// absent.
+struct WorkerStages {
+  std::unique_ptr<MirrorSelect> select;  // replay in mirror mode: XDP's classification
+  std::unique_ptr<DecapStage> decap;     // null with --decap none
+  const FilterSet* filter = nullptr;     // -f; shared by all workers (read-only)
+};
 
 struct WorkerConfig {
   unsigned batch_size = 64;
@@ -31,11 +40,9 @@ struct WorkerConfig {
 
 class Worker {
  public:
-  // decap: null when --decap none (frames go to the sinks as they arrived).
-  // filter: null without -f; shared by all workers (read-only).
   // sinks: this worker's end of each sink (may be empty: count only); they outlive the worker.
-  Worker(const WorkerConfig& cfg, source::Source& src, std::unique_ptr<DecapStage> decap,
-         const FilterSet* filter, std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit);
+  Worker(const WorkerConfig& cfg, source::Source& src, WorkerStages stages,
+         std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -46,7 +53,8 @@ class Worker {
   // The source was exhausted and everything it gave went to the sinks.
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   const WorkerCounters& counters() const { return counters_; }
-  const DecapStage* decap() const { return decap_.get(); }
+  const DecapStage* decap() const { return stages_.decap.get(); }
+  const MirrorSelect* mirror_select() const { return stages_.select.get(); }
 
  private:
   void run();
@@ -54,8 +62,7 @@ class Worker {
 
   WorkerConfig cfg_;
   source::Source& src_;
-  std::unique_ptr<DecapStage> decap_;
-  const FilterSet* filter_;
+  WorkerStages stages_;
   std::vector<sink::WorkerSink*> sinks_;
   CaptureLimit& limit_;
   WorkerCounters counters_;
