@@ -41,6 +41,7 @@ const char* kUsage =
     "  xcap capture -i eth1 --mode span -w - | tcpdump -r -         # live to tcpdump\n"
     "  xcap capture -i eth1 --duration 10                           # rate check, no file\n"
     "  xcap capture -i eth1 -w cap.pcapng --format pcapng -G 60 --metrics 127.0.0.1:9100\n"
+    "  xcap capture -r vtap.pcap -w by-source/m.pcap --split source  # a tcpdump archive, by source\n"
     "\n";
 
 // Whole-string unsigned parse; the error names the flag.
@@ -66,88 +67,108 @@ struct Raw {
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
 };
 
-po::options_description describe(Raw& r) {
-  po::options_description io("Input and output");
-  io.add_options()("help,h", po::bool_switch(&r.help), "show this help")(
-      "interface,i", po::value(&r.iface)->value_name("IFACE"), "interface to capture on")(
-      "read,r", po::value(&r.read_file)->value_name("FILE"),
+// One option and its --help text.
+void add(po::options_description& d, const char* names, const po::value_semantic* value,
+         const std::string& help) {
+  d.add_options()(names, value, help.c_str());
+}
+template <typename T>
+po::typed_value<T>* arg(T* to, const char* name) {
+  return po::value(to)->value_name(name);
+}
+std::string text(const std::string& what, auto value) {
+  return what + std::to_string(value);
+}
+
+po::options_description describe_io(Raw& r) {
+  po::options_description d("Input and output");
+  add(d, "help,h", po::bool_switch(&r.help), "show this help");
+  add(d, "interface,i", arg(&r.iface, "IFACE"), "interface to capture on");
+  add(d, "read,r", arg(&r.read_file, "FILE"),
       "replay a pcap/pcapng file (Ethernet) instead of capturing live: the same decapsulation, "
       "filter and files; records keep their timestamps and lengths. In mirror mode only "
-      "tunnelled frames are kept, as live")(
-      "write,w", po::value(&r.write_path)->value_name("PATH|-"),
-      "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. "
-      "Never overwrites: if PATH exists, writes PATH with a number (x.1.pcap). Recovers the "
-      ".part files a dead run left. Without -w: capture and count only")(
-      "format", po::value(&r.format)->value_name("pcap|pcapng"),
-      "file format (default pcap, ns timestamps)")(
-      "split", po::value(&r.split)->value_name("none|source"),
-      "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); "
-      "none (default): one ring, sources mixed")(
-      "snaplen,s", po::value(&r.snaplen)->value_name("BYTES"),
-      ("bytes kept per packet (default " + std::to_string(defaults::kSnaplen) + "; 0 = default)")
-          .c_str())("count,c", po::value(&r.count)->value_name("N"), "stop after N packets")(
-      "duration", po::value(&r.duration)->value_name("SEC"),
-      "stop after SEC seconds (decimals allowed)")(
-      "file-size,C", po::value(&r.rotate_mb)->value_name("MB"),
-      "start a new file once one reaches MB x 1,000,000 bytes")(
-      "rotate-seconds,G", po::value(&r.rotate_s)->value_name("SEC"),
-      "start a new file every SEC seconds, aligned to wall-clock multiples of SEC")(
-      "file-count,W", po::value(&r.max_files)->value_name("N"),
-      "keep only the N newest files of the base, earlier runs' included (oldest deleted, "
-      "also when the disk is full)")(
-      "filter,f", po::value(&r.filter)->value_name("EXPR"),
+      "tunnelled frames are kept, as live");
+  add(d, "write,w", arg(&r.write_path, "PATH|-"),
+      "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. Never "
+      "overwrites: if PATH exists, writes PATH with a number (x.1.pcap). Recovers the .part "
+      "files a dead run left. Without -w: capture and count only");
+  add(d, "format", arg(&r.format, "pcap|pcapng"), "file format (default pcap, ns timestamps)");
+  add(d, "split", arg(&r.split, "none|source"),
+      "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); none "
+      "(default): one ring, sources mixed");
+  add(d, "snaplen,s", arg(&r.snaplen, "BYTES"),
+      text("bytes kept per packet (0 = default); default ", defaults::kSnaplen));
+  add(d, "count,c", arg(&r.count, "N"), "stop after N packets");
+  add(d, "duration", arg(&r.duration, "SEC"), "stop after SEC seconds (decimals allowed)");
+  add(d, "file-size,C", arg(&r.rotate_mb, "MB"),
+      "start a new file once one reaches MB x 1,000,000 bytes");
+  add(d, "rotate-seconds,G", arg(&r.rotate_s, "SEC"),
+      "start a new file every SEC seconds, aligned to wall-clock multiples of SEC");
+  add(d, "file-count,W", arg(&r.max_files, "N"),
+      "keep only the N newest files of the base, earlier runs' included (oldest deleted, also "
+      "when the disk is full)");
+  add(d, "filter,f", arg(&r.filter, "EXPR"),
       "tcpdump filter expression, applied to the inner frames after decapsulation; the words "
       "after the options work too, as in tcpdump (see README: Filters)");
-  po::options_description cap("Capture");
-  cap.add_options()("mode", po::value(&r.mode)->value_name("mirror|span|local"),
-                    "what to take (see Modes; default mirror)")(
-      "decap", po::value(&r.decap)->value_name("auto|none|vxlan|geneve|erspan|gre"),
+  return d;
+}
+
+po::options_description describe_capture(Raw& r) {
+  po::options_description d("Capture");
+  add(d, "mode", arg(&r.mode, "mirror|span|local"), "what to take (see Modes; default mirror)");
+  add(d, "decap", arg(&r.decap, "auto|none|vxlan|geneve|erspan|gre"),
       "strip mirror tunnels and write the inner frames (default: auto in mirror mode, none in "
-      "span mode); naming one type strips only that type")(
-      "decap-errors", po::value(&r.decap_errors)->value_name("keep|drop"),
-      "frames whose mirror tunnel is broken: counted, then dropped (default) or written whole")(
-      "decap-depth", po::value(&r.decap_depth)->value_name("N"),
-      "tunnel levels stripped, 1-8 (default 1: the mirror's own tunnel; customer tunnels "
-      "inside, such as a Kubernetes VXLAN overlay, stay whole). VXLAN inside GENEVE (AWS "
-      "Gateway Load Balancer) counts as one level")(
-      "bare-ip-link", po::value(&r.bare_ip_link)->value_name("ethernet|raw"),
-      "inner frames that are bare IP packets (GENEVE L3, GRE with IP): ethernet (default) "
-      "writes them behind a synthesized Ethernet header, so every file has one link type and "
-      "tcpdump reads it; raw gives them LINKTYPE_RAW interfaces in pcapng (Wireshark reads "
-      "those, tcpdump does not)")("vxlan-port", po::value(&r.vxlan_ports)->value_name("PORT"),
-                                  "UDP port carrying VXLAN, repeatable (default 4789)")(
-      "geneve-port", po::value(&r.geneve_port)->value_name("PORT"),
-      "UDP port carrying GENEVE (default 6081)")("queues",
-                                                 po::value(&r.queues)->value_name("all|LIST"),
-                                                 "rx queues to capture, e.g. 0,2-3 (default all)")(
-      "xdp-mode", po::value(&r.xdp_mode)->value_name("auto|native|skb"),
-      "XDP attach mode: auto tries native, then skb")("listen",
-                                                      po::value(&r.listen)->value_name("ADDR:PORT"),
-                                                      "stream to clients (not available yet)")(
-      "metrics", po::value(&r.metrics)->value_name("ADDR:PORT"), "serve Prometheus /metrics here")(
-      "config", po::value(&r.config)->value_name("FILE"),
-      "read options from FILE: 'name = value' lines, long names; the command line wins")(
-      "quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line")(
-      "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
-  po::options_description tune("Tuning (see README)");
-  tune.add_options()("batch-size", po::value(&r.batch)->value_name("N"),
-                     ("packets per worker batch, 1-" + std::to_string(defaults::kMaxBatchSize) +
-                      " (default " + std::to_string(defaults::kBatchSize) + ")")
-                         .c_str())("rx-ring", po::value(&r.rx_ring)->value_name("N"),
-                                   ("AF_XDP RX ring descriptors, power of two (default " +
-                                    std::to_string(defaults::kRxRing) + ")")
-                                       .c_str())(
-      "fill-ring", po::value(&r.fill_ring)->value_name("N"),
-      "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)")(
-      "frame-size", po::value(&r.frame_size)->value_name("auto|2048|4096"),
-      "UMEM frame size; auto (default): 2048 when the interface MTU fits in one, else 4096")(
-      "busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets")(
-      "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores")(
-      "rt-priority", po::value(&r.rt_priority)->value_name("N"),
+      "span mode); naming one type strips only that type");
+  add(d, "decap-errors", arg(&r.decap_errors, "keep|drop"),
+      "frames whose mirror tunnel is broken: counted, then dropped (default) or written whole");
+  add(d, "decap-depth", arg(&r.decap_depth, "N"),
+      "tunnel levels stripped, 1-8 (default 1: the mirror's own tunnel; customer tunnels inside, "
+      "such as a Kubernetes VXLAN overlay, stay whole). VXLAN inside GENEVE (AWS Gateway Load "
+      "Balancer) counts as one level");
+  add(d, "bare-ip-link", arg(&r.bare_ip_link, "ethernet|raw"),
+      "inner frames that are bare IP packets (GENEVE L3, GRE with IP): ethernet (default) writes "
+      "them behind a synthesized Ethernet header, so every file has one link type and tcpdump "
+      "reads it; raw gives them LINKTYPE_RAW interfaces in pcapng (Wireshark reads those, "
+      "tcpdump does not)");
+  add(d, "vxlan-port", arg(&r.vxlan_ports, "PORT"),
+      text("UDP port carrying VXLAN, repeatable; default ", XCAP_VXLAN_PORT));
+  add(d, "geneve-port", arg(&r.geneve_port, "PORT"),
+      text("UDP port carrying GENEVE; default ", XCAP_GENEVE_PORT));
+  add(d, "queues", arg(&r.queues, "all|LIST"), "rx queues to capture, e.g. 0,2-3 (default all)");
+  add(d, "xdp-mode", arg(&r.xdp_mode, "auto|native|skb"),
+      "XDP attach mode: auto tries native, then skb");
+  add(d, "listen", arg(&r.listen, "ADDR:PORT"), "stream to clients (not available yet)");
+  add(d, "metrics", arg(&r.metrics, "ADDR:PORT"),
+      "serve Prometheus /metrics here (IPv4, or IPv6 as [::1]:9464)");
+  add(d, "config", arg(&r.config, "FILE"),
+      "read options from FILE: 'name = value' lines, long names; the command line wins");
+  add(d, "quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line");
+  add(d, "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
+  return d;
+}
+
+po::options_description describe_tuning(Raw& r) {
+  po::options_description d("Tuning (see README)");
+  add(d, "batch-size", arg(&r.batch, "N"),
+      text("packets per worker batch, 1-", defaults::kMaxBatchSize) +
+          text(" (default ", defaults::kBatchSize) + ")");
+  add(d, "rx-ring", arg(&r.rx_ring, "N"),
+      text("AF_XDP RX ring descriptors, power of two; default ", defaults::kRxRing));
+  add(d, "fill-ring", arg(&r.fill_ring, "N"),
+      "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)");
+  add(d, "frame-size", arg(&r.frame_size, "auto|2048|4096"),
+      "UMEM frame size; auto (default): 2048 when the interface MTU fits in one, else 4096");
+  add(d, "busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets");
+  add(d, "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores");
+  add(d, "rt-priority", arg(&r.rt_priority, "N"),
       "run the workers as SCHED_FIFO threads of priority 1-99 (default 0: off); see README "
       "Tuning before using it on a host that runs other work");
+  return d;
+}
+
+po::options_description describe(Raw& r) {
   po::options_description all;
-  all.add(io).add(cap).add(tune);
+  all.add(describe_io(r)).add(describe_capture(r)).add(describe_tuning(r));
   return all;
 }
 
