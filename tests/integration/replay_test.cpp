@@ -152,5 +152,25 @@ TEST(Replay, UnreadableOrNonEthernetFilesAreRefused) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out.pcap")) << "nothing may be written";
 }
 
+// A file cut in the middle of a record (a tcpdump that died): every whole record is replayed,
+// the cut is reported with the count, and the exit status says the input was not whole.
+TEST(Replay, TruncatedFileKeepsEveryWholeRecord) {
+  TempDir dir;
+  const std::string in = dir / "cut.pcap", out = dir / "out.pcap";
+  const auto frames = mirrored({0x02, 0, 0, 0, 0, 2});
+  write_pcap(in, frames);
+  const auto whole = read_pcap_records(in);
+  std::filesystem::resize_file(in, std::filesystem::file_size(in) - 7);  // into the last one
+  auto r =
+      run({bin("xcap"), "capture", "-r", in, "-w", out, "--decap", "none", "--mode", "span"}, 60);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("read error after " + std::to_string(whole.size() - 1) + " records"),
+            std::string::npos)
+      << r.output;
+  const auto got = read_pcap_records(out);
+  ASSERT_EQ(got.size(), whole.size() - 1);
+  for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(got[i], whole[i]) << "record " << i;
+}
+
 }  // namespace
 }  // namespace xcap::test
