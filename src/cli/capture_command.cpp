@@ -71,6 +71,10 @@ int capture_command(const std::vector<std::string>& args) {
   }
   Pipeline& p = **started;
   const EndReason end = wait_for_end(p, stop_signals, o.duration_s);
+  if (end == EndReason::OutputFailed) log_error("output failed; stopping");
+  if (end == EndReason::InterfaceGone)
+    log_error("interface %s (index %d) has disappeared; stopping and sealing the files",
+              o.iface.c_str(), o.ifindex);
   p.stop();
   p.log_accounting();
   fprintf(stderr, "%s\n", stats_line(totals_of(p.snapshot())).c_str());

@@ -264,18 +264,11 @@ std::optional<EndReason> Pipeline::should_end() const {
   if (opt_.replay() && std::all_of(queues_.begin(), queues_.end(),
                                    [](const QueuePipeline& q) { return q.worker->finished(); }))
     return EndReason::InputDone;
-  if (file_ && file_->failed()) {
-    // A reader of -w - that left is the normal end of a pipe (the writer said so).
-    if (file_->output_closed()) return EndReason::OutputClosed;
-    log_error("output failed; stopping");
-    return EndReason::OutputFailed;
-  }
+  // A reader of -w - that left is the normal end of a pipe (the writer said so).
+  if (file_ && file_->failed())
+    return file_->output_closed() ? EndReason::OutputClosed : EndReason::OutputFailed;
   // Deleted (or moved to another namespace): its queues deliver nothing ever again.
-  if (interface_gone()) {
-    log_error("interface %s (index %d) has disappeared; stopping and sealing the files",
-              opt_.iface.c_str(), opt_.ifindex);
-    return EndReason::InterfaceGone;
-  }
+  if (interface_gone()) return EndReason::InterfaceGone;
   return std::nullopt;
 }
 
