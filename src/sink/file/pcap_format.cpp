@@ -1,5 +1,8 @@
 #include "sink/file/pcap_format.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace xcap::sink {
 namespace {
 
@@ -34,6 +37,10 @@ constexpr uint16_t kOptEndOfOpt = 0;
 constexpr uint16_t kOptShbUserAppl = 4;
 constexpr uint16_t kOptIfName = 2;
 constexpr uint16_t kOptIfTsresol = 9;
+constexpr uint16_t kOptComment = 1;
+constexpr uint32_t kPcapngIsbType = 0x00000005;
+constexpr uint16_t kIsbIfRecv = 4, kIsbIfDrop = 5, kIsbFilterAccept = 6, kIsbOsDrop = 7,
+                   kIsbUsrDeliv = 8;
 
 }  // namespace
 
@@ -78,6 +85,31 @@ void append_pcapng_interface(std::vector<uint8_t>& out, const std::string& if_na
   put_option(idb, kOptIfTsresol, &tsresol, 1);
   put_option(idb, kOptEndOfOpt, nullptr, 0);
   put_block(out, kPcapngIdbType, idb);
+}
+
+void append_pcapng_statistics(std::vector<uint8_t>& out, uint32_t iface_id, uint64_t ts_ns,
+                              const InterfaceStatistics& stats, const std::string& comment) {
+  std::vector<uint8_t> isb;
+  put32(isb, iface_id);
+  put32(isb, static_cast<uint32_t>(ts_ns >> 32));  // if_tsresol 9: nanoseconds
+  put32(isb, static_cast<uint32_t>(ts_ns));
+  if (!comment.empty()) {
+    const uint16_t len = static_cast<uint16_t>(std::min<size_t>(comment.size(), 0xfff0));
+    put_option(isb, kOptComment, comment.data(), len);
+  }
+  const std::pair<uint16_t, const std::optional<uint64_t>*> counters[] = {
+      {kIsbIfRecv, &stats.ifrecv},
+      {kIsbIfDrop, &stats.ifdrop},
+      {kIsbFilterAccept, &stats.filteraccept},
+      {kIsbOsDrop, &stats.osdrop},
+      {kIsbUsrDeliv, &stats.usrdeliv}};
+  for (const auto& [code, value] : counters)
+    if (value->has_value()) {
+      const uint64_t v = **value;
+      put_option(isb, code, &v, sizeof v);
+    }
+  put_option(isb, kOptEndOfOpt, nullptr, 0);
+  put_block(out, kPcapngIsbType, isb);
 }
 
 std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t snaplen,

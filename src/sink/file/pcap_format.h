@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,14 @@ std::vector<uint8_t> pcapng_section_header();
 // is its position among the section's IDBs; an IDB may come anywhere before its first use.
 void append_pcapng_interface(std::vector<uint8_t>& out, const std::string& if_name,
                              uint32_t snaplen, uint32_t link_type);
+// Interface Statistics Block counters (pcapng isb_* options); absent ones are not written.
+struct InterfaceStatistics {
+  std::optional<uint64_t> ifrecv, ifdrop, filteraccept, osdrop, usrdeliv;
+};
+// Appends one Interface Statistics Block for interface iface_id at ts_ns, with the counters
+// given and, when not empty, an opt_comment (Wireshark and tshark show it with the block).
+void append_pcapng_statistics(std::vector<uint8_t>& out, uint32_t iface_id, uint64_t ts_ns,
+                              const InterfaceStatistics& stats, const std::string& comment);
 // Section Header Block followed by one Interface Description Block.
 std::vector<uint8_t> pcapng_file_header(const std::string& if_name, uint32_t snaplen,
                                         uint32_t link_type);
