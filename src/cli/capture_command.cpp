@@ -213,7 +213,10 @@ void keep_off_worker_cores(const std::vector<uint32_t>& queues, unsigned ncpu) {
       CPU_SET(cpu, &set);
       spare++;
     }
-  if (spare) pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  // Best effort: a thread left on a worker's core costs speed, not packets' correctness.
+  if (int rc = spare ? pthread_setaffinity_np(pthread_self(), sizeof set, &set) : 0)
+    log_info("%s",
+             errno_error(rc, "cannot keep other threads off the worker cores").message.c_str());
 }
 
 // Builds everything; on error returns it, and the destructors undo what was done.
@@ -236,7 +239,7 @@ Result<void> start(Capture& c) {
     sink::FileRingConfig fc = file_config(o);
     fc.interfaces = c.interfaces;
     auto f = sink::FileRing::open(fc, unsigned(o.queues.size()));
-    if (!f) return f.error();
+    if (!f) return flag_error("-w", f.error());
     c.file = std::move(f.value());
   }
 
@@ -329,7 +332,7 @@ Result<void> start(Capture& c) {
   if (!o.metrics_addr.empty()) {
     auto m = metrics::MetricsServer::start(o.metrics_addr,
                                            [&c](metrics::FamilyBuilder& b) { c.collect(b); });
-    if (!m) return m.error();
+    if (!m) return flag_error("--metrics", m.error());
     c.metrics = std::move(m.value());
     log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
   }
@@ -429,7 +432,7 @@ int capture_command(const std::vector<std::string>& args) {
   Capture c(o);
   if (auto r = start(c); !r) {
     fprintf(stderr, "xcap: %s\n", r.error().message.c_str());
-    return 1;
+    return exit_code(r.error());
   }
   const EndReason end = wait_for_end(c, stop_signals);
   stop(c);

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -47,8 +48,8 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
   T v{};
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
-    return make_error(flag + " '" + s + "': expected a whole number from " + std::to_string(min) +
-                      " to " + std::to_string(max));
+    return invalid_input(flag + " '" + s + "': expected a whole number from " +
+                         std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 
@@ -161,9 +162,13 @@ Result<ConfigOrigins> check_config_file(const std::string& path,
                                         const po::options_description& desc) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    return make_error("--config '" + path + "': is a directory, not a file");
+    return invalid_input("--config '" + path + "': is a directory, not a file");
   std::ifstream in(path);
-  if (!in) return make_error("--config '" + path + "': cannot read: " + std::strerror(errno));
+  if (!in) {
+    Error e = errno_error("--config '" + path + "': cannot read");
+    e.kind = ErrorKind::InvalidInput;  // the file the command line named: bad input, exit 2
+    return e;
+  }
   ConfigOrigins origins;
   std::string text;
   for (int n = 1; std::getline(in, text); n++) {
@@ -172,10 +177,10 @@ Result<ConfigOrigins> check_config_file(const std::string& path,
     const std::string at = path + " line " + std::to_string(n) + ": ";
     const auto eq = line.find('=');
     if (line.front() == '[' || eq == std::string::npos)
-      return make_error(at + "expected 'name = value' (long option names), got '" + line + "'");
+      return invalid_input(at + "expected 'name = value' (long option names), got '" + line + "'");
     const std::string name = trim(line.substr(0, eq));
     if (name == "config" || !desc.find_nothrow(name, false))
-      return make_error(at + "unknown option '" + name + "'");
+      return invalid_input(at + "unknown option '" + name + "'");
     origins.emplace(name, n);
   }
   return origins;
@@ -199,6 +204,12 @@ std::string config_origin(const std::string& msg, const std::string& path,
 }
 
 }  // namespace
+
+Error flag_error(std::string_view flag, const Error& e) {
+  Error out = e;
+  out.message = std::string(flag) + " " + e.message;
+  return out;
+}
 
 uint32_t interface_rx_queues(const std::string& ifname) {
   namespace fs = std::filesystem;
@@ -242,7 +253,7 @@ Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t
     for (uint32_t q = *lo; q <= hi; q++)
       if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
   }
-  if (out.empty()) return make_error("--queues '" + spec + "': no queue given");
+  if (out.empty()) return invalid_input("--queues '" + spec + "': no queue given");
   return out;
 }
 
@@ -252,11 +263,11 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   po::variables_map vm, given;  // given: the command line alone
   ConfigOrigins origins;
   po::options_description desc = describe(r);
-  auto fail = [&](const std::string& msg) {
+  auto fail = [&](const Error& e) {
     res.options.reset();
-    res.message =
-        msg + config_origin(msg, r.config, origins, given, desc) + "\n(see xcap capture --help)";
-    res.exit_code = 2;
+    res.message = e.message + config_origin(e.message, r.config, origins, given, desc) +
+                  "\n(see xcap capture --help)";
+    res.exit_code = exit_code(e);
     return res;
   };
   po::options_description hidden;
@@ -272,15 +283,15 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
     po::notify(vm);
     if (!r.config.empty()) {
       auto checked = check_config_file(r.config, desc);
-      if (!checked) return fail(checked.error().message);
+      if (!checked) return fail(checked.error());
       origins = std::move(checked.value());
       std::ifstream in(r.config);
       po::store(po::parse_config_file(in, desc), vm);  // the command line was stored first: it wins
       po::notify(vm);
     }
   } catch (const po::error& e) {
-    return fail(r.config.empty() ? e.what()
-                                 : std::string(e.what()) + " (in --config " + r.config + ")");
+    return fail(invalid_input(
+        r.config.empty() ? e.what() : std::string(e.what()) + " (in --config " + r.config + ")"));
   }
   if (r.help) {
     std::ostringstream os;
@@ -292,19 +303,19 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   CaptureOptions o;
   // tcpdump style: -f EXPR, or the words after the options, joined with spaces.
   if (!r.trailing.empty() && !r.filter.empty())
-    return fail("give the filter once: -f '" + r.filter + "' and trailing words '" +
-                r.trailing.front() + " ...' were both given");
+    return fail(invalid_input("give the filter once: -f '" + r.filter + "' and trailing words '" +
+                              r.trailing.front() + " ...' were both given"));
   std::string expr = r.filter;
   for (const auto& w : r.trailing) expr += (expr.empty() ? "" : " ") + w;
   const bool filter_given = vm.count("filter") || !r.trailing.empty();
   if (!r.read_file.empty())
-    return fail("-r: replaying a file is not available in this version yet");
+    return fail(unsupported("-r: replaying a file is not available in this version yet"));
   if (!r.listen.empty())
-    return fail("--listen: streaming to clients is not available in this version yet");
-  if (r.iface.empty()) return fail("-i IFACE is required");
+    return fail(unsupported("--listen: streaming to clients is not available in this version yet"));
+  if (r.iface.empty()) return fail(invalid_input("-i IFACE is required"));
   o.iface = r.iface;
   o.ifindex = int(if_nametoindex(r.iface.c_str()));
-  if (o.ifindex == 0) return fail("-i: interface '" + r.iface + "' not found");
+  if (o.ifindex == 0) return fail(invalid_input("-i: interface '" + r.iface + "' not found"));
   o.iface_rx_queues = interface_rx_queues(r.iface);
 
   if (r.mode == "mirror")
@@ -312,132 +323,143 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   else if (r.mode == "span")
     o.mode = XCAP_MODE_SPAN;
   else if (r.mode == "local")
-    return fail(
+    return fail(unsupported(
         "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
-        "span");
+        "span"));
   else
-    return fail("--mode '" + r.mode + "': expected mirror, span or local");
+    return fail(invalid_input("--mode '" + r.mode + "': expected mirror, span or local"));
 
   if (r.decap.empty()) r.decap = o.mode == XCAP_MODE_MIRROR ? "auto" : "none";
   if (auto d = parse_decap_mode(r.decap))
     o.decap = *d;
   else
-    return fail("--decap '" + r.decap + "': expected auto, none, vxlan, geneve, erspan or gre");
+    return fail(invalid_input("--decap '" + r.decap +
+                              "': expected auto, none, vxlan, geneve, erspan or gre"));
   if (r.decap_errors != "keep" && r.decap_errors != "drop")
-    return fail("--decap-errors '" + r.decap_errors + "': expected keep or drop");
+    return fail(invalid_input("--decap-errors '" + r.decap_errors + "': expected keep or drop"));
   o.keep_decap_errors = r.decap_errors == "keep";
   auto depth = parse_uint<unsigned>("--decap-depth", r.decap_depth, 1, 8);
-  if (!depth) return fail(depth.error().message);
+  if (!depth) return fail(depth.error());
   o.decap_depth = *depth;
 
   if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
     o.xdp_mode = *m;
   else
-    return fail("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
+    return fail(invalid_input("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb"));
 
   if (r.format == "pcap")
     o.format = sink::FileFormat::Pcap;
   else if (r.format == "pcapng")
     o.format = sink::FileFormat::Pcapng;
   else
-    return fail("--format '" + r.format + "': expected pcap or pcapng");
+    return fail(invalid_input("--format '" + r.format + "': expected pcap or pcapng"));
   if (r.bare_ip_link != "ethernet" && r.bare_ip_link != "raw")
-    return fail("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
+    return fail(invalid_input("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw"));
   o.raw_ip_link = r.bare_ip_link == "raw";
   if (o.raw_ip_link && o.format != sink::FileFormat::Pcapng)
-    return fail("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
+    return fail(
+        invalid_input("--bare-ip-link raw needs --format pcapng: a pcap file has one link type"));
 
   auto queues = parse_queue_list(r.queues, o.iface_rx_queues);
   if (!queues)
-    return fail(queues.error().message + " (" + r.iface + " has " +
-                std::to_string(o.iface_rx_queues) + " rx queues)");
+    return fail(invalid_input(queues.error().message + " (" + r.iface + " has " +
+                              std::to_string(o.iface_rx_queues) + " rx queues)"));
   o.queues = *queues;
 
   auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, 262144);
-  if (!snap) return fail(snap.error().message);
+  if (!snap) return fail(snap.error());
   o.snaplen = *snap ? *snap : 262144;
   if (o.snaplen < 14)
-    return fail("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+    return fail(
+        invalid_input("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)"));
   if (filter_given) {
     auto f = FilterSet::compile(expr, o.snaplen);
-    if (!f) return fail("-f: " + f.error().message);
+    if (!f) return fail(f.error().context("-f"));
     o.filter = std::make_shared<const FilterSet>(std::move(f.value()));
   }
   auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
-  if (!count) return fail(count.error().message);
+  if (!count) return fail(count.error());
   o.count = *count;
-  try {
-    size_t used = 0;
-    o.duration_s = std::stod(r.duration, &used);
-    if (used != r.duration.size() || !std::isfinite(o.duration_s) || o.duration_s < 0)
-      throw std::invalid_argument("");
-  } catch (...) {
-    return fail("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
+  {
+    char* end = nullptr;
+    errno = 0;
+    o.duration_s = std::strtod(r.duration.c_str(), &end);
+    if (end == r.duration.c_str() || *end || errno == ERANGE || !std::isfinite(o.duration_s) ||
+        o.duration_s < 0)
+      return fail(
+          invalid_input("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5"));
   }
   auto cmb = parse_uint<uint64_t>("-C", r.rotate_mb, 0, 1'000'000);
   auto gs = parse_uint<uint32_t>("-G", r.rotate_s, 0, 31 * 86400);
   auto wn = parse_uint<uint32_t>("-W", r.max_files, 0, 1'000'000);
-  if (!cmb) return fail(cmb.error().message);
-  if (!gs) return fail(gs.error().message);
-  if (!wn) return fail(wn.error().message);
+  if (!cmb) return fail(cmb.error());
+  if (!gs) return fail(gs.error());
+  if (!wn) return fail(wn.error());
   // 0 would mean a file per block (-C), a file per instant (-G) or no file kept (-W): leave
   // the flag out for no limit.
   if (vm.count("file-size") && *cmb == 0)
-    return fail("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
+    return fail(
+        invalid_input("-C 0: a file size is at least 1 (MB); leave -C out for no size limit"));
   if (vm.count("rotate-seconds") && *gs == 0)
-    return fail("-G 0: a rotation period is at least 1 second; leave -G out for no period");
+    return fail(
+        invalid_input("-G 0: a rotation period is at least 1 second; leave -G out for no period"));
   if (vm.count("file-count") && *wn == 0)
-    return fail("-W 0: keep at least 1 file; leave -W out to keep every file");
+    return fail(invalid_input("-W 0: keep at least 1 file; leave -W out to keep every file"));
   o.rotate_mb = *cmb, o.rotate_seconds = *gs, o.max_files = *wn;
   o.write_path = r.write_path;
   bool rotating = o.rotate_mb || o.rotate_seconds || o.max_files;
-  if (rotating && o.write_path.empty()) return fail("-C, -G and -W need -w PATH");
-  if (rotating && o.write_path == "-") return fail("-C, -G and -W cannot rotate stdout (-w -)");
+  if (rotating && o.write_path.empty()) return fail(invalid_input("-C, -G and -W need -w PATH"));
+  if (rotating && o.write_path == "-")
+    return fail(invalid_input("-C, -G and -W cannot rotate stdout (-w -)"));
   if (o.max_files && !o.rotate_mb && !o.rotate_seconds)
-    return fail("-W needs -C or -G: it limits how many rotated files are kept");
+    return fail(invalid_input("-W needs -C or -G: it limits how many rotated files are kept"));
   if (r.split != "none" && r.split != "source")
-    return fail("--split '" + r.split + "': expected none or source");
+    return fail(invalid_input("--split '" + r.split + "': expected none or source"));
   o.split_by_source = r.split == "source";
   if (o.split_by_source && o.write_path == "-")
-    return fail("--split source writes one file ring per source; it cannot write to stdout");
-  if (o.split_by_source && o.write_path.empty()) return fail("--split source needs -w PATH");
+    return fail(
+        invalid_input("--split source writes one file ring per source; it cannot write to stdout"));
+  if (o.split_by_source && o.write_path.empty())
+    return fail(invalid_input("--split source needs -w PATH"));
   if (o.split_by_source && o.decap == DecapConfig::Mode::None)
-    return fail("--split source needs decapsulation (--decap)");
+    return fail(invalid_input("--split source needs decapsulation (--decap)"));
 
   o.vxlan_ports.clear();
   for (const auto& p : r.vxlan_ports) {
     auto v = parse_uint<uint16_t>("--vxlan-port", p, 1, 65535);
-    if (!v) return fail(v.error().message);
+    if (!v) return fail(v.error());
     o.vxlan_ports.push_back(*v);
   }
   if (o.vxlan_ports.empty()) o.vxlan_ports.push_back(XCAP_VXLAN_PORT);
   if (o.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
-    return fail("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
+    return fail(
+        invalid_input("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports"));
   auto gp = parse_uint<uint16_t>("--geneve-port", r.geneve_port, 1, 65535);
-  if (!gp) return fail(gp.error().message);
+  if (!gp) return fail(gp.error());
   o.geneve_port = *gp;
 
   if (!r.metrics.empty()) {
-    auto m = metrics::parse_listen_address(r.metrics, "--metrics");
-    if (!m) return fail(m.error().message);
+    auto m = metrics::parse_listen_address(r.metrics);
+    if (!m) return fail(flag_error("--metrics", m.error()));
     o.metrics_addr = *m;
   }
 
   auto batch = parse_uint<unsigned>("--batch-size", r.batch, 1, 256);
-  if (!batch) return fail(batch.error().message);
+  if (!batch) return fail(batch.error());
   o.batch_size = *batch;
   auto rx = parse_uint<uint32_t>("--rx-ring", r.rx_ring, 64, 1 << 16);
   if (!rx || !power_of_two(*rx))
-    return fail("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
+    return fail(
+        invalid_input("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536"));
   o.rx_ring = *rx;
   if (r.fill_ring == "0")
     o.fill_ring = 2 * o.rx_ring;
   else {
     auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, 2 * o.rx_ring, 1 << 18);
     if (!fr || !power_of_two(*fr))
-      return fail("--fill-ring '" + r.fill_ring +
-                  "': expected a power of two, at least twice --rx-ring (" +
-                  std::to_string(2 * o.rx_ring) + ")");
+      return fail(invalid_input("--fill-ring '" + r.fill_ring +
+                                "': expected a power of two, at least twice --rx-ring (" +
+                                std::to_string(2 * o.rx_ring) + ")"));
     o.fill_ring = *fr;
   }
   if (r.frame_size == "auto")
@@ -445,11 +467,11 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   else if (r.frame_size == "2048" || r.frame_size == "4096")
     o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
   else
-    return fail("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
+    return fail(invalid_input("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096"));
   o.busy_poll = r.busy_poll;
   o.pin_workers = !r.no_pin;
   auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
-  if (!rt) return fail(rt.error().message);
+  if (!rt) return fail(rt.error());
   o.rt_priority = *rt;
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   res.options = std::move(o);

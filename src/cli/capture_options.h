@@ -1,11 +1,12 @@
 // CaptureOptions: everything `xcap capture` was asked to do, parsed and validated before any
-// kernel object is touched. A bad flag yields a UsageError naming it (exit status 2).
+// kernel object is touched. A bad flag yields an error naming it (exit status 2).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpf_loader/xdp_mode.h"
@@ -58,9 +59,14 @@ struct CaptureOptions {
 // Outcome of parsing: options to run with, or text to print and an exit status.
 struct ParsedCapture {
   std::optional<CaptureOptions> options;
-  std::string message;  // help text (exit 0) or the error (exit 2)
-  int exit_code = 0;
+  std::string message;  // help text (exit 0) or the error's message
+  int exit_code = 0;    // 0 after --help, else exit_code(error): 2, bad input
 };
+
+// An error about a flag's value, in the command line's words. Lower layers start such
+// messages with the value they were given ("PATH: cannot create ...", "'ADDR': expected ...");
+// this puts the flag in front of it: "-w PATH: cannot create ...".
+Error flag_error(std::string_view flag, const Error& e);
 
 // args excludes "xcap" and "capture". Looks the interface up (needs no privilege).
 ParsedCapture parse_capture_args(const std::vector<std::string>& args);
