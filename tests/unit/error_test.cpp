@@ -9,7 +9,9 @@
 
 #include "cli/capture_options.h"
 #include "common/result.h"
+#include "common/temp_dir.h"
 #include "metrics/metrics_server.h"
+#include "sink/file/file_ring.h"
 
 namespace xcap {
 namespace {
@@ -98,6 +100,26 @@ TEST(FlagError, PutsTheFlagInFrontOfTheValue) {
   EXPECT_EQ(e.message.rfind("--metrics 'nowhere': expected ADDR:PORT", 0), 0u) << e.message;
   EXPECT_EQ(e.kind, ErrorKind::InvalidInput);
   EXPECT_EQ(exit_code(e), 2);
+}
+
+TEST(FlagError, FileRingErrorsNameThePathAndTheCliNamesTheFlag) {
+  test::TempDir dir;
+  sink::FileRingConfig cfg;
+  cfg.path = dir.path();
+  auto ring = sink::FileRing::open(cfg, 1);
+  ASSERT_FALSE(ring);
+  EXPECT_EQ(ring.error().message, dir.path() + ": is a directory");
+  const Error e = cli::flag_error("-w", ring.error());
+  EXPECT_EQ(e.message, "-w " + dir.path() + ": is a directory");
+  EXPECT_EQ(exit_code(e), 2);
+
+  cfg.path = dir / "missing/x.pcap";
+  ring = sink::FileRing::open(cfg, 1);
+  ASSERT_FALSE(ring);
+  EXPECT_EQ(ring.error().message.rfind(cfg.path + ": cannot create ", 0), 0u)
+      << ring.error().message;
+  EXPECT_EQ(ring.error().kind, ErrorKind::NotFound);
+  EXPECT_EQ(exit_code(cli::flag_error("-w", ring.error())), 1);  // a runtime failure
 }
 
 }  // namespace
