@@ -4,8 +4,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include <cerrno>
-#include <cstring>
 #include <string>
 
 #include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
@@ -22,10 +20,10 @@ Result<void> update_bss(::xcap_bpf* skel, Change change) {
   const uint32_t key = 0;
   xcap_bpf::xcap_bpf__bss bss{};
   if (bpf_map_lookup_elem(fd, &key, &bss) != 0)
-    return make_error(std::string("reading the XDP program's .bss: ") + strerror(errno));
+    return errno_error("reading the XDP program's .bss");
   change(bss);
   if (bpf_map_update_elem(fd, &key, &bss, BPF_ANY) != 0)
-    return make_error(std::string("writing the XDP program's .bss: ") + strerror(errno));
+    return errno_error("writing the XDP program's .bss");
   return ok();
 }
 

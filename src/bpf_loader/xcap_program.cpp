@@ -24,10 +24,12 @@ namespace {
 
 constexpr const char* kProgName = "xcap_xdp";
 
-std::string xdp_strerror(int err) {
+// "<what>: <reason>" for a libxdp call that returned rc (-errno, or one of libxdp's own codes,
+// which only its libxdp_strerror knows).
+Error libxdp_error(int rc, std::string what) {
   char buf[256];
-  libxdp_strerror(err, buf, sizeof buf);
-  return buf;
+  libxdp_strerror(rc, buf, sizeof buf);
+  return Error{kind_of_errno(-rc), -rc, std::move(what) + ": " + buf};
 }
 
 xdp_attach_mode to_libxdp(XdpMode m) {
@@ -49,13 +51,13 @@ int libxdp_print(libxdp_print_level, const char* fmt, va_list ap) {
 
 // A refused attach in words an operator can act on; libxdp's own text ("Numerical result out
 // of range") names the errno, not the cause.
-std::string attach_error(int rc, const std::string& ifname) {
-  std::string e = xdp_strerror(rc);
+Error attach_error(int rc, XdpMode mode, const std::string& ifname) {
+  Error e = libxdp_error(rc, to_string(mode));
   if (rc == -ERANGE)
-    e += ": the MTU of " + ifname + " (or of its veth peer) is larger than the driver allows " +
-         "for XDP (lower it, or use a driver with XDP multi-buffer support)";
+    e.message += ": the MTU of " + ifname + " (or of its veth peer) is larger than the driver " +
+                 "allows for XDP (lower it, or use a driver with XDP multi-buffer support)";
   else if (rc == -EOPNOTSUPP)
-    e += ": the driver of " + ifname + " has no native XDP";
+    e.message += ": the driver of " + ifname + " has no native XDP";
   return e;
 }
 
@@ -82,10 +84,10 @@ uint16_t decap_tunnels(DecapConfig::Mode mode) {
 Result<void> ensure_bpffs() {
   struct statfs st {};
   if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC) return ok();
-  mkdir("/sys/fs/bpf", 0700);
+  if (mkdir("/sys/fs/bpf", 0700) != 0 && errno != EEXIST)
+    return errno_error("bpffs is not mounted at /sys/fs/bpf and creating that directory failed");
   if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
-    return make_error(std::string("bpffs is not mounted at /sys/fs/bpf and mounting it failed: ") +
-                      strerror(errno));
+    return errno_error("bpffs is not mounted at /sys/fs/bpf and mounting it failed");
   log_info("mounted bpffs at /sys/fs/bpf (libxdp keeps its dispatcher state there)");
   return ok();
 }
@@ -119,22 +121,23 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
     log_info("removed %d xcap XDP program(s) left on %s by a capture that died", removed,
              ifname.c_str());
   if (!foreign.empty())
-    return make_error("interface " + ifname + " already has another XDP program attached: " +
-                      foreign + "; xcap cannot share it without libxdp's dispatcher");
+    return make_error(ErrorKind::Busy, "interface " + ifname +
+                                           " already has another XDP program attached: " + foreign +
+                                           "; xcap cannot share it without libxdp's dispatcher");
   return removed;
 }
 
 Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& opts) {
   if (opts.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
-    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
+    return invalid_input(std::to_string(opts.vxlan_ports.size()) + " VXLAN ports: at most " +
+                         std::to_string(XCAP_MAX_VXLAN_PORTS) + " fit in the XDP program");
   libbpf_set_print(libbpf_print);
   libxdp_set_print(libxdp_print);
   std::unique_ptr<XcapProgram> self(new XcapProgram());
   self->opts_ = opts;
 
   self->skel_ = xcap_bpf__open();
-  if (!self->skel_)
-    return make_error(std::string("cannot open the XDP program: ") + strerror(errno));
+  if (!self->skel_) return errno_error("cannot open the XDP program");
   auto& cfg = self->skel_->rodata->xcap_cfg;
   cfg.mode = opts.mode;
   for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
@@ -148,10 +151,10 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp.frags");
   if (long e = libxdp_get_error(self->prog_)) {
     self->prog_ = nullptr;
-    return make_error("libxdp cannot use the XDP program: " + xdp_strerror(int(e)));
+    return libxdp_error(int(e), "libxdp cannot use the XDP program");
   }
   if (int rc = xdp_program__set_xdp_frags_support(self->prog_, true))
-    return make_error("libxdp cannot mark the XDP program multi-buffer: " + xdp_strerror(rc));
+    return libxdp_error(rc, "libxdp cannot mark the XDP program multi-buffer");
 
   std::vector<XdpMode> tries;
   if (opts.xdp_mode == XdpMode::Auto)
@@ -159,6 +162,7 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   else
     tries = {opts.xdp_mode};
   std::string errors;
+  Error last;
   for (XdpMode m : tries) {
     int rc = xdp_program__attach(self->prog_, opts.ifindex, to_libxdp(m), 0);
     if (rc == 0) {
@@ -166,11 +170,13 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
       self->attached_ = true;
       break;
     }
-    errors += std::string(errors.empty() ? "" : "; ") + to_string(m) + ": " +
-              attach_error(rc, opts.ifname);
+    last = attach_error(rc, m, opts.ifname);
+    errors += (errors.empty() ? "" : "; ") + last.message;
   }
-  if (!self->attached_)
-    return make_error("cannot attach XDP to " + opts.ifname + " (" + errors + ")");
+  if (!self->attached_) {
+    last.message = "cannot attach XDP to " + opts.ifname + " (" + errors + ")";
+    return last;
+  }
   // skb mode runs after the kernel built an skb for every frame: several times slower, and
   // a host that silently ends up there looks like a slow capture. Say why, every time.
   if (opts.xdp_mode == XdpMode::Auto && self->mode_ == XdpMode::Skb)
@@ -190,10 +196,11 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
 }
 
 Result<void> XcapProgram::install_xdp_filter(std::span<const CbpfInsn> ethernet_program) {
-  if (xdp_filter_.valid()) return make_error("an XDP filter is already installed");
+  if (xdp_filter_.valid())
+    return make_error(ErrorKind::Exists, "an XDP filter is already installed");
   if (!attached_) {
     xdp_filter_reason_ = "the XDP program is not attached";
-    return make_error(xdp_filter_reason_);
+    return make_error(ErrorKind::System, xdp_filter_reason_);
   }
   Result<Fd> f = bpf_loader::install_xdp_filter(skel_, ethernet_program);
   if (!f) {
@@ -215,7 +222,8 @@ void XcapProgram::detach() {
   int rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
   char name[IF_NAMESIZE];
   if (rc && if_indextoname(unsigned(opts_.ifindex), name))  // a deleted interface took it along
-    log_error("detaching XDP from %s failed: %s", opts_.ifname.c_str(), xdp_strerror(rc).c_str());
+    log_error("%s",
+              libxdp_error(rc, "detaching XDP from " + opts_.ifname + " failed").message.c_str());
 }
 
 XcapProgram::~XcapProgram() {
@@ -239,6 +247,8 @@ XdpCounters XcapProgram::counters() const {
   std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
   int fd = bpf_map__fd(skel_->maps.xcap_counters);
   for (uint32_t k = 0; k < XCAP_CNT_MAX; k++) {
+    // The map and every key exist while the program is loaded; should a read fail anyway, the
+    // counter reads 0 for this scrape rather than failing the whole report.
     if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0) continue;
     for (uint64_t c : per_cpu) out.v[k] += c;
   }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "bpf_loader/program_state.h"
+#include "common/log.h"
 #include "filter/xdp_filter_translator.h"
 #include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
 
@@ -30,7 +31,8 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
   maps.counters = bpf_map__fd(skel->maps.xcap_counters);
   maps.args = bpf_map__fd(skel->maps.xcap_filter_args);
   if (maps.xsks_map < 0 || maps.counters < 0 || maps.args < 0)
-    return make_error("the XDP program is not loaded: no maps to give the filter");
+    return make_error(ErrorKind::System,
+                      "the XDP program is not loaded: no maps to give the filter");
   XdpFilterLoadOptions lo;
   lo.expected_attach_type = bpf_program__expected_attach_type(skel->progs.xcap_xdp);
   lo.xdp_frags = xdp_frags(skel->progs.xcap_xdp);
@@ -40,10 +42,9 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
   const uint32_t slot = 0;
   const int prog_fd = prog->get();
   if (bpf_map_update_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot, &prog_fd, BPF_ANY))
-    return make_error(std::string("xcap_filter_progs refused the filter program (program or "
-                                  "attach type or multi-buffer support differs from the main "
-                                  "program's?): ") +
-                      strerror(errno));
+    return errno_error(
+        "xcap_filter_progs refused the filter program (program or attach type or multi-buffer "
+        "support differs from the main program's?)");
   if (Result<void> r = set_filter_installed(skel, true); !r) {
     remove_xdp_filter(skel);
     return r.error();
@@ -53,9 +54,13 @@ Result<Fd> install_xdp_filter(::xcap_bpf* skel, std::span<const CbpfInsn> ethern
 
 void remove_xdp_filter(::xcap_bpf* skel) {
   // The flag first: a frame that still sees it set finds the slot empty and falls through.
-  (void)set_filter_installed(skel, false);
+  // Either step failing is harmless: with the flag set and the slot empty, or the slot
+  // filled and the flag off, no frame runs the filter. Said with -v only.
+  if (auto r = set_filter_installed(skel, false); !r)
+    log_debug("removing the XDP filter: %s", r.error().message.c_str());
   const uint32_t slot = 0;
-  bpf_map_delete_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot);
+  if (bpf_map_delete_elem(bpf_map__fd(skel->maps.xcap_filter_progs), &slot) != 0 && errno != ENOENT)
+    log_debug("%s", errno_error("removing the XDP filter from its slot").message.c_str());
 }
 
 }  // namespace xcap::bpf_loader

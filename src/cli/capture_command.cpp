@@ -33,6 +33,21 @@ EndReason wait_for_end(const Pipeline& p, const sigset_t& stop_signals, double d
   }
 }
 
+// The flag behind the step that failed, in front of the error: lower layers name the values
+// they were given, not flags.
+Error with_flag(pipeline::StartStep step, const Error& e) {
+  switch (step) {
+    case pipeline::StartStep::Output:
+      return flag_error("-w", e);
+    case pipeline::StartStep::Input:
+      return flag_error("-r", e);
+    case pipeline::StartStep::Metrics:
+      return flag_error("--metrics", e);
+    default:
+      return e;
+  }
+}
+
 // Signals are taken synchronously by the main thread; no other thread ever sees them.
 sigset_t block_stop_signals() {
   sigset_t s;
@@ -60,14 +75,16 @@ int capture_command(const std::vector<std::string>& args) {
   set_log_level(LogLevel(o.verbosity));
   if (auto r = resolve_capture_environment(o); !r) {
     fprintf(stderr, "xcap capture: %s\n(see xcap capture --help)\n", r.error().message.c_str());
-    return 2;
+    return exit_code(r.error());
   }
 
   const sigset_t stop_signals = block_stop_signals();
-  auto started = Pipeline::start(o);
+  pipeline::StartStep step;
+  auto started = Pipeline::start(o, &step);
   if (!started) {
-    fprintf(stderr, "xcap: %s\n", started.error().message.c_str());
-    return 1;
+    const Error e = with_flag(step, started.error());
+    fprintf(stderr, "xcap: %s\n", e.message.c_str());
+    return exit_code(e);
   }
   Pipeline& p = **started;
   const EndReason end = wait_for_end(p, stop_signals, o.duration_s);

@@ -18,8 +18,8 @@ Result<uint32_t> parse_queue_number(const std::string& spec, const std::string& 
   uint32_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
-    return make_error("--queues '" + spec + "': '" + s + "' is not a queue from " +
-                      std::to_string(lo) + " to " + std::to_string(hi));
+    return invalid_input("--queues '" + spec + "': '" + s + "' is not a queue from " +
+                         std::to_string(lo) + " to " + std::to_string(hi));
   return v;
 }
 
@@ -68,19 +68,19 @@ Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t
     for (uint32_t q = *lo; q <= hi; q++)
       if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
   }
-  if (out.empty()) return make_error("--queues '" + spec + "': no queue given");
+  if (out.empty()) return invalid_input("--queues '" + spec + "': no queue given");
   return out;
 }
 
 Result<void> resolve_capture_environment(pipeline::CaptureOptions& o) {
   if (o.replay()) return ok();
   o.ifindex = int(if_nametoindex(o.iface.c_str()));
-  if (o.ifindex == 0) return make_error("-i: interface '" + o.iface + "' not found");
+  if (o.ifindex == 0) return invalid_input("-i: interface '" + o.iface + "' not found");
   o.iface_rx_queues = interface_rx_queues(o.iface);
   auto queues = parse_queue_list(o.queues_spec, o.iface_rx_queues);
   if (!queues)
-    return make_error(queues.error().message + " (" + o.iface + " has " +
-                      std::to_string(o.iface_rx_queues) + " rx queues)");
+    return invalid_input(queues.error().message + " (" + o.iface + " has " +
+                         std::to_string(o.iface_rx_queues) + " rx queues)");
   o.queues = std::move(queues.value());
   o.mtu = interface_mtu(o.iface);
   if (o.frame_size == 0) o.frame_size = frame_size_for_mtu(o.mtu);

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -41,7 +42,8 @@ const char* kUsage =
     "  xcap capture -i eth1 --mode span -w - | tcpdump -r -         # live to tcpdump\n"
     "  xcap capture -i eth1 --duration 10                           # rate check, no file\n"
     "  xcap capture -i eth1 -w cap.pcapng --format pcapng -G 60 --metrics 127.0.0.1:9100\n"
-    "  xcap capture -r vtap.pcap -w by-source/m.pcap --split source  # a tcpdump archive, by source\n"
+    "  xcap capture -r vtap.pcap -w by-source/m.pcap --split source  # a tcpdump archive, by "
+    "source\n"
     "\n";
 
 // Whole-string unsigned parse; the error names the flag.
@@ -50,8 +52,8 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
   T v{};
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
-    return make_error(flag + " '" + s + "': expected a whole number from " + std::to_string(min) +
-                      " to " + std::to_string(max));
+    return invalid_input(flag + " '" + s + "': expected a whole number from " +
+                         std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 
@@ -190,9 +192,13 @@ Result<ConfigOrigins> check_config_file(const std::string& path,
                                         const po::options_description& desc) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    return make_error("--config '" + path + "': is a directory, not a file");
+    return invalid_input("--config '" + path + "': is a directory, not a file");
   std::ifstream in(path);
-  if (!in) return make_error("--config '" + path + "': cannot read: " + std::strerror(errno));
+  if (!in) {
+    Error e = errno_error("--config '" + path + "': cannot read");
+    e.kind = ErrorKind::InvalidInput;  // the file the command line named: bad input, exit 2
+    return e;
+  }
   ConfigOrigins origins;
   std::string text;
   for (int n = 1; std::getline(in, text); n++) {
@@ -201,10 +207,10 @@ Result<ConfigOrigins> check_config_file(const std::string& path,
     const std::string at = path + " line " + std::to_string(n) + ": ";
     const auto eq = line.find('=');
     if (line.front() == '[' || eq == std::string::npos)
-      return make_error(at + "expected 'name = value' (long option names), got '" + line + "'");
+      return invalid_input(at + "expected 'name = value' (long option names), got '" + line + "'");
     const std::string name = trim(line.substr(0, eq));
     if (name == "config" || !desc.find_nothrow(name, false))
-      return make_error(at + "unknown option '" + name + "'");
+      return invalid_input(at + "unknown option '" + name + "'");
     origins.emplace(name, n);
   }
   return origins;
@@ -241,11 +247,11 @@ Result<void> check_queue_syntax(const std::string& spec) {
 
 Result<void> parse_input(const Raw& r, const po::variables_map&, CaptureOptions& o) {
   if (!r.listen.empty())
-    return make_error("--listen: streaming to clients is not available in this version yet");
+    return unsupported("--listen: streaming to clients is not available in this version yet");
   if (!r.iface.empty() && !r.read_file.empty())
-    return make_error("-i and -r: capture live from an interface or replay a file, not both");
+    return invalid_input("-i and -r: capture live from an interface or replay a file, not both");
   if (r.iface.empty() && r.read_file.empty())
-    return make_error("-i IFACE (or -r FILE to replay a capture file) is required");
+    return invalid_input("-i IFACE (or -r FILE to replay a capture file) is required");
   o.iface = r.iface;
   o.read_path = r.read_file;
   o.queues_spec = r.queues;
@@ -258,19 +264,20 @@ Result<void> parse_mode_and_decap(const Raw& r, const po::variables_map&, Captur
   else if (r.mode == "span")
     o.mode = XCAP_MODE_SPAN;
   else if (r.mode == "local")
-    return make_error(
+    return unsupported(
         "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
         "span");
   else
-    return make_error("--mode '" + r.mode + "': expected mirror, span or local");
+    return invalid_input("--mode '" + r.mode + "': expected mirror, span or local");
   const std::string decap =
       r.decap.empty() ? (o.mode == XCAP_MODE_MIRROR ? "auto" : "none") : r.decap;
   if (auto d = parse_decap_mode(decap))
     o.decap = *d;
   else
-    return make_error("--decap '" + decap + "': expected auto, none, vxlan, geneve, erspan or gre");
+    return invalid_input("--decap '" + decap +
+                         "': expected auto, none, vxlan, geneve, erspan or gre");
   if (r.decap_errors != "keep" && r.decap_errors != "drop")
-    return make_error("--decap-errors '" + r.decap_errors + "': expected keep or drop");
+    return invalid_input("--decap-errors '" + r.decap_errors + "': expected keep or drop");
   o.keep_decap_errors = r.decap_errors == "keep";
   auto depth = parse_uint<unsigned>("--decap-depth", r.decap_depth, 1, 8);
   if (!depth) return depth.error();
@@ -278,7 +285,7 @@ Result<void> parse_mode_and_decap(const Raw& r, const po::variables_map&, Captur
   if (auto m = bpf_loader::parse_xdp_mode(r.xdp_mode))
     o.xdp_mode = *m;
   else
-    return make_error("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
+    return invalid_input("--xdp-mode '" + r.xdp_mode + "': expected auto, native or skb");
   return ok();
 }
 
@@ -288,26 +295,28 @@ Result<void> parse_output(const Raw& r, const po::variables_map&, CaptureOptions
   else if (r.format == "pcapng")
     o.format = sink::FileFormat::Pcapng;
   else
-    return make_error("--format '" + r.format + "': expected pcap or pcapng");
+    return invalid_input("--format '" + r.format + "': expected pcap or pcapng");
   if (r.bare_ip_link != "ethernet" && r.bare_ip_link != "raw")
-    return make_error("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
+    return invalid_input("--bare-ip-link '" + r.bare_ip_link + "': expected ethernet or raw");
   o.raw_ip_link = r.bare_ip_link == "raw";
   if (o.raw_ip_link && o.format != sink::FileFormat::Pcapng)
-    return make_error("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
+    return invalid_input("--bare-ip-link raw needs --format pcapng: a pcap file has one link type");
   o.write_path = r.write_path;
   if (r.split != "none" && r.split != "source")
-    return make_error("--split '" + r.split + "': expected none or source");
+    return invalid_input("--split '" + r.split + "': expected none or source");
   o.split_by_source = r.split == "source";
   if (o.split_by_source && o.write_path == "-")
-    return make_error("--split source writes one file ring per source; it cannot write to stdout");
-  if (o.split_by_source && o.write_path.empty()) return make_error("--split source needs -w PATH");
+    return invalid_input(
+        "--split source writes one file ring per source; it cannot write to stdout");
+  if (o.split_by_source && o.write_path.empty())
+    return invalid_input("--split source needs -w PATH");
   if (o.split_by_source && o.decap == DecapConfig::Mode::None)
-    return make_error("--split source needs decapsulation (--decap)");
+    return invalid_input("--split source needs decapsulation (--decap)");
   auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, defaults::kSnaplen);
   if (!snap) return snap.error();
   o.snaplen = *snap ? *snap : defaults::kSnaplen;
   if (o.snaplen < 14)
-    return make_error("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+    return invalid_input("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
   auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
   if (!count) return count.error();
   o.count = *count;
@@ -318,7 +327,7 @@ Result<void> parse_output(const Raw& r, const po::variables_map&, CaptureOptions
     used = 0;
   }
   if (used != r.duration.size() || !std::isfinite(o.duration_s) || o.duration_s < 0)
-    return make_error("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
+    return invalid_input("--duration '" + r.duration + "': expected seconds, e.g. 10 or 0.5");
   return ok();
 }
 
@@ -332,31 +341,32 @@ Result<void> parse_rotation(const Raw& r, const po::variables_map& vm, CaptureOp
   // 0 would mean a file per block (-C), a file per instant (-G) or no file kept (-W): leave
   // the flag out for no limit.
   if (vm.count("file-size") && *cmb == 0)
-    return make_error("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
+    return invalid_input("-C 0: a file size is at least 1 (MB); leave -C out for no size limit");
   if (vm.count("rotate-seconds") && *gs == 0)
-    return make_error("-G 0: a rotation period is at least 1 second; leave -G out for no period");
+    return invalid_input(
+        "-G 0: a rotation period is at least 1 second; leave -G out for no period");
   if (vm.count("file-count") && *wn == 0)
-    return make_error("-W 0: keep at least 1 file; leave -W out to keep every file");
+    return invalid_input("-W 0: keep at least 1 file; leave -W out to keep every file");
   o.rotate_mb = *cmb, o.rotate_seconds = *gs, o.max_files = *wn;
   const bool rotating = o.rotate_mb || o.rotate_seconds || o.max_files;
-  if (rotating && o.write_path.empty()) return make_error("-C, -G and -W need -w PATH");
+  if (rotating && o.write_path.empty()) return invalid_input("-C, -G and -W need -w PATH");
   if (rotating && o.write_path == "-")
-    return make_error("-C, -G and -W cannot rotate stdout (-w -)");
+    return invalid_input("-C, -G and -W cannot rotate stdout (-w -)");
   if (o.max_files && !o.rotate_mb && !o.rotate_seconds)
-    return make_error("-W needs -C or -G: it limits how many rotated files are kept");
+    return invalid_input("-W needs -C or -G: it limits how many rotated files are kept");
   return ok();
 }
 
 // tcpdump style: -f EXPR, or the words after the options, joined with spaces.
 Result<void> parse_filter(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
   if (!r.trailing.empty() && !r.filter.empty())
-    return make_error("give the filter once: -f '" + r.filter + "' and trailing words '" +
-                      r.trailing.front() + " ...' were both given");
+    return invalid_input("give the filter once: -f '" + r.filter + "' and trailing words '" +
+                         r.trailing.front() + " ...' were both given");
   if (!vm.count("filter") && r.trailing.empty()) return ok();
   std::string expr = r.filter;
   for (const auto& w : r.trailing) expr += (expr.empty() ? "" : " ") + w;
   auto f = FilterSet::compile(expr, o.snaplen);
-  if (!f) return make_error("-f: " + f.error().message);
+  if (!f) return f.error().context("-f");
   o.filter = std::make_shared<const FilterSet>(std::move(f.value()));
   return ok();
 }
@@ -370,13 +380,14 @@ Result<void> parse_ports(const Raw& r, const po::variables_map&, CaptureOptions&
   }
   if (o.vxlan_ports.empty()) o.vxlan_ports.push_back(XCAP_VXLAN_PORT);
   if (o.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
-    return make_error("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) + " ports");
+    return invalid_input("--vxlan-port: at most " + std::to_string(XCAP_MAX_VXLAN_PORTS) +
+                         " ports");
   auto gp = parse_uint<uint16_t>("--geneve-port", r.geneve_port, 1, 65535);
   if (!gp) return gp.error();
   o.geneve_port = *gp;
   if (!r.metrics.empty()) {
-    auto m = metrics::parse_listen_address(r.metrics, "--metrics");
-    if (!m) return m.error();
+    auto m = metrics::parse_listen_address(r.metrics);
+    if (!m) return flag_error("--metrics", m.error());
     o.metrics_addr = *m;
   }
   return ok();
@@ -388,22 +399,22 @@ Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions
   o.batch_size = *batch;
   auto rx = parse_uint<uint32_t>("--rx-ring", r.rx_ring, 64, 1 << 16);
   if (!rx || !power_of_two(*rx))
-    return make_error("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
+    return invalid_input("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
   o.rx_ring = *rx;
   const uint32_t min_fill = defaults::kFillRingPerRxSlot * o.rx_ring;
   o.fill_ring = min_fill;
   if (!r.fill_ring.empty()) {
     auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, min_fill, 1 << 18);
     if (!fr || !power_of_two(*fr))
-      return make_error("--fill-ring '" + r.fill_ring +
-                        "': expected a power of two, at least twice --rx-ring (" +
-                        std::to_string(min_fill) + ")");
+      return invalid_input("--fill-ring '" + r.fill_ring +
+                           "': expected a power of two, at least twice --rx-ring (" +
+                           std::to_string(min_fill) + ")");
     o.fill_ring = *fr;
   }
   if (r.frame_size == "2048" || r.frame_size == "4096")
     o.frame_size = r.frame_size == "2048" ? 2048 : 4096;
   else if (r.frame_size != "auto")
-    return make_error("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
+    return invalid_input("--frame-size '" + r.frame_size + "': expected auto, 2048 or 4096");
   o.busy_poll = r.busy_poll;
   o.pin_workers = !r.no_pin;
   auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
@@ -414,17 +425,23 @@ Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions
 
 }  // namespace
 
+Error flag_error(std::string_view flag, const Error& e) {
+  Error out = e;
+  out.message = std::string(flag) + " " + e.message;
+  return out;
+}
+
 ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   ParsedCapture res;
   Raw r;
   po::variables_map vm, given;  // given: the command line alone
   ConfigOrigins origins;
   po::options_description desc = describe(r);
-  auto fail = [&](const std::string& msg) {
+  auto fail = [&](const Error& e) {
     res.options.reset();
-    res.message =
-        msg + config_origin(msg, r.config, origins, given, desc) + "\n(see xcap capture --help)";
-    res.exit_code = 2;
+    res.message = e.message + config_origin(e.message, r.config, origins, given, desc) +
+                  "\n(see xcap capture --help)";
+    res.exit_code = exit_code(e);
     return res;
   };
   po::options_description hidden;
@@ -440,15 +457,15 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
     po::notify(vm);
     if (!r.config.empty()) {
       auto checked = check_config_file(r.config, desc);
-      if (!checked) return fail(checked.error().message);
+      if (!checked) return fail(checked.error());
       origins = std::move(checked.value());
       std::ifstream in(r.config);
       po::store(po::parse_config_file(in, desc), vm);  // the command line was stored first: it wins
       po::notify(vm);
     }
   } catch (const po::error& e) {
-    return fail(r.config.empty() ? e.what()
-                                 : std::string(e.what()) + " (in --config " + r.config + ")");
+    return fail(invalid_input(
+        r.config.empty() ? e.what() : std::string(e.what()) + " (in --config " + r.config + ")"));
   }
   if (r.help) {
     std::ostringstream os;
@@ -460,7 +477,7 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   CaptureOptions o;
   for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation, parse_filter,
                      parse_ports, parse_tuning})
-    if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error().message);
+    if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   res.options = std::move(o);
   return res;

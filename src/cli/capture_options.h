@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/capture_options.h"
@@ -15,9 +16,14 @@ using pipeline::CaptureOptions;
 // Outcome of parsing: options to run with, or text to print and an exit status.
 struct ParsedCapture {
   std::optional<CaptureOptions> options;
-  std::string message;  // help text (exit 0) or the error (exit 2)
-  int exit_code = 0;
+  std::string message;  // help text (exit 0) or the error's message
+  int exit_code = 0;    // 0 after --help, else exit_code(error): 2, bad input
 };
+
+// An error about a flag's value, in the command line's words. Lower layers start such
+// messages with the value they were given ("PATH: cannot create ...", "'ADDR': expected ...");
+// this puts the flag in front of it: "-w PATH: cannot create ...".
+Error flag_error(std::string_view flag, const Error& e);
 
 // args excludes "xcap" and "capture". Reads the command line (and --config) only: the
 // interface is looked up by resolve_capture_environment (capture_environment.h).

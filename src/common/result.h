@@ -1,21 +1,13 @@
-// Result<T>: the error value returned across module boundaries (the toolchain's libstdc++ has
-// no std::expected in C++20). Errors are messages meant for the operator: say what failed and
-// name the thing (flag, interface, file) that caused it.
+// Result<T>: a value or an Error (common/error.h), returned across module boundaries (the
+// toolchain's libstdc++ has no std::expected in C++20).
 #pragma once
 
-#include <string>
 #include <utility>
 #include <variant>
 
+#include "common/error.h"
+
 namespace xcap {
-
-struct Error {
-  std::string message;
-};
-
-inline Error make_error(std::string message) {
-  return Error{std::move(message)};
-}
 
 template <typename T>
 class [[nodiscard]] Result {

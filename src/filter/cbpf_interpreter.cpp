@@ -138,7 +138,7 @@ H fused_handler(uint16_t load, uint16_t jump) {
 Error insn_error(size_t i, const CbpfInsn& insn, const std::string& what) {
   char code[8];
   std::snprintf(code, sizeof code, "0x%02x", insn.code);
-  return make_error("cBPF instruction " + std::to_string(i) + " (code " + code + "): " + what);
+  return invalid_input("cBPF instruction " + std::to_string(i) + " (code " + code + "): " + what);
 }
 
 }  // namespace
@@ -149,10 +149,10 @@ static_assert(CbpfInterpreter::kMaxInstructions * sizeof(CbpfInterpreter::Op) <
 
 Result<CbpfInterpreter> CbpfInterpreter::create(std::span<const CbpfInsn> prog) {
   const size_t n = prog.size();
-  if (n == 0) return make_error("cBPF program is empty");
+  if (n == 0) return invalid_input("cBPF program is empty");
   if (n > kMaxInstructions)
-    return make_error("cBPF program has " + std::to_string(n) + " instructions, more than " +
-                      std::to_string(kMaxInstructions));
+    return invalid_input("cBPF program has " + std::to_string(n) + " instructions, more than " +
+                         std::to_string(kMaxInstructions));
 
   // Validate, and note which instructions are jumped to: a jump that is a target cannot be
   // fused with the load before it, since A would then come from elsewhere.

@@ -28,7 +28,7 @@ bool only_blanks(const std::string& s) {
 }
 
 Error filter_error(const std::string& expr, const std::string& why) {
-  return make_error("invalid filter " + quote_filter(expr) + ": " + why);
+  return invalid_input("invalid filter " + quote_filter(expr) + ": " + why);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "filter/cbpf_interpreter.h"
 #include "xcap_abi.h"
@@ -154,7 +155,7 @@ class Translator {
         used_(n_ + 5, false) {}
 
   Result<std::vector<EbpfInsn>> run() {
-    if (Error* e = analyse()) return *e;
+    if (Result<void> r = analyse(); !r) return r.error();
     prologue();
     for (uint32_t i = 0; i < n_; ++i) {
       if (!reach_[i]) continue;
@@ -168,7 +169,7 @@ class Translator {
  private:
   // Reachable instructions (the verifier refuses unreachable code), LEN, backward jumps and
   // the scratch words in use.
-  Error* analyse() {
+  Result<void> analyse() {
     reach_.assign(n_, false);
     next_.assign(n_, n_);
     std::vector<uint32_t> todo{0};
@@ -197,27 +198,24 @@ class Translator {
       }
     }
     for (uint32_t i = n_ - 1; i-- > 0;) next_[i] = reach_[i + 1] ? i + 1 : next_[i + 1];
-    if (loop_heads_.size() > kMaxLoopHeads) {
-      error_ = make_error("too many loops (" + std::to_string(loop_heads_.size()) +
-                          " backward jump targets, at most " + std::to_string(kMaxLoopHeads) + ")");
-      return &error_;
-    }
+    if (loop_heads_.size() > kMaxLoopHeads)
+      return unsupported("too many loops (" + std::to_string(loop_heads_.size()) +
+                         " backward jump targets, at most " + std::to_string(kMaxLoopHeads) + ")");
     loop_budget_ =
         CbpfInterpreter::kMaxBackwardJumps / std::max<uint32_t>(1, uint32_t(loop_heads_.size()));
     for (uint32_t i = 0; i < n_; ++i) {
       if (!reach_[i]) continue;
       const CbpfInsn& in = prog_[i];
       if ((in.code & 0xe0) == kLen && ((in.code & 0x07) == kLd || (in.code & 0x07) == kLdx)) {
-        error_ = make_error("uses len (BPF_LEN, instruction " + std::to_string(i) +
-                            "): `len`, `less` and `greater` test the wire length, which only "
-                            "the worker knows (repaired from the inner IP header)");
-        return &error_;
+        return unsupported("uses len (BPF_LEN, instruction " + std::to_string(i) +
+                           "): `len`, `less` and `greater` test the wire length, which only "
+                           "the worker knows (repaired from the inner IP header)");
       }
       const uint16_t cls = in.code & 0x07;
       if (in.code == (kLd | kMem) || in.code == (kLdx | kMem) || cls == kSt || cls == kStx)
         mem_used_[in.k] = true;
     }
-    return nullptr;
+    return ok();
   }
 
   void emit(EbpfInsn i) { out_.push_back(i); }
@@ -432,7 +430,7 @@ class Translator {
         return emit((in.code & 0xf8) == kTax ? mov64(kX, kA) : mov64(kA, kX));
     }
     // create() validated every code; a code reaching here is one this translator forgot.
-    error_ = make_error("unsupported instruction " + hex(in.code) + " at " + std::to_string(i));
+    error_ = unsupported("unsupported instruction " + hex(in.code) + " at " + std::to_string(i));
   }
 
   // xcap_counters[r1] += 1 on this CPU (clobbers r0-r5).
@@ -494,15 +492,15 @@ class Translator {
   }
 
   Result<std::vector<EbpfInsn>> resolve() {
-    if (!error_.message.empty()) return error_;
+    if (error_) return *error_;
     for (const Fix& f : fixes_) {
       const int64_t to = pos_[f.label];
       const int64_t off = to - int64_t(f.at) - 1;
-      if (to < 0) return make_error("internal error: jump to an unplaced label");
+      if (to < 0) return make_error(ErrorKind::System, "internal error: jump to an unplaced label");
       if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())
-        return make_error("too large for eBPF's 16-bit jump offsets (" +
-                          std::to_string(out_.size()) + " eBPF instructions from " +
-                          std::to_string(n_) + " cBPF ones)");
+        return unsupported("too large for eBPF's 16-bit jump offsets (" +
+                           std::to_string(out_.size()) + " eBPF instructions from " +
+                           std::to_string(n_) + " cBPF ones)");
       out_[f.at].off = int16_t(off);
     }
     return std::move(out_);
@@ -526,7 +524,7 @@ class Translator {
   uint32_t loop_budget_ = 0;          // backward jumps allowed to each head
   std::vector<EbpfInsn> out_;
   std::vector<Fix> fixes_;
-  Error error_;
+  std::optional<Error> error_;  // set by body(): an instruction it cannot translate
 };
 
 // The last lines of a verifier log: where it gave up and why.
@@ -572,9 +570,10 @@ Result<Fd> load_xdp_filter(std::span<const CbpfInsn> program, const XdpFilterMap
   fd = bpf_prog_load(BPF_PROG_TYPE_XDP, options.name, "GPL", code, insns->size(), &o);
   if (fd >= 0) return Fd(fd);
   log.back() = '\0';
-  return make_error("verifier: " + std::string(strerror(err)) + " (" +
-                    std::to_string(insns->size()) +
-                    " eBPF instructions): " + log_tail(log.data(), 3));
+  Error e = errno_error(err, "verifier");
+  e.message +=
+      " (" + std::to_string(insns->size()) + " eBPF instructions): " + log_tail(log.data(), 3);
+  return e;
 }
 
 }  // namespace xcap

@@ -93,32 +93,31 @@ struct MetricsServer::Impl {
   }
 };
 
-Result<std::string> parse_listen_address(const std::string& s, const std::string& flag) {
+Result<std::string> parse_listen_address(const std::string& s) {
   const auto colon = s.rfind(':');
   const std::string example = ": expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::1]:9100";
   if (colon == std::string::npos || colon + 1 >= s.size())
-    return make_error(flag + " '" + s + "'" + example);
+    return invalid_input("'" + s + "'" + example);
   std::string host = s.substr(0, colon);
   const std::string port = s.substr(colon + 1);
   int p = -1;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (ec != std::errc() || ptr != port.data() + port.size() || p < 0 || p > 65535)
-    return make_error(flag + " '" + s + "': port must be 0-65535");
+    return invalid_input("'" + s + "': port must be 0-65535");
   if (host.empty()) host = "0.0.0.0";
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   beast::error_code bad;
   const auto ip = asio::ip::make_address(host, bad);
-  if (bad) return make_error(flag + " '" + s + "': '" + host + "' is not an IP address" + example);
+  if (bad) return invalid_input("'" + s + "': '" + host + "' is not an IP address" + example);
   return ip.is_v6() ? "[" + host + "]:" + port : host + ":" + port;
 }
 
 MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& addr,
-                                                            CollectFn collect,
-                                                            const std::string& flag) {
-  auto norm = parse_listen_address(addr, flag);
+                                                            CollectFn collect) {
+  auto norm = parse_listen_address(addr);
   if (!norm) return norm.error();
   const auto colon = norm->rfind(':');
   std::string host = norm->substr(0, colon);
@@ -139,15 +138,17 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
     impl->thread = std::thread([io = &impl->io] { io->run(); });
     return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
   }
-  std::string why = ec.message();
+  // Asio's error codes on Linux are errno values (system category).
+  const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
+  Error e{err ? kind_of_errno(err) : ErrorKind::System, err, ec.message()};
   if (ec == asio::error::address_in_use)
-    why = "port " + std::to_string(port) + " on " + host +
-          " is already in use by another program; pick another port";
+    e.message = "port " + std::to_string(port) + " on " + host +
+                " is already in use by another program; pick another port";
   else if (ec == boost::system::errc::address_not_available)
-    why = host + " is not an address of this host";
+    e.message = host + " is not an address of this host";
   else if (ec == asio::error::access_denied)
-    why = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
-  return make_error(flag + " " + *norm + ": cannot listen: " + why);
+    e.message = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
+  return e.context(*norm + ": cannot listen");
 }
 
 MetricsServer::~MetricsServer() {

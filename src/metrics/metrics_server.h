@@ -1,4 +1,4 @@
-// MetricsServer: the --metrics ADDR:PORT endpoint, an HTTP/1.1 server (Boost.Beast on one
+// MetricsServer: the ADDR:PORT endpoint of --metrics, an HTTP/1.1 server (Boost.Beast on one
 // Asio thread) that answers GET /metrics in Prometheus' text format. Each scrape calls the
 // collect function, which reads worker and kernel counters right then (nothing is pushed from
 // the packet path). Beast rather than prometheus-cpp's Exposer: Debian 12 builds the Exposer's
@@ -20,9 +20,9 @@ using CollectFn = std::function<void(FamilyBuilder&)>;
 class MetricsServer {
  public:
   // Binds and listens now, so a busy or bad address is an error before the capture starts.
-  // addr is what parse_listen_address returns; flag names the option in errors.
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect,
-                                                      const std::string& flag = "--metrics");
+  // addr is what parse_listen_address returns. Errors start with the address; a port in use is
+  // of kind Busy.
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect);
   ~MetricsServer();  // closes every connection and joins the server thread
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -36,7 +36,7 @@ class MetricsServer {
 };
 
 // "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (every IPv4 address), checked and normalised; IPv6
-// comes back bracketed. The error names the flag.
-Result<std::string> parse_listen_address(const std::string& s, const std::string& flag);
+// comes back bracketed. The error (InvalidInput) starts with s, quoted.
+Result<std::string> parse_listen_address(const std::string& s);
 
 }  // namespace xcap::metrics

@@ -81,21 +81,28 @@ Pipeline::Pipeline(const CaptureOptions& o)
       input_(o.replay() ? std::filesystem::path(o.read_path).filename().string() : o.iface),
       limit_(o.count) {}
 
-Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o) {
+Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, StartStep* failed) {
   std::unique_ptr<Pipeline> p(new Pipeline(o));
+  StartStep ignored;
+  StartStep& step = failed ? *failed : ignored;
+  auto run = [&](StartStep s, Result<void> (Pipeline::*f)()) {
+    step = s;
+    return (p.get()->*f)();
+  };
   if (o.replay()) {  // the input is checked before an output file is made
-    if (auto r = p->open_replay(); !r) return r.error();
-    if (auto r = p->open_files(); !r) return r.error();
+    if (auto r = run(StartStep::Input, &Pipeline::open_replay); !r) return r.error();
+    if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
   } else {
-    if (auto r = p->acquire_interface(); !r) return r.error();
+    if (auto r = run(StartStep::Interface, &Pipeline::acquire_interface); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
-    if (auto r = p->open_files(); !r) return r.error();
-    if (auto r = p->attach_program(); !r) return r.error();
-    if (auto r = p->open_sockets(); !r) return r.error();
+    if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
+    if (auto r = run(StartStep::Program, &Pipeline::attach_program); !r) return r.error();
+    if (auto r = run(StartStep::Sockets, &Pipeline::open_sockets); !r) return r.error();
   }
   p->start_workers();
-  if (auto r = p->arm(); !r) return r.error();
-  if (auto r = p->serve_metrics(); !r) return r.error();  // last: it reads everything above
+  if (auto r = run(StartStep::Arm, &Pipeline::arm); !r) return r.error();
+  // Last: it reads everything above.
+  if (auto r = run(StartStep::Metrics, &Pipeline::serve_metrics); !r) return r.error();
   return p;
 }
 
@@ -196,7 +203,7 @@ Result<void> Pipeline::open_sockets() {
 
 Result<void> Pipeline::open_replay() {
   auto s = source::PcapFileSource::open(opt_.read_path);
-  if (!s) return make_error("-r " + s.error().message);
+  if (!s) return s.error();
   QueuePipeline qp;
   qp.file_input = s->get();
   qp.source = std::move(s.value());

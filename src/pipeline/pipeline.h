@@ -31,6 +31,9 @@
 
 namespace xcap::pipeline {
 
+// The step of Pipeline::start that failed, so the caller can name the option behind it.
+enum class StartStep { Interface, Output, Input, Program, Sockets, Arm, Metrics };
+
 // Why a capture ended (the caller's own reasons, signals and --duration, included).
 enum class EndReason {
   Signal,
@@ -53,7 +56,9 @@ struct QueuePipeline {
 
 class Pipeline {
  public:
-  static Result<std::unique_ptr<Pipeline>> start(const CaptureOptions& o);
+  // On error, *failed (when given) says which step failed.
+  static Result<std::unique_ptr<Pipeline>> start(const CaptureOptions& o,
+                                                 StartStep* failed = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -32,13 +32,14 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
   char err[PCAP_ERRBUF_SIZE] = {};
   self->reader_->pcap =
       pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  if (!self->reader_->pcap) return make_error(path + ": " + err);
+  // The file the user named is not one to replay (missing, unreadable, not a capture).
+  if (!self->reader_->pcap) return invalid_input(path + ": " + err);
   const int link = pcap_datalink(self->reader_->pcap);
   if (link != kLinkTypeEthernet) {
     const char* name = pcap_datalink_val_to_name(link);
-    return make_error(path + ": link type " + (name ? name : std::to_string(link)) +
-                      " is not Ethernet: xcap replays Ethernet captures (tcpdump -i IFACE, not "
-                      "-i any)");
+    return unsupported(path + ": link type " + (name ? name : std::to_string(link)) +
+                       " is not Ethernet: xcap replays Ethernet captures (tcpdump -i IFACE, not "
+                       "-i any)");
   }
   return self;
 }

@@ -67,7 +67,7 @@ bool kernel_at_least(unsigned major, unsigned minor) {
 
 Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsks_map_fd) {
   if (cfg.fill_size < 2 * cfg.rx_size)
-    return make_error("the fill ring must be at least twice the RX ring");
+    return invalid_input("the fill ring must be at least twice the RX ring");
   std::unique_ptr<XskSource> self(new XskSource(cfg));
   self->rings_ = std::make_unique<Rings>();
   Rings& r = *self->rings_;
@@ -76,8 +76,8 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
   void* area = mmap(nullptr, self->umem_bytes_, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (area == MAP_FAILED)
-    return make_error("queue " + std::to_string(cfg.queue) + ": cannot map UMEM of " +
-                      std::to_string(self->umem_bytes_ >> 20) + " MiB: " + strerror(errno));
+    return errno_error("queue " + std::to_string(cfg.queue) + ": cannot map UMEM of " +
+                       std::to_string(self->umem_bytes_ >> 20) + " MiB");
   self->umem_area_ = area;
 
   xsk_umem_config uc{};
@@ -87,13 +87,12 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
   uc.frame_headroom = 0;
   uc.flags = 0;
   if (int rc = xsk_umem__create(&self->umem_, area, self->umem_bytes_, &r.fill, &r.comp, &uc))
-    return make_error("queue " + std::to_string(cfg.queue) +
-                      ": cannot register UMEM: " + strerror(-rc));
+    return errno_error(-rc, "queue " + std::to_string(cfg.queue) + ": cannot register UMEM");
 
   // Every frame goes to the fill ring before bind, so the first burst finds room.
   uint32_t idx = 0;
   if (xsk_ring_prod__reserve(&r.fill, cfg.fill_size, &idx) != cfg.fill_size)
-    return make_error("cannot populate the fill ring");
+    return make_error(ErrorKind::System, "cannot populate the fill ring");
   for (uint32_t i = 0; i < cfg.fill_size; i++)
     *xsk_ring_prod__fill_addr(&r.fill, idx + i) = uint64_t(i) * cfg.frame_size;
   xsk_ring_prod__submit(&r.fill, cfg.fill_size);
@@ -127,24 +126,32 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
       self->zero_copy_ = tries[t] & XDP_ZEROCOPY;
       self->multi_buffer_ = tries[t] & XDP_USE_SG;
     } else if (tries[t] & XDP_USE_SG) {
-      sg_error = std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") +
-                 " mode: " + strerror(-rc) + (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
+      sg_error =
+          errno_error(-rc, std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") + " mode")
+              .message +
+          (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
       // Copy mode takes XDP_USE_SG on any driver since 6.6: EINVAL there is an older kernel.
       if (!(tries[t] & XDP_ZEROCOPY) && rc == -EINVAL) self->kernel_linear_only_ = true;
     }
   }
   if (!self->multi_buffer_ && !kernel_at_least(6, 6)) self->kernel_linear_only_ = true;
-  if (rc != 0)
-    return make_error("cannot bind an AF_XDP socket to " + cfg.ifname + " queue " +
-                      std::to_string(cfg.queue) + ": " + strerror(-rc) +
-                      (rc == -EBUSY ? " (is another AF_XDP program using this queue?)" : ""));
+  if (rc != 0) {
+    Error e = errno_error(-rc, "cannot bind an AF_XDP socket to " + cfg.ifname + " queue " +
+                                   std::to_string(cfg.queue));
+    if (rc == -EBUSY) e.message += " (is another AF_XDP program using this queue?)";
+    return e;
+  }
 
   int fd = xsk_socket__fd(self->xsk_);
   if (cfg.busy_poll) {
+    // A hint to the kernel: without it the socket works, interrupt-driven. Said, not fatal.
     int one = 1, usec = 20, budget = 256;
-    setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec);
-    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget);
+    if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) != 0)
+      log_info("%s",
+               errno_error("queue " + std::to_string(cfg.queue) + ": busy polling not enabled")
+                   .message.c_str());
   }
   if (self->multi_buffer_) {
     self->scratch_mem_.resize(kChainScratchBytes);
@@ -156,8 +163,8 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
   }
   uint32_t key = cfg.queue;
   if (bpf_map_update_elem(xsks_map_fd, &key, &fd, BPF_ANY) != 0)
-    return make_error("cannot register the socket of queue " + std::to_string(cfg.queue) +
-                      " in the XSKMAP: " + strerror(errno));
+    return errno_error("cannot register the socket of queue " + std::to_string(cfg.queue) +
+                       " in the XSKMAP");
   self->refresh_clock();
   log_debug("queue %u: AF_XDP socket bound (%s%s), UMEM %zu MiB", cfg.queue,
             self->zero_copy_ ? "zero-copy" : "copy", self->multi_buffer_ ? ", multi-buffer" : "",

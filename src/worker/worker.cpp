@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "common/error.h"
 #include "common/log.h"
 #include "worker/filter_stage.h"
 
@@ -83,7 +84,12 @@ void Worker::run() {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cfg_.cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    // Unpinned, the worker still captures; the scheduler may then move it (slower, not wrong).
+    if (int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set))
+      log_error("%s",
+                errno_error(rc, "queue " + std::to_string(src_.queue()) +
+                                    ": cannot pin the worker to CPU " + std::to_string(cfg_.cpu))
+                    .message.c_str());
   }
   if (cfg_.rt_priority > 0) {
     // A worker that loses its core for a scheduler slice (1.5 ms seen on a shared VM) overflows
@@ -92,12 +98,14 @@ void Worker::run() {
     sched_param sp{};
     sp.sched_priority = cfg_.rt_priority;
     if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
-      log_error("queue %u: cannot use real-time priority %d: %s", src_.queue(), cfg_.rt_priority,
-                strerror(rc));
+      log_error("%s", errno_error(rc, "queue " + std::to_string(src_.queue()) +
+                                          ": cannot use real-time priority " +
+                                          std::to_string(cfg_.rt_priority))
+                          .message.c_str());
   }
   char name[16];
   snprintf(name, sizeof name, "xcap-q%u", src_.queue());
-  pthread_setname_np(pthread_self(), name);
+  pthread_setname_np(pthread_self(), name);  // fails only for names over 15 characters
 
   // Housekeeping (partial-block flush, clock offset, the spin deadline) needs the time, but
   // not on every turn: a clock read per empty spin costs more than the spin itself.

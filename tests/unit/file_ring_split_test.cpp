@@ -347,7 +347,7 @@ TEST(FileRingSplit, NeedsTheInterfaceTableAndAFilePath) {
   cfg.interfaces = nullptr;
   auto r = FileRing::open(cfg, 1);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("--split source"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("split by source"), std::string::npos) << r.error().message;
 
   cfg = split_config(dir, src);
   cfg.path = "-";

@@ -58,7 +58,7 @@ bool in_initial_netns() {
 Result<std::unique_ptr<LiveFramesSender>> LiveFramesSender::open(const SenderConfig& c) {
   libbpf_set_print(libbpf_print);
   xcap_gen_bpf* skel = xcap_gen_bpf__open();
-  if (!skel) return make_error(std::string("opening the BPF program: ") + strerror(errno));
+  if (!skel) return errno_error("opening the BPF program");
   std::unique_ptr<LiveFramesSender> s(new LiveFramesSender(skel));
   s->ifindex_ = c.ifindex;
   s->batch_size_ = c.batch_size;
@@ -73,18 +73,16 @@ Result<std::unique_ptr<LiveFramesSender>> LiveFramesSender::open(const SenderCon
     skel->rodata->replay_data_max = uint32_t(s->replay_slot_len_ - 8);
     if (bpf_map__set_value_size(skel->maps.replay, uint32_t(s->replay_slot_len_)) ||
         bpf_map__set_max_entries(skel->maps.replay, c.replay_slots))
-      return make_error("sizing the replay map failed");
+      return make_error(ErrorKind::System, "sizing the replay map failed");
     s->replay_seed_.assign(64, 0);
   }
-  if (int err = xcap_gen_bpf__load(skel))
-    return make_error(std::string("loading the BPF program: ") + strerror(-err));
+  if (int err = xcap_gen_bpf__load(skel)) return errno_error(-err, "loading the BPF program");
   s->prog_fd_ = bpf_program__fd(skel->progs.xcap_gen_tx);
   if (c.replay_slots) {
     s->replay_mem_len_ = round_up(s->replay_slot_len_ * c.replay_slots, size_t(getpagesize()));
     void* m = mmap(nullptr, s->replay_mem_len_, PROT_READ | PROT_WRITE, MAP_SHARED,
                    bpf_map__fd(skel->maps.replay), 0);
-    if (m == MAP_FAILED)
-      return make_error(std::string("mapping the replay map: ") + strerror(errno));
+    if (m == MAP_FAILED) return errno_error("mapping the replay map");
     s->replay_mem_ = static_cast<uint8_t*>(m);
   }
   s->park_in_dispatcher();
@@ -117,7 +115,7 @@ void LiveFramesSender::park_in_dispatcher() {
   if (fd >= 0)
     park_link_fd_ = fd;
   else
-    park_note_ = std::string("attaching to lo: ") + strerror(errno);
+    park_note_ = errno_error("attaching to lo").message;
 }
 
 LiveFramesSender::~LiveFramesSender() {

@@ -34,7 +34,8 @@ class LiveFramesSender {
 
   // Template mode: runs the program `repeat` times over `frame`. Replay mode: sends the next
   // `repeat` frames of the loaded window, wrapping around (the frame argument is ignored).
-  // Returns 0, or -errno when the call failed (then none or only some frames went).
+  // Returns 0, or -errno when the call failed (then none or only some frames went). A plain
+  // int: this runs thousands of times a second, and the loop only counts failures.
   int send(const Bytes& frame, uint32_t repeat);
 
   // Replay mode: puts frames[first, first + n) into slots 0..n-1 (n <= replay_slots); runs

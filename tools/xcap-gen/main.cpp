@@ -14,6 +14,11 @@
 #include "veth_stats.h"
 
 using namespace xcap::gen;
+using xcap::errno_error;
+using xcap::Error;
+using xcap::ErrorKind;
+using xcap::exit_code;
+using xcap::make_error;
 
 namespace {
 
@@ -21,9 +26,9 @@ constexpr size_t kMaxFrame = 3400;  // what one live-frames page holds, with roo
 // Replay map budget: a file larger than this goes through the map a window at a time.
 constexpr size_t kReplayMapBytes = 64 << 20;
 
-int fail(const std::string& message) {
-  fprintf(stderr, "xcap-gen: %s\n", message.c_str());
-  return 1;
+int fail(const Error& error) {
+  fprintf(stderr, "xcap-gen: %s\n", error.message.c_str());
+  return exit_code(error);
 }
 
 // Says what the veth did with the frames when it was not everything: a sender that drops
@@ -53,7 +58,8 @@ int main(int argc, char** argv) {
   const GenOptions& o = *parsed.options;
 
   int ifindex = int(if_nametoindex(o.iface.c_str()));
-  if (ifindex == 0) return fail("interface '" + o.iface + "' not found");
+  if (ifindex == 0)  // a missing lab is a runtime failure here (exit 1), as --help says
+    return fail(make_error(ErrorKind::NotFound, "interface '" + o.iface + "' not found"));
 
   SendPlan plan;
   plan.count = o.count;
@@ -65,7 +71,7 @@ int main(int argc, char** argv) {
   uint64_t skipped = 0;
   if (o.pcap.empty()) {
     auto t = build_template(o.spec);
-    if (!t) return fail(t.error().message);
+    if (!t) return fail(t.error());
     plan.frames.push_back(std::move(t->bytes));
     config.stamp = t->stamp;
     if (!o.quiet) {
@@ -77,7 +83,7 @@ int main(int argc, char** argv) {
     }
   } else {
     auto frames = read_pcap_frames(o.pcap, kMaxFrame);
-    if (!frames) return fail(frames.error().message);
+    if (!frames) return fail(frames.error());
     skipped = frames->skipped;
     plan.frames = std::move(frames->frames);
     plan.passes = o.loop;
@@ -89,8 +95,8 @@ int main(int argc, char** argv) {
     config.replay_slots = uint32_t(plan.window);
     config.replay_max_len = uint32_t(max_len);
     if (plan.frames.empty())
-      return fail("--pcap " + o.pcap + ": no frames to send (" + std::to_string(skipped) +
-                  " skipped)");
+      return fail(make_error(ErrorKind::System, "--pcap " + o.pcap + ": no frames to send (" +
+                                                    std::to_string(skipped) + " skipped)"));
     if (!o.quiet)
       fprintf(stderr, "xcap-gen: %zu frames from %s (%llu skipped), out of %s (ifindex %d)\n",
               plan.frames.size(), o.pcap.c_str(), (unsigned long long)skipped, o.iface.c_str(),
@@ -98,7 +104,7 @@ int main(int argc, char** argv) {
   }
 
   auto sender = LiveFramesSender::open(config);
-  if (!sender) return fail(sender.error().message);
+  if (!sender) return fail(sender.error());
   if (!o.quiet && !(*sender)->parked())
     fprintf(stderr,
             "xcap-gen: not parked in the XDP dispatcher (%s): each kernel call costs "
@@ -120,8 +126,10 @@ int main(int argc, char** argv) {
   fflush(stdout);
   if (peer_before && peer_after) report_peer(o.iface, *peer_before, *peer_after, st.sent);
   if (st.first_error)
-    fprintf(stderr, "xcap-gen: bpf_prog_test_run (live frames) on %s failed: %s%s\n",
-            o.iface.c_str(), strerror(st.first_error), st.fatal ? "; gave up" : "");
+    fprintf(stderr, "xcap-gen: %s%s\n",
+            errno_error(st.first_error, "bpf_prog_test_run (live frames) on " + o.iface + " failed")
+                .message.c_str(),
+            st.fatal ? "; gave up" : "");
   else if (st.failed)
     fprintf(stderr, "xcap-gen: %llu replayed frames could not be rebuilt in the live frame\n",
             (unsigned long long)st.failed);

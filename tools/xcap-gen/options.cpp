@@ -71,10 +71,6 @@ Examples (tools/lab up makes namespace xcaplab-gen with xcaplabg, peer xcaplabc 
   ip netns exec xcaplab-gen xcap-gen -i xcaplabg --pcap trace.pcap --loop 10 --rate 100000
 )";
 
-struct BadFlag {
-  std::string message;
-};
-
 bool in_test_range(const std::string& addr) {
   uint8_t b[16];
   if (inet_pton(AF_INET, addr.c_str(), b) == 1) return b[0] == 198 && (b[1] & 0xfe) == 18;
@@ -83,52 +79,73 @@ bool in_test_range(const std::string& addr) {
   return false;
 }
 
-void check_address(const char* flag, const std::string& addr, bool any) {
+Result<void> check_address(const char* flag, const std::string& addr, bool any) {
   uint8_t b[16];
   if (inet_pton(AF_INET, addr.c_str(), b) != 1 && inet_pton(AF_INET6, addr.c_str(), b) != 1)
-    throw BadFlag{std::string(flag) + " " + addr + " is not an IPv4 or IPv6 address"};
+    return invalid_input(std::string(flag) + " " + addr + " is not an IPv4 or IPv6 address");
   if (!any && !in_test_range(addr))
-    throw BadFlag{std::string(flag) + " " + addr +
-                  " is outside the test ranges 198.18.0.0/15 and 2001:db8::/32"
-                  " (--any-address allows it)"};
+    return invalid_input(std::string(flag) + " " + addr +
+                         " is outside the test ranges 198.18.0.0/15 and 2001:db8::/32"
+                         " (--any-address allows it)");
+  return ok();
 }
 
-MacAddr parse_mac(const char* flag, const std::string& text) {
+Result<MacAddr> parse_mac(const char* flag, const std::string& text) {
   MacAddr m;
   int used = 0;
   if (sscanf(text.c_str(), "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &m[0], &m[1], &m[2], &m[3],
              &m[4], &m[5], &used) != 6 ||
       size_t(used) != text.size())
-    throw BadFlag{std::string(flag) + " " + text + " is not a MAC address (aa:bb:cc:dd:ee:ff)"};
+    return invalid_input(std::string(flag) + " " + text +
+                         " is not a MAC address (aa:bb:cc:dd:ee:ff)");
   return m;
 }
 
-int64_t in_range(const po::variables_map& vm, const char* name, int64_t lo, int64_t hi) {
-  int64_t v = vm[name].as<int64_t>();
-  if (v < lo || v > hi)
-    throw BadFlag{"--" + std::string(name) + " " + std::to_string(v) + " is out of range (" +
-                  std::to_string(lo) + ".." + std::to_string(hi) + ")"};
-  return v;
+struct Range {
+  const char* name;
+  int64_t lo, hi;
+};
+
+// Checks the numeric flags in the order given; the first out of range is the error.
+Result<void> check_ranges(const po::variables_map& vm, std::initializer_list<Range> ranges) {
+  for (const Range& r : ranges) {
+    const int64_t v = vm[r.name].as<int64_t>();
+    if (v < r.lo || v > r.hi)
+      return invalid_input("--" + std::string(r.name) + " " + std::to_string(v) +
+                           " is out of range (" + std::to_string(r.lo) + ".." +
+                           std::to_string(r.hi) + ")");
+  }
+  return ok();
 }
 
-GenOptions to_options(const po::variables_map& vm) {
+int64_t num(const po::variables_map& vm, const char* name) {
+  return vm[name].as<int64_t>();
+}
+
+Result<GenOptions> to_options(const po::variables_map& vm) {
   GenOptions o;
-  if (!vm.count("interface")) throw BadFlag{"-i/--interface is required"};
+  if (!vm.count("interface")) return invalid_input("-i/--interface is required");
   o.iface = vm["interface"].as<std::string>();
   for (const char* f :
        {"template", "size", "seq", "src", "dst", "sport", "dport", "vni", "src-mac", "dst-mac"}) {
     if (vm.count(f) && !vm[f].defaulted() && vm.count("pcap"))
-      throw BadFlag{"--" + std::string(f) +
-                    " does not apply to --pcap (its frames are sent as they are)"};
+      return invalid_input("--" + std::string(f) +
+                           " does not apply to --pcap (its frames are sent as they are)");
   }
   if (vm.count("pcap")) o.pcap = vm["pcap"].as<std::string>();
-  if (!vm["loop"].defaulted() && o.pcap.empty()) throw BadFlag{"--loop needs --pcap"};
+  if (!vm["loop"].defaulted() && o.pcap.empty()) return invalid_input("--loop needs --pcap");
 
-  o.count = uint64_t(in_range(vm, "count", 0, INT64_MAX));
+  if (auto r = check_ranges(vm, {{"count", 0, INT64_MAX},
+                                 {"rate", 0, INT64_MAX},
+                                 {"loop", 0, INT64_MAX},
+                                 {"batch-size", 0, 256}});
+      !r)
+    return r.error();
+  o.count = uint64_t(num(vm, "count"));
   if (!o.pcap.empty() && vm["count"].defaulted()) o.count = 0;  // whole file, --loop times
-  o.rate = uint64_t(in_range(vm, "rate", 0, INT64_MAX));
-  o.loop = uint64_t(in_range(vm, "loop", 0, INT64_MAX));
-  o.batch_size = uint32_t(in_range(vm, "batch-size", 0, 256));
+  o.rate = uint64_t(num(vm, "rate"));
+  o.loop = uint64_t(num(vm, "loop"));
+  o.batch_size = uint32_t(num(vm, "batch-size"));
   o.quiet = vm.count("quiet") > 0;
 
   TemplateSpec& s = o.spec;
@@ -140,30 +157,44 @@ GenOptions to_options(const po::variables_map& vm) {
   else if (o.template_name == "tcp")
     s.kind = TemplateKind::Tcp;
   else
-    throw BadFlag{"--template " + o.template_name + " is not one of udp, vxlan, tcp"};
+    return invalid_input("--template " + o.template_name + " is not one of udp, vxlan, tcp");
   if (!vm["vni"].defaulted() && s.kind != TemplateKind::Vxlan)
-    throw BadFlag{"--vni applies to --template vxlan only"};
-  s.size = size_t(in_range(vm, "size", kMinSize, kMaxSize));
-  s.vni = uint32_t(in_range(vm, "vni", 0, 0xffffff));
-  s.sport = uint16_t(in_range(vm, "sport", 0, 65535));
-  s.dport = uint16_t(in_range(vm, "dport", 0, 65535));
+    return invalid_input("--vni applies to --template vxlan only");
+  if (auto r = check_ranges(vm, {{"size", kMinSize, kMaxSize},
+                                 {"vni", 0, 0xffffff},
+                                 {"sport", 0, 65535},
+                                 {"dport", 0, 65535}});
+      !r)
+    return r.error();
+  s.size = size_t(num(vm, "size"));
+  s.vni = uint32_t(num(vm, "vni"));
+  s.sport = uint16_t(num(vm, "sport"));
+  s.dport = uint16_t(num(vm, "dport"));
   s.seq = vm.count("seq") > 0;
   bool any = vm.count("any-address") > 0;
   s.src = vm["src"].as<std::string>();
   s.dst = vm["dst"].as<std::string>();
-  check_address("--src", s.src, any);
-  check_address("--dst", s.dst, any);
+  if (auto r = check_address("--src", s.src, any); !r) return r.error();
+  if (auto r = check_address("--dst", s.dst, any); !r) return r.error();
   if ((s.src.find(':') == std::string::npos) != (s.dst.find(':') == std::string::npos))
-    throw BadFlag{"--src " + s.src + " and --dst " + s.dst + " are not the same IP family"};
-  if (vm.count("src-mac")) s.src_mac = parse_mac("--src-mac", vm["src-mac"].as<std::string>());
-  if (vm.count("dst-mac")) s.dst_mac = parse_mac("--dst-mac", vm["dst-mac"].as<std::string>());
+    return invalid_input("--src " + s.src + " and --dst " + s.dst + " are not the same IP family");
+  if (vm.count("src-mac")) {
+    auto m = parse_mac("--src-mac", vm["src-mac"].as<std::string>());
+    if (!m) return m.error();
+    s.src_mac = *m;
+  }
+  if (vm.count("dst-mac")) {
+    auto m = parse_mac("--dst-mac", vm["dst-mac"].as<std::string>());
+    if (!m) return m.error();
+    s.dst_mac = *m;
+  }
   // The 64-byte default is the udp template's; other templates get their smallest size
   // instead of an error, and only an explicit --size that is too small is refused.
   if (vm["size"].defaulted()) s.size = std::max(s.size, template_min_size(s));
   if (s.size < template_min_size(s))
-    throw BadFlag{"--size " + std::to_string(s.size) + " is too small for --template " +
-                  o.template_name + (s.seq ? " with --seq" : "") + " (at least " +
-                  std::to_string(template_min_size(s)) + ")"};
+    return invalid_input("--size " + std::to_string(s.size) + " is too small for --template " +
+                         o.template_name + (s.seq ? " with --seq" : "") + " (at least " +
+                         std::to_string(template_min_size(s)) + ")");
   return o;
 }
 
@@ -220,12 +251,15 @@ ParseOutcome parse_options(int argc, char** argv) {
       std::cout << kUsage << desc << kDetails;
       return out;
     }
-    out.options = to_options(vm);
-  } catch (const po::error& e) {
+    Result<GenOptions> o = to_options(vm);
+    if (!o) {
+      fprintf(stderr, "xcap-gen: %s (see --help)\n", o.error().message.c_str());
+      out.exit_code = exit_code(o.error());
+      return out;
+    }
+    out.options = std::move(o.value());
+  } catch (const po::error& e) {  // boost reports a bad command line by throwing
     fprintf(stderr, "xcap-gen: %s (see --help)\n", e.what());
-    out.exit_code = 2;
-  } catch (const BadFlag& e) {
-    fprintf(stderr, "xcap-gen: %s (see --help)\n", e.message.c_str());
     out.exit_code = 2;
   }
   return out;

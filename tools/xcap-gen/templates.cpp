@@ -47,10 +47,10 @@ size_t template_min_size(const TemplateSpec& spec) {
 
 Result<TemplateFrame> build_template(const TemplateSpec& s) {
   if (is_v6(s.src) != is_v6(s.dst))
-    return make_error("--src " + s.src + " and --dst " + s.dst + " are not the same IP family");
+    return invalid_input("--src " + s.src + " and --dst " + s.dst + " are not the same IP family");
   if (s.size < template_min_size(s))
-    return make_error("--size " + std::to_string(s.size) + " is too small for this template (" +
-                      std::to_string(template_min_size(s)) + " bytes at least)");
+    return invalid_input("--size " + std::to_string(s.size) + " is too small for this template (" +
+                         std::to_string(template_min_size(s)) + " bytes at least)");
   size_t payload = s.size - header_len(s);
   // The stamp's bytes stay zero in the template, so the checksum computed here is the
   // seed the BPF program adds each sequence number to.
@@ -70,8 +70,8 @@ Result<TemplateFrame> build_template(const TemplateSpec& s) {
     else
       b.udp(s.sport, s.dport);
     b.payload(payload - stamp).payload(stamp, 0);
-  } catch (const std::invalid_argument& e) {
-    return make_error(e.what());
+  } catch (const std::invalid_argument& e) {  // FrameBuilder refuses a bad address or option
+    return invalid_input(e.what());
   }
   TemplateFrame t{b.build(), {}};
   if (s.kind == TemplateKind::Vxlan) {

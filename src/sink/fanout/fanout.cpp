@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <ctime>
 
 #include "sink/fanout/raw_record.h"
@@ -73,10 +72,8 @@ Result<std::unique_ptr<Fanout>> Fanout::open(const FanoutConfig& cfg) {
   std::unique_ptr<Fanout> f(new Fanout(cfg));
   for (unsigned w = 0; w < cfg.workers; w++) {
     std::unique_ptr<FanoutProducer> p(new FanoutProducer(*f, cfg.blocks_per_worker));
-    if (!p->arena_.allocate(cfg.block_bytes * cfg.blocks_per_worker))
-      return make_error("streaming: cannot allocate " +
-                        std::to_string(cfg.block_bytes * cfg.blocks_per_worker >> 20) +
-                        " MiB of hand-off blocks: " + std::strerror(errno));
+    if (auto r = p->arena_.allocate(cfg.block_bytes * cfg.blocks_per_worker); !r)
+      return r.error().context("streaming hand-off blocks");
     for (unsigned i = 0; i < cfg.blocks_per_worker; i++) {
       RecordBlock& b = p->blocks_[i];
       b.data = p->arena_.base() + size_t(i) * cfg.block_bytes;

@@ -155,12 +155,12 @@ bool belongs_to(std::string_view final, std::string_view name, std::string_view 
 void recover_one(const std::string& part, const std::string& final) {
   Fd fd(::open(part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
-    if (errno != ENOENT)
-      log_error("cannot open %s to recover it: %s", part.c_str(), strerror(errno));
+    if (errno != ENOENT)  // gone since the directory was listed: nothing to recover
+      log_error("%s", errno_error("cannot open " + part + " to recover it").message.c_str());
     return;
   }
   struct stat st {};
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // not a file we wrote
   if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       log_debug("%s is being written by a running capture: left alone", part.c_str());
@@ -168,7 +168,8 @@ void recover_one(const std::string& part, const std::string& final) {
     }
     // No locks on this filesystem: nothing tells a live writer from a dead one. The caller
     // runs before this process writes anything, so a .part here is another process's.
-    log_debug("%s: cannot lock (%s); recovering it as a dead run's", part.c_str(), strerror(errno));
+    log_debug("%s; recovering it as a dead run's",
+              errno_error("cannot lock " + part).message.c_str());
   }
   struct stat now {};
   if (::stat(part.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev)
@@ -189,13 +190,14 @@ void recover_one(const std::string& part, const std::string& final) {
     if (::unlink(part.c_str()) == 0)
       log_info("removed %s, left by an earlier run without a complete packet", part.c_str());
     else
-      log_error("cannot remove %s: %s", part.c_str(), strerror(errno));
+      log_error("%s", errno_error("cannot remove " + part).message.c_str());
     return;
   }
   const uint64_t cut = s.file_bytes - s.complete_bytes;
   if (cut && ftruncate(fd.get(), static_cast<off_t>(s.complete_bytes)) != 0) {
-    log_error("cannot cut %s back to its last complete packet: %s; left as it is", part.c_str(),
-              strerror(errno));
+    log_error(
+        "%s; left as it is",
+        errno_error("cannot cut " + part + " back to its last complete packet").message.c_str());
     return;
   }
   auto renamed = rename_to_free_name(part, final);
@@ -227,7 +229,7 @@ RecordPrefix complete_records(const uint8_t* p, size_t n, bool pcapng) {
 
 Result<CaptureScan> scan_capture_file(int fd) {
   struct stat st {};
-  if (fstat(fd, &st) != 0) return make_error(strerror(errno));
+  if (fstat(fd, &st) != 0) return errno_error("fstat");
   CaptureScan s;
   s.file_bytes = static_cast<uint64_t>(st.st_size);
   if (s.file_bytes == 0) return s;
@@ -249,56 +251,54 @@ Result<CaptureScan> scan_capture_file(int fd) {
   return s;
 }
 
-int create_locked(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
+Result<Fd> create_locked(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("cannot create " + path);
   // Blocking: a starting xcap may hold it for the moment it takes to see it is empty and
   // remove it; then the name is no longer this file's, and the check below says so.
-  if (flock(fd, LOCK_EX) != 0) {
-    log_debug("%s: cannot lock (%s): a starting xcap cannot tell it is in use", path.c_str(),
-              strerror(errno));
+  if (flock(fd.get(), LOCK_EX) != 0) {
+    log_debug("%s: a starting xcap cannot tell it is in use",
+              errno_error("cannot lock " + path).message.c_str());
     return fd;
   }
   struct stat mine {
   }, named{};
-  if (fstat(fd, &mine) != 0 || ::stat(path.c_str(), &named) != 0 || mine.st_ino != named.st_ino ||
-      mine.st_dev != named.st_dev) {
-    ::close(fd);
-    errno = EEXIST;
-    return -1;
-  }
+  if (fstat(fd.get(), &mine) != 0 || ::stat(path.c_str(), &named) != 0 ||
+      mine.st_ino != named.st_ino || mine.st_dev != named.st_dev)
+    return errno_error(EEXIST, "cannot create " + path);  // a recovering xcap took the name
   return fd;
 }
 
-int rename_no_replace(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return -1;
+Result<void> rename_no_replace(const std::string& from, const std::string& to) {
+  const std::string what = "cannot rename " + from + " to " + to;
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return ok();
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return errno_error(what);
   // The filesystem cannot rename without replacing: a hard link fails on an existing name.
   if (::link(from.c_str(), to.c_str()) == 0) {
-    ::unlink(from.c_str());
-    return 0;
+    // The file has its new name; should the old one stay, the next start recovers it as a
+    // .part with a complete twin, which is harmless.
+    if (::unlink(from.c_str()) != 0)
+      log_error("%s", errno_error("cannot remove " + from + " after linking it").message.c_str());
+    return ok();
   }
-  if (errno == EEXIST) return -1;
+  if (errno == EEXIST) return errno_error(what);
   // No hard links either (some FUSE and FAT mounts): check, then rename. Racy, the best left.
   struct stat st {};
-  if (::lstat(to.c_str(), &st) == 0) {
-    errno = EEXIST;
-    return -1;
-  }
-  return ::rename(from.c_str(), to.c_str());
+  if (::lstat(to.c_str(), &st) == 0) return errno_error(EEXIST, what);
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error(what);
+  return ok();
 }
 
 Result<std::string> rename_to_free_name(const std::string& part, const std::string& final) {
   constexpr unsigned kMaxTries = 10000;
   for (unsigned n = 0; n < kMaxTries; n++) {
     std::string name = n == 0 ? final : numbered_name(final, n);
-    if (rename_no_replace(part, name) == 0) return name;
-    if (errno != EEXIST) {
-      return make_error("cannot rename " + part + " to " + name + ": " + strerror(errno));
-    }
+    Result<void> r = rename_no_replace(part, name);
+    if (r) return name;
+    if (r.error().kind != ErrorKind::Exists) return r.error();
   }
-  return make_error("cannot rename " + part + ": " + final + " and its numbered alternatives " +
-                    "are all taken");
+  return make_error(ErrorKind::Exists, "cannot rename " + part + ": " + final +
+                                           " and its numbered alternatives are all taken");
 }
 
 void recover_parts(const std::string& path) {

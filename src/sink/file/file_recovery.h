@@ -48,13 +48,13 @@ struct CaptureScan {
 Result<CaptureScan> scan_capture_file(int fd);
 
 // Creates path (O_EXCL, mode 0644) and locks it (flock LOCK_EX) so a starting xcap leaves it
-// alone. Returns the descriptor; -1 with errno set on failure, EEXIST when the name is taken
-// (including the rare case where a recovering xcap took the new file before the lock).
-int create_locked(const std::string& path);
+// alone. The error is of kind Exists when the name is taken (including the rare case where a
+// recovering xcap took the new file before the lock).
+Result<Fd> create_locked(const std::string& path);
 
 // rename(2) that never replaces to: renameat2(RENAME_NOREPLACE), or link+unlink on filesystems
-// without it. 0, or -1 with errno (EEXIST: to exists).
-int rename_no_replace(const std::string& from, const std::string& to);
+// without it. The error is of kind Exists when to exists.
+Result<void> rename_no_replace(const std::string& from, const std::string& to);
 
 // Renames part to final or, when final is taken, to the first free numbered_name(final, n).
 // Returns the name it now has.

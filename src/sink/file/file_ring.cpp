@@ -7,8 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <mutex>
 
 #include "common/fd.h"
@@ -48,13 +46,11 @@ std::string dir_of(const std::string& path) {
 // directory or a permission problem is reported before capture starts.
 Result<void> probe_directory(const FileRingConfig& cfg) {
   std::string probe = rotation_base(cfg.path) + ".xcap-probe-XXXXXX";
-  const int fd = mkstemp(probe.data());
-  if (fd < 0) {
-    return make_error("-w " + cfg.path + ": cannot create files in " + dir_of(cfg.path) + ": " +
-                      std::strerror(errno));
-  }
-  ::close(fd);
-  ::unlink(probe.c_str());
+  Fd fd(mkstemp(probe.data()));
+  if (!fd.valid()) return errno_error("cannot create files in " + dir_of(cfg.path));
+  // Created a moment ago by this process: should it stay, it is an empty hidden file.
+  if (::unlink(probe.c_str()) != 0)
+    log_error("%s", errno_error("cannot remove the probe file " + probe).message.c_str());
   return ok();
 }
 
@@ -68,7 +64,7 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
   struct stat st {};
   if (!ring &&
       (cfg.path.ends_with('/') || (::stat(cfg.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))) {
-    return make_error("-w " + cfg.path + ": is a directory");
+    return invalid_input("is a directory");
   }
   // What a dead run left (kill -9, power cut) becomes complete files before this run adds any:
   // so the ring's -W and seq see them, and no name of theirs is reused.
@@ -80,46 +76,41 @@ Result<InitialOutput> open_initial_output(const FileRingConfig& cfg) {
   // A file of that name is someone's capture (an earlier run's, or recovered just now): it is
   // never overwritten. This run writes the first free numbered name instead, and says so.
   constexpr unsigned kMaxTries = 10000;
-  int fd = -1, err = EEXIST;
-  for (unsigned n = 0; fd < 0 && n < kMaxTries; n++) {
+  for (unsigned n = 0; n < kMaxTries; n++) {
     out.final = n == 0 ? cfg.path : numbered_name(cfg.path, n);
     out.part = out.final + std::string(kPartSuffix);
     if (::lstat(out.final.c_str(), &st) == 0) continue;
-    fd = create_locked(out.part);
-    if (fd < 0 && (err = errno) != EEXIST) break;
+    Result<Fd> fd = create_locked(out.part);
+    if (fd) {
+      if (out.final != cfg.path)
+        log_info("%s exists (xcap never overwrites a file): writing %s", cfg.path.c_str(),
+                 out.final.c_str());
+      out.fd = fd->get();
+      out.owned = std::move(fd.value());
+      return out;
+    }
+    if (fd.error().kind != ErrorKind::Exists) return fd.error();
   }
-  if (fd < 0) {
-    return make_error("-w " + cfg.path + ": cannot create " + out.part + ": " + std::strerror(err));
-  }
-  if (out.final != cfg.path)
-    log_info("%s exists (xcap never overwrites a file): writing %s", cfg.path.c_str(),
-             out.final.c_str());
-  out.owned = Fd(fd);
-  out.fd = fd;
-  return out;
+  return make_error(ErrorKind::Exists, "cannot create " + out.part + ": " + cfg.path +
+                                           " and its numbered alternatives are all taken");
 }
 
 Result<void> validate(const FileRingConfig& cfg, unsigned n_workers) {
-  if (cfg.path.empty()) return make_error("-w: empty output path");
   if (cfg.path == "-" && cfg.rotating()) {
-    return make_error("-w - (stdout) cannot be combined with -C/-G/-W: rotation needs file names");
+    return invalid_input(
+        "stdout cannot rotate by size, time or file count: rotation needs file names");
   }
-  if (cfg.split_by_source && cfg.path == "-") {
-    return make_error(
-        "-w - (stdout) cannot be combined with --split source: it writes one file ring per "
-        "source");
-  }
+  if (cfg.split_by_source && cfg.path == "-")
+    return invalid_input("stdout cannot be split by source: that writes one file ring per source");
   if (cfg.split_by_source && !cfg.interfaces) {
-    return make_error(
-        "file ring: --split source needs the interface table (decapsulation names the sources)");
+    return invalid_input(
+        "file ring: split by source needs the interface table (decapsulation names the sources)");
   }
-  if (n_workers == 0) return make_error("file ring: needs at least one worker");
-  if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0) {
-    return make_error("file ring: block_bytes and blocks_per_worker must be > 0");
-  }
-  if (cfg.link_type > 0xffff && cfg.format == FileFormat::Pcapng) {
-    return make_error("file ring: link type does not fit pcapng's 16-bit field");
-  }
+  if (n_workers == 0) return invalid_input("file ring: needs at least one worker");
+  if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0)
+    return invalid_input("file ring: block_bytes and blocks_per_worker must be > 0");
+  if (cfg.link_type > 0xffff && cfg.format == FileFormat::Pcapng)
+    return invalid_input("file ring: link type does not fit pcapng's 16-bit field");
   return ok();
 }
 
@@ -178,11 +169,7 @@ Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsig
   std::vector<WorkerRings> wiring;
   for (unsigned w = 0; w < n_workers; ++w) {
     auto worker = std::make_unique<Worker>();
-    if (!worker->arena.allocate(stride * cfg.blocks_per_worker)) {
-      return make_error("file ring: cannot allocate " +
-                        std::to_string(stride * cfg.blocks_per_worker) +
-                        " bytes of blocks: " + std::strerror(errno));
-    }
+    if (auto r = worker->arena.allocate(stride * cfg.blocks_per_worker); !r) return r.error();
     // Each ring can hold every block of the worker, so a push never fails.
     worker->full = std::make_unique<BlockRing>(cfg.blocks_per_worker);
     worker->free = std::make_unique<BlockRing>(cfg.blocks_per_worker);
@@ -191,7 +178,7 @@ Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsig
       RecordBlock& b = worker->blocks[i];
       b.data = worker->arena.base() + i * stride;
       b.capacity = capacity;
-      (void)worker->free->try_push(&b);
+      (void)worker->free->try_push(&b);  // cannot fail: sized for all the worker's blocks
     }
     wiring.push_back({worker->full.get(), worker->free.get()});
     ring->producers_.push_back(std::unique_ptr<FileRingProducer>(
@@ -226,7 +213,10 @@ FileRingStats FileRingImpl::stats() const {
 }
 
 Result<std::unique_ptr<FileRing>> FileRing::open(const FileRingConfig& cfg, unsigned n_workers) {
-  return FileRingImpl::create(cfg, n_workers);
+  if (cfg.path.empty()) return invalid_input("empty output path");
+  auto ring = FileRingImpl::create(cfg, n_workers);
+  if (!ring) return ring.error().context(cfg.path);  // the output it was asked for, first
+  return ring;
 }
 
 }  // namespace xcap::sink

@@ -162,6 +162,8 @@ class alignas(64) FileRingProducer final : public WorkerSink {
 
 class FileRing {
  public:
+  // Errors start with cfg.path ("PATH: cannot create ..."): a path that cannot be an output
+  // (a directory, stdout with rotation) is InvalidInput; a missing directory NotFound.
   static Result<std::unique_ptr<FileRing>> open(const FileRingConfig& cfg, unsigned n_workers);
   virtual ~FileRing() = default;  // closes (errors are logged)
   virtual FileRingProducer& producer(unsigned worker) = 0;

@@ -27,10 +27,6 @@ std::vector<uint8_t> file_header(const FileRingConfig& cfg) {
              : pcap_file_header(cfg.snaplen, cfg.link_type);
 }
 
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
-
 }  // namespace
 
 FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings, InitialOutput out)
@@ -56,7 +52,7 @@ FileWriter::FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings
 }
 
 FileWriter::~FileWriter() {
-  (void)stop();
+  (void)stop();  // FileRing::close() took the result already; this only joins the thread
 }
 
 void FileWriter::start() {
@@ -67,7 +63,7 @@ Result<void> FileWriter::stop() {
   stop_.store(true, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
-  if (!error_.empty()) return make_error(error_);
+  if (error_) return *error_;
   return ok();
 }
 
@@ -145,13 +141,13 @@ void FileWriter::adopt_earlier_files(OutputFile& f) {
       completed_.push_front({f.id, std::move(it->path)});
     f.kept += earlier.size();
   }
-  log_debug("%s: %zu files of earlier runs count towards -W %u", f.base.c_str(), earlier.size(),
-            cfg_.max_files);
+  log_debug("%s: %zu files of earlier runs count towards the limit of %u files", f.base.c_str(),
+            earlier.size(), cfg_.max_files);
   const uint64_t deleted = files_deleted_.load(std::memory_order_relaxed);
   trim(f);
   if (const uint64_t n = files_deleted_.load(std::memory_order_relaxed) - deleted)
-    log_info("-W %u: deleted the %llu oldest of %zu files earlier runs left of %s", cfg_.max_files,
-             (unsigned long long)n, earlier.size(), f.base.c_str());
+    log_info("deleted the %llu oldest of %zu files earlier runs left of %s (keeping %u files)",
+             (unsigned long long)n, earlier.size(), f.base.c_str(), cfg_.max_files);
 }
 
 void FileWriter::handle(RecordBlock& b) {
@@ -230,26 +226,29 @@ bool FileWriter::open_file(OutputFile& f, const RecordBlock& first) {
   // next seq, a split source's single file the next numbered name (<base>-<source>.1.<ext>).
   constexpr unsigned kMaxTries = 10000;
   const std::string single = f.base + "." + ext_;  // split, one file per source
-  int fd = -1, err = EEXIST;
-  for (unsigned n = 0; fd < 0 && n < kMaxTries; n++) {
+  std::optional<Result<Fd>> created;
+  for (unsigned n = 0; n < kMaxTries; n++) {
     f.final = cfg_.rotating() ? rotation_file_name(f.base, first.first_ts_ns, f.seq++, ext_)
               : n == 0        ? single
                               : numbered_name(single, n);
     f.part = f.final + std::string(kPartSuffix);
     struct stat st {};
     if (::lstat(f.final.c_str(), &st) == 0) continue;
-    fd = create_locked(f.part);
-    if (fd < 0 && (err = errno) != EEXIST) break;
+    created = create_locked(f.part);
+    if (*created || created->error().kind != ErrorKind::Exists) break;
   }
-  if (fd < 0) {
-    fail("cannot create " + f.part + ": " + errno_text(err));
+  if (!created || !*created) {
+    fail(created
+             ? created->error()
+             : make_error(ErrorKind::Exists, "cannot create " + f.part + ": " + single +
+                                                 " and its numbered alternatives are all taken"));
     return false;
   }
   if (!cfg_.rotating() && f.final != single)
     log_info("%s exists (xcap never overwrites a file): writing %s", single.c_str(),
              f.final.c_str());
-  f.owned = Fd(fd);
-  f.fd = fd;
+  f.owned = std::move(created->value());
+  f.fd = f.owned.get();
   f.open = true;
   f.period = first.period;
   f.bytes = 0;
@@ -265,13 +264,13 @@ void FileWriter::complete(OutputFile& f) {
   if (to_stdout_) return;  // stdout is borrowed: nothing to close or rename
   // close(2)'s result matters: on NFS and some disks the last write error only shows here.
   if (::close(f.owned.release()) != 0) {
-    fail("closing " + f.part + ": " + errno_text(errno));
+    fail(errno_error("closing " + f.part));
     return;
   }
   // The final name was free at open; if a file took it since, it is not ours to replace.
   auto renamed = rename_to_free_name(f.part, f.final);
   if (!renamed) {
-    fail(renamed.error().message);
+    fail(renamed.error());
     return;
   }
   if (*renamed != f.final) {
@@ -308,7 +307,9 @@ void FileWriter::trim(OutputFile& f) {
     if (::unlink(old.c_str()) == 0) {
       add(files_deleted_, 1);
     } else if (errno != ENOENT) {  // already moved away (shipped): nothing to delete
-      log_error("-W: cannot delete %s: %s", old.c_str(), std::strerror(errno));
+      log_error("%s", errno_error("cannot delete " + old + ", over the limit of " +
+                                  std::to_string(cfg_.max_files) + " files")
+                          .message.c_str());
     }
   }
 }
@@ -343,12 +344,12 @@ bool FileWriter::make_room(const OutputFile& writing) {
     if (victim.output < outputs_.size() && outputs_[victim.output]) outputs_[victim.output]->kept--;
     if (::unlink(victim.name.c_str()) == 0) {
       add(files_deleted_, 1);
-      log_info("disk full writing %s: deleted %s, the oldest file of the -W ring",
+      log_info("disk full writing %s: deleted %s, the oldest file of the ring",
                writing.part.c_str(), victim.name.c_str());
       return true;
     }
-    if (errno != ENOENT)
-      log_error("disk full: cannot delete %s: %s", victim.name.c_str(), std::strerror(errno));
+    if (errno != ENOENT)  // already moved away (shipped): try the next
+      log_error("disk full: %s", errno_error("cannot delete " + victim.name).message.c_str());
   }
 }
 
@@ -361,17 +362,17 @@ void FileWriter::give_up(OutputFile& f, int err) {
     return;
   }
   const std::string what = to_stdout_ ? std::string("stdout") : f.part;
-  fail("writing " + what + ": " + errno_text(err));
+  fail(errno_error(err, "writing " + what));
 }
 
-void FileWriter::fail(std::string message) {
+void FileWriter::fail(Error error) {
   {
     std::lock_guard lock(mu_);
-    if (!error_.empty()) {  // a second error while sealing after the first: say it, keep the first
-      log_error("%s", message.c_str());
+    if (error_) {  // a second error while sealing after the first: say it, keep the first
+      log_error("%s", error.message.c_str());
       return;
     }
-    error_ = message;
+    error_ = std::move(error);
   }
   // Not logged here: close() returns it and the owner reports it once.
   end_output();
@@ -397,13 +398,14 @@ void FileWriter::seal_after_error(OutputFile& f) {
     f.fd = -1;
     f.owned.reset();
     if (::unlink(f.part.c_str()) != 0 && errno != ENOENT)
-      log_error("cannot remove %s: %s", f.part.c_str(), std::strerror(errno));
+      log_error("%s", errno_error("cannot remove " + f.part).message.c_str());
     return;
   }
   if (::ftruncate(f.fd, static_cast<off_t>(f.bytes)) != 0) {
     // Left as .part: the next start recovers it (file_recovery.h).
-    log_error("cannot cut %s back to its last complete packet: %s", f.part.c_str(),
-              std::strerror(errno));
+    log_error(
+        "%s",
+        errno_error("cannot cut " + f.part + " back to its last complete packet").message.c_str());
     f.open = false;
     f.fd = -1;
     f.owned.reset();

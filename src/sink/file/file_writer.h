@@ -27,6 +27,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -106,7 +107,7 @@ class FileWriter {
   // The output cannot take more: f was cut at f.bytes (its last complete record). Ends the
   // output (EPIPE on stdout) or fails it (anything else).
   void give_up(OutputFile& f, int err);
-  void fail(std::string message);
+  void fail(Error error);
   void end_output();  // stops writing; seals and renames every open file
   void seal_after_error(OutputFile& f);
   void add(std::atomic<uint64_t>& c, uint64_t n) {  // single writer: no locked add needed
@@ -142,7 +143,7 @@ class FileWriter {
   };
   mutable std::mutex mu_;            // guards the two below (read by other threads, rarely)
   std::deque<Completed> completed_;  // kept files of every output, oldest first
-  std::string error_;
+  std::optional<Error> error_;
 };
 
 }  // namespace xcap::sink

@@ -9,6 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "common/result.h"
 
 namespace xcap::sink {
 
@@ -51,14 +54,14 @@ class BlockArena {
   BlockArena(const BlockArena&) = delete;
   BlockArena& operator=(const BlockArena&) = delete;
 
-  // Returns false (errno set) when the mapping fails.
-  bool allocate(size_t bytes) {
+  Result<void> allocate(size_t bytes) {
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (p == MAP_FAILED) return false;
+    if (p == MAP_FAILED)
+      return errno_error("cannot allocate " + std::to_string(bytes) + " bytes of blocks");
     base_ = static_cast<uint8_t*>(p);
     bytes_ = bytes;
-    return true;
+    return ok();
   }
   uint8_t* base() const { return base_; }
 
