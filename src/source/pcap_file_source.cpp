@@ -33,7 +33,10 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
   self->reader_->pcap =
       pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
   // The file the user named is not one to replay (missing, unreadable, not a capture).
-  if (!self->reader_->pcap) return invalid_input(path + ": " + err);
+  if (!self->reader_->pcap) {
+    const std::string why = err;  // libpcap names the file in some of its messages
+    return invalid_input(why.rfind(path, 0) == 0 ? why : path + ": " + why);
+  }
   const int link = pcap_datalink(self->reader_->pcap);
   if (link != kLinkTypeEthernet) {
     const char* name = pcap_datalink_val_to_name(link);
