@@ -437,6 +437,9 @@ int capture_command(const std::vector<std::string>& args) {
   c.metrics.reset();
   log_accounting(c);
   fprintf(stderr, "%s\n", stats_line(t).c_str());
+  if (o.stats_json)
+    fprintf(stderr, "%s\n",
+            stats_json(t, capture_accounting(c.prog->counters(), c.workers)).c_str());
   const bool failed =
       end == EndReason::InterfaceGone || (c.file && c.file->failed() && !c.file->output_closed());
   return failed ? 1 : 0;

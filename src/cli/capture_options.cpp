@@ -26,6 +26,7 @@ const char* kUsage =
     "them to pcap/pcapng files. Ends on SIGINT/SIGTERM, -c or --duration, then prints:\n"
     "  xcap: N packets captured, N dropped (kernel N, ring N, filter-excluded N, writer N,\n"
     "        decap-error N, too-big N)\n"
+    "and with --stats-json the same counts, and the XDP program's, as one JSON line.\n"
     "\n"
     "Modes (--mode):\n"
     "  mirror  (default) take only mirror traffic: UDP to the VXLAN ports (4789, --vxlan-port)\n"
@@ -60,7 +61,8 @@ struct Raw {
       xdp_mode = "auto", listen, metrics, config, batch = "64", rx_ring = "4096", fill_ring = "0",
       frame_size = "auto", geneve_port = "6081", rt_priority = "0";
   std::vector<std::string> vxlan_ports, trailing;
-  bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
+  bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
+       stats_json = false;
 };
 
 po::options_description describe(Raw& r) {
@@ -123,7 +125,10 @@ po::options_description describe(Raw& r) {
       "config", po::value(&r.config)->value_name("FILE"),
       "read options from FILE: 'name = value' lines, long names; the command line wins")(
       "quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line")(
-      "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
+      "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)")(
+      "stats-json", po::bool_switch(&r.stats_json),
+      "after the stats line, print the same counts and the XDP program's as one JSON line "
+      "to stderr (for scripts)");
   po::options_description tune("Tuning (see README)");
   tune.add_options()("batch-size", po::value(&r.batch)->value_name("N"),
                      "packets per worker batch, 1-256 (default 64)")(
@@ -452,6 +457,7 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   if (!rt) return fail(rt.error().message);
   o.rt_priority = *rt;
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
+  o.stats_json = r.stats_json;
   res.options = std::move(o);
   return res;
 }

@@ -51,8 +51,9 @@ struct CaptureOptions {
   uint32_t frame_size = 4096;  // --frame-size (auto: frame_size_for_mtu)
   bool busy_poll = false;
   bool pin_workers = true;
-  int rt_priority = 0;  // --rt-priority: SCHED_FIFO for the workers; 0 = off
-  int verbosity = 1;    // -q 0, default 1, -v 2
+  int rt_priority = 0;      // --rt-priority: SCHED_FIFO for the workers; 0 = off
+  int verbosity = 1;        // -q 0, default 1, -v 2
+  bool stats_json = false;  // --stats-json: the final counts as a JSON line too
 };
 
 // Outcome of parsing: options to run with, or text to print and an exit status.

@@ -7,10 +7,17 @@
 //   decap-error = failed to decapsulate and dropped (--decap-errors drop)
 //   too-big = longer than the sockets take whole (dropped at XDP without multi-buffer; chains
 //             longer than the worker assembles)
+// --stats-json prints the same numbers, and CaptureAccounting's, as one JSON line for scripts
+// and tests; the stats line itself is a contract and stays as it is.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "bpf_loader/xcap_program.h"
+#include "worker/worker.h"
 
 namespace xcap::cli {
 
@@ -33,6 +40,65 @@ inline std::string stats_line(const CaptureTotals& t) {
          std::to_string(t.ring) + ", filter-excluded " + std::to_string(t.filter_excluded) +
          ", writer " + std::to_string(t.writer) + ", decap-error " + std::to_string(t.decap_error) +
          ", too-big " + std::to_string(t.too_big) + ")";
+}
+
+// Where every frame went (the -v accounting line's numbers): the XDP program's counts, and what
+// the sockets delivered to the workers. The frames steered to capture, xdp_redirected +
+// xdp_no_socket + xdp_filter_excluded + xdp_too_big, are captured + dropped (+ over_count, past
+// -c).
+struct CaptureAccounting {
+  uint64_t xdp_seen = 0, xdp_passed = 0, xdp_redirected = 0, xdp_no_socket = 0, xdp_malformed = 0,
+           xdp_filter_excluded = 0, delivered = 0, over_count = 0, xdp_too_big = 0, not_ready = 0;
+};
+
+inline CaptureAccounting capture_accounting(
+    const bpf_loader::XdpCounters& x, const std::vector<std::unique_ptr<worker::Worker>>& workers) {
+  CaptureAccounting a;
+  a.xdp_seen = x[XCAP_CNT_RX_PACKETS];
+  a.xdp_passed = x[XCAP_CNT_PASS];
+  a.xdp_redirected = x[XCAP_CNT_REDIRECT];
+  a.xdp_no_socket = x[XCAP_CNT_NO_SOCKET];
+  a.xdp_malformed = x[XCAP_CNT_MALFORMED];
+  a.xdp_filter_excluded = x[XCAP_CNT_FILTER_EXCLUDED];
+  a.xdp_too_big = x[XCAP_CNT_TOO_BIG];
+  a.not_ready = x[XCAP_CNT_NOT_READY];
+  for (const auto& w : workers) {
+    a.delivered += w->counters().rx_packets.get();
+    a.over_count += w->counters().over_limit.get();
+  }
+  return a;
+}
+
+// One line, one flat object of "key":number, keys always present and in this order:
+// {"captured":N,"dropped":N,"kernel":N,"ring":N,"filter_excluded":N,"writer":N,
+//  "decap_error":N,"too_big":N,"xdp_seen":N,"xdp_passed":N,"xdp_redirected":N,
+//  "xdp_no_socket":N,"xdp_malformed":N,"xdp_filter_excluded":N,"delivered":N,
+//  "over_count":N,"xdp_too_big":N,"not_ready":N}
+inline std::string stats_json(const CaptureTotals& t, const CaptureAccounting& a) {
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"captured", t.captured},
+      {"dropped", t.dropped()},
+      {"kernel", t.kernel},
+      {"ring", t.ring},
+      {"filter_excluded", t.filter_excluded},
+      {"writer", t.writer},
+      {"decap_error", t.decap_error},
+      {"too_big", t.too_big},
+      {"xdp_seen", a.xdp_seen},
+      {"xdp_passed", a.xdp_passed},
+      {"xdp_redirected", a.xdp_redirected},
+      {"xdp_no_socket", a.xdp_no_socket},
+      {"xdp_malformed", a.xdp_malformed},
+      {"xdp_filter_excluded", a.xdp_filter_excluded},
+      {"delivered", a.delivered},
+      {"over_count", a.over_count},
+      {"xdp_too_big", a.xdp_too_big},
+      {"not_ready", a.not_ready},
+  };
+  std::string out = "{";
+  for (const auto& [key, value] : fields)
+    out += (out.size() > 1 ? ",\"" : "\"") + std::string(key) + "\":" + std::to_string(value);
+  return out + "}";
 }
 
 }  // namespace xcap::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 namespace xcap::test {
 namespace {
@@ -22,28 +23,45 @@ std::string fmt(const char* f, auto... args) {
 
 const char* ethertype_name(uint16_t t) {
   switch (t) {
-    case 0x0800: return "IPv4";
-    case 0x86dd: return "IPv6";
-    case 0x0806: return "ARP";
-    case 0x8100: return "802.1Q";
-    case 0x88a8: return "802.1ad";
-    case 0x6558: return "Ethernet";
-    case 0x88be: return "ERSPAN I/II";
-    case 0x22eb: return "ERSPAN III";
-    default: return "?";
+    case 0x0800:
+      return "IPv4";
+    case 0x86dd:
+      return "IPv6";
+    case 0x0806:
+      return "ARP";
+    case 0x8100:
+      return "802.1Q";
+    case 0x88a8:
+      return "802.1ad";
+    case 0x6558:
+      return "Ethernet";
+    case 0x88be:
+      return "ERSPAN I/II";
+    case 0x22eb:
+      return "ERSPAN III";
+    default:
+      return "?";
   }
 }
 
 const char* ipproto_name(uint8_t p) {
   switch (p) {
-    case 1: return "ICMP";
-    case 4: return "IPv4";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 41: return "IPv6";
-    case 47: return "GRE";
-    case 58: return "ICMPv6";
-    default: return "?";
+    case 1:
+      return "ICMP";
+    case 4:
+      return "IPv4";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 41:
+      return "IPv6";
+    case 47:
+      return "GRE";
+    case 58:
+      return "ICMPv6";
+    default:
+      return "?";
   }
 }
 
@@ -54,6 +72,7 @@ class Describer {
 
   std::string run(FrameStart start) {
     out_ << f_.size() << " bytes\n";
+    if (start == FrameStart::Guess) start = guess();
     if (start == FrameStart::Ethernet)
       eth();
     else
@@ -63,6 +82,12 @@ class Describer {
   }
 
  private:
+  FrameStart guess() const {
+    if (f_.size() >= 14 && std::string_view(ethertype_name(u16(12))) != "?")
+      return FrameStart::Ethernet;
+    if (!f_.empty() && (f_[0] >> 4 == 4 || f_[0] >> 4 == 6)) return FrameStart::Ip;
+    return FrameStart::Ethernet;
+  }
   size_t left() const { return f_.size() - off_; }
   uint16_t u16(size_t at) const { return uint16_t(f_[at] << 8 | f_[at + 1]); }
   uint32_t u32(size_t at) const { return uint32_t(u16(at)) << 16 | u16(at + 2); }
@@ -88,8 +113,8 @@ class Describer {
   void eth() {
     if (!have(14, "Ethernet")) return;
     uint16_t type = u16(off_ + 12);
-    line("Ethernet", fmt("dst %s src %s type 0x%04x (%s)", mac(off_).c_str(),
-                         mac(off_ + 6).c_str(), type, ethertype_name(type)));
+    line("Ethernet", fmt("dst %s src %s type 0x%04x (%s)", mac(off_).c_str(), mac(off_ + 6).c_str(),
+                         type, ethertype_name(type)));
     off_ += 14;
     while (type == 0x8100 || type == 0x88a8) {
       if (!have(4, "VLAN")) return;
@@ -120,12 +145,12 @@ class Describer {
     const size_t ihl = size_t(f_[off_] & 0x0f) * 4;
     const uint16_t frag = u16(off_ + 6);
     const uint8_t proto = f_[off_ + 9];
-    line("IPv4", fmt("ver %u ihl %zu tos 0x%02x len %u id %u flags %s%s frag %u ttl %u", f_[off_] >> 4,
-                     ihl, f_[off_ + 1], u16(off_ + 2), u16(off_ + 4), frag & 0x4000 ? "DF" : "",
-                     frag & 0x2000 ? "MF" : "", (frag & 0x1fff) * 8, f_[off_ + 8]) +
-                     fmt(" proto %u (%s) csum 0x%04x %s > %s", proto, ipproto_name(proto),
-                         u16(off_ + 10), addr(AF_INET, off_ + 12).c_str(),
-                         addr(AF_INET, off_ + 16).c_str()));
+    line("IPv4",
+         fmt("ver %u ihl %zu tos 0x%02x len %u id %u flags %s%s frag %u ttl %u", f_[off_] >> 4, ihl,
+             f_[off_ + 1], u16(off_ + 2), u16(off_ + 4), frag & 0x4000 ? "DF" : "",
+             frag & 0x2000 ? "MF" : "", (frag & 0x1fff) * 8, f_[off_ + 8]) +
+             fmt(" proto %u (%s) csum 0x%04x %s > %s", proto, ipproto_name(proto), u16(off_ + 10),
+                 addr(AF_INET, off_ + 12).c_str(), addr(AF_INET, off_ + 16).c_str()));
     if (ihl < 20 || !have(ihl, "IPv4 opts")) return;
     off_ += ihl;
     if ((frag & 0x1fff) == 0) l4(proto);  // a later fragment has no L4 header
@@ -135,10 +160,10 @@ class Describer {
     if (!have(40, "IPv6")) return;
     const uint32_t w = u32(off_);
     uint8_t next = f_[off_ + 6];
-    line("IPv6", fmt("ver %u tc 0x%02x flow 0x%05x plen %u next %u (%s) hlim %u", w >> 28,
-                     w >> 20 & 0xff, w & 0xfffff, u16(off_ + 4), next, ipproto_name(next),
-                     f_[off_ + 7]) +
-                     " " + addr(AF_INET6, off_ + 8) + " > " + addr(AF_INET6, off_ + 24));
+    line("IPv6",
+         fmt("ver %u tc 0x%02x flow 0x%05x plen %u next %u (%s) hlim %u", w >> 28, w >> 20 & 0xff,
+             w & 0xfffff, u16(off_ + 4), next, ipproto_name(next), f_[off_ + 7]) +
+             " " + addr(AF_INET6, off_ + 8) + " > " + addr(AF_INET6, off_ + 24));
     off_ += 40;
     // Hop-by-hop, routing, destination options: (len + 1) x 8 bytes; fragment: 8.
     while (next == 0 || next == 43 || next == 60 || next == 44) {
@@ -146,7 +171,8 @@ class Describer {
       const size_t len = next == 44 ? 8 : (size_t(f_[off_ + 1]) + 1) * 8;
       const uint8_t this_one = next;
       next = f_[off_];
-      line("IPv6 ext", fmt("type %u len %zu next %u (%s)", this_one, len, next, ipproto_name(next)));
+      line("IPv6 ext",
+           fmt("type %u len %zu next %u (%s)", this_one, len, next, ipproto_name(next)));
       if (!have(len, "IPv6 ext")) return;
       off_ += len;
       if (this_one == 44) return;  // the rest is a fragment
@@ -156,8 +182,10 @@ class Describer {
 
   void l4(uint8_t proto) {
     switch (proto) {
-      case 6: return tcp();
-      case 17: return udp();
+      case 6:
+        return tcp();
+      case 17:
+        return udp();
       case 1:
       case 58:
         if (!have(4, "ICMP")) return;
@@ -165,9 +193,12 @@ class Describer {
              fmt("type %u code %u csum 0x%04x", f_[off_], f_[off_ + 1], u16(off_ + 2)));
         off_ += 4;
         return;
-      case 47: return gre();
-      case 4: return ipv4();
-      case 41: return ipv6();
+      case 47:
+        return gre();
+      case 4:
+        return ipv4();
+      case 41:
+        return ipv6();
     }
   }
 
@@ -238,9 +269,9 @@ class Describer {
   void erspan(int type) {
     const size_t len = type == 2 ? 8 : 12;
     if (!have(len, "ERSPAN")) return;
-    std::string fields = fmt("type %d ver %u vlan %u cos %u T %u session %u", type, f_[off_] >> 4,
-                             u16(off_) & 0xfff, f_[off_ + 2] >> 5, f_[off_ + 2] >> 2 & 1,
-                             u16(off_ + 2) & 0x3ff);
+    std::string fields =
+        fmt("type %d ver %u vlan %u cos %u T %u session %u", type, f_[off_] >> 4, u16(off_) & 0xfff,
+            f_[off_ + 2] >> 5, f_[off_ + 2] >> 2 & 1, u16(off_ + 2) & 0x3ff);
     bool sub = false;
     if (type == 2) {
       fields += fmt(" index %u", u32(off_ + 4) & 0xfffff);
@@ -296,8 +327,8 @@ std::string describe_frame(std::span<const uint8_t> frame, FrameStart start) {
   if (std::equal(got.begin(), got.end(), want.begin(), want.end()))
     return ::testing::AssertionSuccess();
   const size_t n = std::min(got.size(), want.size());
-  const size_t at = size_t(std::mismatch(got.begin(), got.begin() + long(n), want.begin()).first -
-                           got.begin());
+  const size_t at =
+      size_t(std::mismatch(got.begin(), got.begin() + long(n), want.begin()).first - got.begin());
   return ::testing::AssertionFailure()
          << got_expr << " differs from " << want_expr << " at byte " << at << "\n"
          << got_expr << ": " << describe_frame(got) << want_expr << ": " << describe_frame(want);

@@ -17,11 +17,13 @@
 
 namespace xcap::test {
 
-enum class FrameStart { Ethernet, Ip };  // Ip: IPv4 or IPv6 by the version nibble
+// Ip: IPv4 or IPv6 by the version nibble. Guess: Ethernet when bytes 12-13 are an ethertype
+// it knows, else IP when the first nibble is 4 or 6 (bare IP inner frames), else Ethernet.
+enum class FrameStart { Guess, Ethernet, Ip };
 
 // One line per header, fields named, offsets from the frame's start; the bytes after the last
 // header it understands (payload, or a header cut short) as a hex dump.
-std::string describe_frame(std::span<const uint8_t> frame, FrameStart start = FrameStart::Ethernet);
+std::string describe_frame(std::span<const uint8_t> frame, FrameStart start = FrameStart::Guess);
 
 // For EXPECT_PRED_FORMAT2: equal bytes, or both frames described and the first differing offset.
 ::testing::AssertionResult SameFrame(const char* got_expr, const char* want_expr,

@@ -228,15 +228,17 @@ TEST(FileRing, FlushIfIdleHandsOffAPartialBlockAfterFlushNs) {
   auto ring = FileRing::open(cfg, 1);
   ASSERT_TRUE(ring) << ring.error().message;
   FileRingProducer& p = (*ring)->producer(0);
-  for (const auto& v : t.views) p.append(v);
+  for (size_t i = 0; i < 2; i++) p.append(t.views[i]);
   const uint64_t t0 = 1'000'000'000;
   p.flush_if_idle(t0);            // first sight of the partial block
   p.flush_if_idle(t0 + 500'000);  // too early
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  EXPECT_EQ((*ring)->stats().written_packets, 0u) << "sealed before flush_ns";
+  // Had that call sealed the block, this record would start a new one, which the next call
+  // only sees for the first time: the writer would get 2 records, never 3.
+  p.append(t.views[2]);
   p.flush_if_idle(t0 + 1'000'000);
   EXPECT_TRUE(
-      wait_until([&] { return (*ring)->stats().written_packets == 3; }, std::chrono::seconds(5)));
+      wait_until([&] { return (*ring)->stats().written_packets == 3; }, std::chrono::seconds(5)))
+      << (*ring)->stats().written_packets << " records written: sealed before flush_ns";
   ASSERT_TRUE((*ring)->close());
 }
 
