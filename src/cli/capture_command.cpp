@@ -93,8 +93,12 @@ int capture_command(const std::vector<std::string>& args) {
     log_error("interface %s (index %d) has disappeared; stopping and sealing the files",
               o.iface.c_str(), o.ifindex);
   p.stop();
-  p.log_accounting();
-  fprintf(stderr, "%s\n", stats_line(totals_of(p.snapshot())).c_str());
+  const metrics::CaptureSnapshot snap = p.snapshot();
+  const CaptureTotals totals = totals_of(snap);
+  const CaptureAccounting accounting = accounting_of(snap);
+  if (snap.xdp) log_debug("%s", accounting_line(accounting).c_str());
+  fprintf(stderr, "%s\n", stats_line(totals).c_str());
+  if (o.stats_json) fprintf(stderr, "%s\n", stats_json(totals, accounting).c_str());
   return end == EndReason::InterfaceGone || p.failed() ? 1 : 0;
 }
 

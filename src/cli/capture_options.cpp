@@ -29,6 +29,7 @@ const char* kUsage =
     "them to pcap/pcapng files. Ends on SIGINT/SIGTERM, -c or --duration, then prints:\n"
     "  xcap: N packets captured, N dropped (kernel N, ring N, filter-excluded N, writer N,\n"
     "        decap-error N, too-big N)\n"
+    "and with --stats-json the same counts, and the XDP program's, as one JSON line.\n"
     "\n"
     "Modes (--mode):\n"
     "  mirror  (default) take only mirror traffic: UDP to the VXLAN ports (4789, --vxlan-port)\n"
@@ -66,7 +67,8 @@ struct Raw {
       rx_ring = std::to_string(defaults::kRxRing), fill_ring, frame_size = "auto",
       geneve_port = "6081", rt_priority = "0";
   std::vector<std::string> vxlan_ports, trailing;
-  bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false;
+  bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
+       stats_json = false;
 };
 
 // One option and its --help text.
@@ -146,6 +148,9 @@ po::options_description describe_capture(Raw& r) {
       "read options from FILE: 'name = value' lines, long names; the command line wins");
   add(d, "quiet,q", po::bool_switch(&r.quiet), "only errors and the final stats line");
   add(d, "verbose,v", po::bool_switch(&r.verbose), "more detail (per-queue socket setup)");
+  add(d, "stats-json", po::bool_switch(&r.stats_json),
+      "after the stats line, print the same counts and the XDP program's as one JSON line to "
+      "stderr (for scripts)");
   return d;
 }
 
@@ -479,6 +484,7 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
                      parse_ports, parse_tuning})
     if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
+  o.stats_json = r.stats_json;
   res.options = std::move(o);
   return res;
 }

@@ -7,10 +7,13 @@
 //   decap-error = failed to decapsulate and dropped (--decap-errors drop)
 //   too-big = longer than the sockets take whole (dropped at XDP without multi-buffer; chains
 //             longer than the worker assembles)
+// --stats-json prints the same numbers, and CaptureAccounting's, as one JSON line for scripts
+// and tests; the stats line itself is a contract and stays as it is.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "metrics/capture_snapshot.h"
 
@@ -53,6 +56,74 @@ inline CaptureTotals totals_of(const metrics::CaptureSnapshot& s) {
   }
   if (s.file) t.writer = s.files.backpressure_drops + s.files.write_error_drops;
   return t;
+}
+
+// Where every frame went (the -v accounting line's numbers): the XDP program's counts, and what
+// the sockets delivered to the workers. The frames steered to capture, xdp_redirected +
+// xdp_no_socket + xdp_filter_excluded + xdp_too_big, are captured + dropped (+ over_count, past
+// -c).
+struct CaptureAccounting {
+  uint64_t xdp_seen = 0, xdp_passed = 0, xdp_redirected = 0, xdp_no_socket = 0, xdp_malformed = 0,
+           xdp_filter_excluded = 0, delivered = 0, over_count = 0, xdp_too_big = 0, not_ready = 0;
+};
+
+inline CaptureAccounting accounting_of(const metrics::CaptureSnapshot& s) {
+  CaptureAccounting a;
+  a.xdp_seen = s.xdp_count(XCAP_CNT_RX_PACKETS);
+  a.xdp_passed = s.xdp_count(XCAP_CNT_PASS);
+  a.xdp_redirected = s.xdp_count(XCAP_CNT_REDIRECT);
+  a.xdp_no_socket = s.xdp_count(XCAP_CNT_NO_SOCKET);
+  a.xdp_malformed = s.xdp_count(XCAP_CNT_MALFORMED);
+  a.xdp_filter_excluded = s.xdp_count(XCAP_CNT_FILTER_EXCLUDED);
+  a.xdp_too_big = s.xdp_count(XCAP_CNT_TOO_BIG);
+  a.not_ready = s.xdp_count(XCAP_CNT_NOT_READY);
+  for (const metrics::QueueSnapshot& q : s.queues) {
+    a.delivered += q.rx_packets;
+    a.over_count += q.over_limit;
+  }
+  return a;
+}
+
+// One line, one flat object of "key":number, keys always present and in this order:
+// {"captured":N,"dropped":N,"kernel":N,"ring":N,"filter_excluded":N,"writer":N,
+//  "decap_error":N,"too_big":N,"xdp_seen":N,"xdp_passed":N,"xdp_redirected":N,
+//  "xdp_no_socket":N,"xdp_malformed":N,"xdp_filter_excluded":N,"delivered":N,
+//  "over_count":N,"xdp_too_big":N,"not_ready":N}
+// The -v accounting line: where every frame went, so the stats line can be checked to add up.
+inline std::string accounting_line(const CaptureAccounting& a) {
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  return "accounting: xdp seen " + n(a.xdp_seen) + ", passed " + n(a.xdp_passed) + ", redirected " +
+         n(a.xdp_redirected) + ", no-socket " + n(a.xdp_no_socket) + ", malformed " +
+         n(a.xdp_malformed) + ", filter-excluded " + n(a.xdp_filter_excluded) +
+         "; sockets delivered " + n(a.delivered) + ", over-count " + n(a.over_count) +
+         "; xdp too-big " + n(a.xdp_too_big) + "; passed before start " + n(a.not_ready);
+}
+
+inline std::string stats_json(const CaptureTotals& t, const CaptureAccounting& a) {
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"captured", t.captured},
+      {"dropped", t.dropped()},
+      {"kernel", t.kernel},
+      {"ring", t.ring},
+      {"filter_excluded", t.filter_excluded},
+      {"writer", t.writer},
+      {"decap_error", t.decap_error},
+      {"too_big", t.too_big},
+      {"xdp_seen", a.xdp_seen},
+      {"xdp_passed", a.xdp_passed},
+      {"xdp_redirected", a.xdp_redirected},
+      {"xdp_no_socket", a.xdp_no_socket},
+      {"xdp_malformed", a.xdp_malformed},
+      {"xdp_filter_excluded", a.xdp_filter_excluded},
+      {"delivered", a.delivered},
+      {"over_count", a.over_count},
+      {"xdp_too_big", a.xdp_too_big},
+      {"not_ready", a.not_ready},
+  };
+  std::string out = "{";
+  for (const auto& [key, value] : fields)
+    out += (out.size() > 1 ? ",\"" : "\"") + std::string(key) + "\":" + std::to_string(value);
+  return out + "}";
 }
 
 }  // namespace xcap::cli

@@ -54,8 +54,9 @@ struct CaptureOptions {
   uint32_t mtu = 0;         // environment: the interface's MTU (0 unknown)
   bool busy_poll = false;
   bool pin_workers = true;
-  int rt_priority = 0;  // --rt-priority: SCHED_FIFO for the workers; 0 = off
-  int verbosity = 1;    // -q 0, default 1, -v 2
+  int rt_priority = 0;      // --rt-priority: SCHED_FIFO for the workers; 0 = off
+  int verbosity = 1;        // -q 0, default 1, -v 2
+  bool stats_json = false;  // --stats-json: the final counts as a JSON line too
 
   bool replay() const { return !read_path.empty(); }
   // What the capture reads: the interface, or the replayed file (labels, interface 0's name).

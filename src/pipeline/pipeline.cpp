@@ -363,22 +363,4 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
   return s;
 }
 
-void Pipeline::log_accounting() const {
-  if (log_level() < LogLevel::Debug || !prog_) return;
-  const metrics::CaptureSnapshot s = snapshot();
-  uint64_t rx = 0, over = 0;
-  for (const metrics::QueueSnapshot& q : s.queues) {
-    rx += q.rx_packets;
-    over += q.over_limit;
-  }
-  auto x = [&](xcap_counter c) { return (unsigned long long)s.xdp_count(c); };
-  log_debug(
-      "accounting: xdp seen %llu, passed %llu, redirected %llu, no-socket %llu, malformed %llu, "
-      "filter-excluded %llu; sockets delivered %llu, over-count %llu; xdp too-big %llu; "
-      "passed before start %llu",
-      x(XCAP_CNT_RX_PACKETS), x(XCAP_CNT_PASS), x(XCAP_CNT_REDIRECT), x(XCAP_CNT_NO_SOCKET),
-      x(XCAP_CNT_MALFORMED), x(XCAP_CNT_FILTER_EXCLUDED), (unsigned long long)rx,
-      (unsigned long long)over, x(XCAP_CNT_TOO_BIG), x(XCAP_CNT_NOT_READY));
-}
-
 }  // namespace xcap::pipeline

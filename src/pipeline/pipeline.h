@@ -73,8 +73,6 @@ class Pipeline {
   // The output failed (not merely closed by its reader), or the replayed file could not be
   // read to its end; the reason was logged.
   bool failed() const;
-  // -v: where every frame went, so the stats line can be checked to add up.
-  void log_accounting() const;
 
  private:
   explicit Pipeline(const CaptureOptions& o);

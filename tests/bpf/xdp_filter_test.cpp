@@ -45,7 +45,7 @@
 #include "decap/decapsulator.h"
 #include "filter/cbpf_interpreter.h"
 #include "filter/filter_program.h"
-#include "filter/libpcap_reference.h"
+#include "common/libpcap_reference.h"
 #include "filter/xdp_filter_translator.h"
 #include "xcap_abi.h"  // before the skeleton, which names struct xcap_config
 

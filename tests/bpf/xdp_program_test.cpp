@@ -28,6 +28,7 @@
 
 #include "bpf_loader/program_state.h"
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 #include "common/subprocess.h"  // XCAP_REQUIRE_PRIVILEGED
 #include "common/xdp_test_run.h"
 #include "common/xsk_test_socket.h"
@@ -368,7 +369,7 @@ void expect_run(const XdpProgram& prog, uint32_t mode, const Bytes& frame, uint1
   uint64_t ns1 = uint64_t(t1.tv_sec) * 1000000000 + t1.tv_nsec;
   EXPECT_GE(m.tai_ns, ns0);
   EXPECT_LE(m.tai_ns, ns1);
-  EXPECT_EQ(Bytes(r.out.begin() + sizeof(xcap_meta), r.out.end()), frame);
+  EXPECT_FRAME_EQ(Bytes(r.out.begin() + sizeof(xcap_meta), r.out.end()), frame);
 }
 
 constexpr uint32_t kModes[] = {XCAP_MODE_MIRROR, XCAP_MODE_SPAN, XCAP_MODE_LOCAL};
@@ -507,7 +508,7 @@ TEST_F(XdpProgramTest, MetaFailureStillRedirects) {
     EXPECT_EQ(d[XCAP_CNT_RX_BYTES], c.frame.size());
     ASSERT_EQ(r.meta_len, meta_in);
     EXPECT_EQ(Bytes(r.out.begin(), r.out.begin() + meta_in), Bytes(meta_in, 0x5a));
-    EXPECT_EQ(Bytes(r.out.begin() + meta_in, r.out.end()), c.frame);
+    EXPECT_FRAME_EQ(Bytes(r.out.begin() + meta_in, r.out.end()), c.frame);
   }
 }
 

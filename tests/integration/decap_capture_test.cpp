@@ -10,6 +10,7 @@
 
 #include "common/capture_readers.h"
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
 #include "common/xcap_run.h"
@@ -83,7 +84,7 @@ TEST(DecapCapture, ThreeVxlanSourcesGiveTheInnerFramesAndThreeInterfaces) {
   std::multiset<Bytes> want(inner_frames.begin(), inner_frames.end()), got;
   for (const auto& r : records) got.insert(r.data);
   EXPECT_EQ(records.size(), inner_frames.size());
-  EXPECT_TRUE(got == want) << "the capture is not exactly the inner frames";
+  EXPECT_FRAMES_EQ(got, want) << "the capture is not exactly the inner frames";
 
   // One interface per source, named after it, each holding that source's frames.
   std::map<std::string, int> per_iface;
@@ -118,7 +119,7 @@ TEST(DecapCapture, SplitBySourceWritesOnePcapPerSource) {
     auto records = read_pcap_records(outdir + "/" + names[k]);
     std::multiset<Bytes> want(t.inner[k].begin(), t.inner[k].end()), got;
     for (const auto& r : records) got.insert(r.data);
-    EXPECT_TRUE(got == want) << names[k] << " does not hold exactly its source's frames";
+    EXPECT_FRAMES_EQ(got, want) << names[k] << " does not hold exactly its source's frames";
   }
   auto ls = run({"/usr/bin/ls", outdir});
   EXPECT_EQ(std::count(ls.output.begin(), ls.output.end(), '\n'), 3) << ls.output;

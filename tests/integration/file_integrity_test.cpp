@@ -269,7 +269,7 @@ TEST(FileIntegrity, DiskFullSealsTheFileAndCountsExactlyWhatItHolds) {
   EXPECT_EQ(names_in(disk.path()), std::vector<std::string>{"full.pcap"}) << cap->err();
   auto file = read_pcap(out);
   EXPECT_TRUE(file.error.empty()) << file.error;
-  auto stats = parse_stats_line(cap->err());
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_GT(file.records.size(), 1000u);
   EXPECT_EQ(stats->captured, file.records.size()) << cap->err();
@@ -305,7 +305,7 @@ TEST(FileIntegrity, DiskFullWithARingDeletesTheOldestFileAndKeepsCapturing) {
     auto f = read_pcap(disk / n);
     EXPECT_TRUE(f.error.empty()) << n << ": " << f.error;
   }
-  auto stats = parse_stats_line(cap->err());
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_EQ(stats->writer, 0u) << cap->err();
 }
@@ -314,9 +314,10 @@ TEST(FileIntegrity, AReaderClosingThePipeIsANormalEnd) {
   XCAP_REQUIRE_PRIVILEGED();
   Lab lab(kLab, kNet);
   // xcap capture ... -w - | tcpdump -c 5; the shell exits with xcap's status.
-  const std::string cmd = bin("xcap") + " capture -i " + lab.cap_if() +
-                          " --mode span -w - | tcpdump -r - -c 5 -w /dev/null 2>/dev/null;"
-                          " exit ${PIPESTATUS[0]}";
+  const std::string cmd =
+      bin("xcap") + " capture -i " + lab.cap_if() +
+      " --mode span --stats-json -w - | tcpdump -r - -c 5 -w /dev/null 2>/dev/null;"
+      " exit ${PIPESTATUS[0]}";
   Subprocess pipeline({"/bin/bash", "-c", cmd});
   ASSERT_TRUE(pipeline.wait_for_stderr("capturing on", 30)) << pipeline.err();
   // Traffic until xcap notices the reader is gone (at its next write) and ends.
@@ -327,7 +328,7 @@ TEST(FileIntegrity, AReaderClosingThePipeIsANormalEnd) {
   EXPECT_EQ(status, 0) << pipeline.err();
   EXPECT_NE(pipeline.err().find("output closed"), std::string::npos) << pipeline.err();
   EXPECT_EQ(pipeline.err().find("output failed"), std::string::npos) << pipeline.err();
-  auto stats = parse_stats_line(pipeline.err());
+  auto stats = parse_stats_json(pipeline.err());
   ASSERT_TRUE(stats) << pipeline.err();
   EXPECT_GE(stats->captured, 5u) << pipeline.err();
 }

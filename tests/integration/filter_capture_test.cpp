@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <set>
-#include <thread>
 
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
+#include "common/wait_until.h"
 #include "common/xcap_run.h"
 
 namespace xcap::test {
@@ -75,34 +76,39 @@ TEST(FilterCapture, MirroredReplaySelectsWhatTcpdumpSelects) {
   EXPECT_NE(cap->err().find("runs in XDP"), std::string::npos) << cap->err();
   auto gen = lab.send({"--pcap", in, "--rate", "50000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const std::string body = http_get(port, "/metrics");
-  auto metric = [&](const std::string& where) -> uint64_t {
-    const std::string key = "xcap_filter_excluded_packets_total{iface=\"" + lab.cap_if() +
-                            "\",where=\"" + where + "\"} ";
-    auto at = body.find(key);
-    return at == std::string::npos ? UINT64_MAX : std::stoull(body.substr(at + key.size()));
-  };
-  const uint64_t at_xdp = metric("xdp"), at_worker = metric("worker");
-  ASSERT_NE(at_xdp, UINT64_MAX) << body;
-  ASSERT_NE(at_worker, UINT64_MAX) << body;
+  // Counters are read at scrape time: scrape until every frame is captured or excluded, then
+  // the two places that exclude must account for all the excluded ones.
+  const std::string ifc = "iface=\"" + lab.cap_if() + "\"";
+  const std::string captured = "xcap_captured_packets_total{" + ifc + "}",
+                    xdp = "xcap_filter_excluded_packets_total{" + ifc + ",where=\"xdp\"}",
+                    worker = "xcap_filter_excluded_packets_total{" + ifc + ",where=\"worker\"}";
+  Scrape m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = scrape_metrics(port);
+        return metric(m, captured).value_or(0) + metric(m, xdp).value_or(0) +
+                   metric(m, worker).value_or(0) ==
+               inner.size();
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(20)))
+      << ::testing::PrintToString(m);
+  ASSERT_TRUE(metric(m, xdp)) << ::testing::PrintToString(m);
+  ASSERT_TRUE(metric(m, worker)) << ::testing::PrintToString(m);
+  const uint64_t at_xdp = *metric(m, xdp), at_worker = *metric(m, worker);
   cap->signal(SIGINT);
   ASSERT_EQ(cap->wait(60), 0) << cap->err();
 
   std::multiset<Bytes> want, got;
   for (const auto& r : want_records) want.insert(r.data);
   for (const auto& r : read_pcap_records(out)) got.insert(r.data);
-  EXPECT_EQ(got.size(), want.size());
-  EXPECT_TRUE(got == want) << "xcap's selection differs from tcpdump's";
-  auto stats = parse_stats_line(cap->err());
+  EXPECT_FRAMES_EQ(got, want) << "xcap's selection differs from tcpdump's";
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_EQ(stats->captured, want.size());
-  EXPECT_EQ(stats->filter, inner.size() - want.size()) << cap->err();
-  EXPECT_EQ(at_xdp + at_worker, stats->filter);
+  EXPECT_EQ(stats->filter_excluded, inner.size() - want.size()) << cap->err();
+  EXPECT_EQ(at_xdp + at_worker, stats->filter_excluded);
   EXPECT_GT(at_xdp, 0u);
-  auto acct = parse_accounting(cap->err());
-  ASSERT_TRUE(acct) << cap->err();
-  EXPECT_EQ(acct->steered(), stats->captured + stats->dropped) << cap->err();
+  EXPECT_EQ(stats->steered(), stats->captured + stats->dropped) << cap->err();
   std::cout << "filter: " << want.size() << " of " << inner.size() << " selected; excluded "
             << at_xdp << " in XDP (" << 100.0 * double(at_xdp) / double(inner.size())
             << "% of the mirrored frames), " << at_worker << " in the workers\n";

@@ -11,6 +11,7 @@
 
 #include "common/capture_readers.h"
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
 #include "common/xcap_run.h"
@@ -104,9 +105,9 @@ TEST(MirrorIntegrity, CustomerTunnelsAndUdpOnTunnelPortsComeOutAsSent) {
   std::map<std::string, std::multiset<Bytes>> got;
   for (size_t i = 0; i < records.size(); i++) got[ifaces[i]].insert(records[i].data);
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_TRUE(got["vxlan:198.18.0.10:vni100"] == want_vxlan)
+  EXPECT_FRAMES_EQ(got["vxlan:198.18.0.10:vni100"], want_vxlan)
       << "the VXLAN mirror's frames are not exactly what the customers sent";
-  EXPECT_TRUE(got["geneve:2001:db8::11:vni77"] == want_gwlb)
+  EXPECT_FRAMES_EQ(got["geneve:2001:db8::11:vni77"], want_gwlb)
       << "the GENEVE → VXLAN mirror's frames are not exactly what the customers sent";
 }
 
@@ -201,7 +202,7 @@ TEST(MirrorIntegrity, RotatedMixedSourceFilesAreReadWholeByTcpdumpTsharkAndCapin
       ASSERT_EQ(l, "1") << "an interface that is not Ethernet";
   }
   EXPECT_EQ(by_tcpdump, m.replay.size());
-  EXPECT_TRUE(got == m.want) << "the files do not hold exactly the inner frames";
+  EXPECT_FRAMES_EQ(got, m.want) << "the files do not hold exactly the inner frames";
 }
 
 }  // namespace

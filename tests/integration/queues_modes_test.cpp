@@ -5,6 +5,7 @@
 
 #include "common/lab.h"
 #include "common/pcap_file.h"
+#include "common/wait_until.h"
 #include "common/xcap_run.h"
 
 namespace xcap::test {
@@ -30,16 +31,21 @@ TEST(Queues, OneSocketPerQueueCapturesAll) {
   // A paced rate: on a 2-core machine the busy queue's worker shares its core with the sender.
   auto gen = lab.send({"--count", "20000", "--rate", "100000", "--seq", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::string body = http_get(port, "/metrics");
-  std::string q = "xcap_rx_packets_total{iface=\"" + lab.cap_if() + "\",queue=\"" +
-                  std::to_string(busy_queue(2)) + "\"} ";
-  auto at = body.find(q);
-  ASSERT_NE(at, std::string::npos) << body;
-  EXPECT_GE(std::stoull(body.substr(at + q.size())), 20000u) << body;
+  // Counters are read at scrape time: scrape until the busy queue has taken every frame.
+  const std::string rx = "xcap_rx_packets_total{iface=\"" + lab.cap_if() + "\",queue=\"" +
+                         std::to_string(busy_queue(2)) + "\"}";
+  Scrape m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = scrape_metrics(port);
+        return metric(m, rx).value_or(0) >= 20000u;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(20)))
+      << rx << " " << metric(m, rx).value_or(0) << "\n"
+      << ::testing::PrintToString(m);
   cap->signal(SIGINT);
   ASSERT_EQ(cap->wait(30), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_GE(stats->captured, 20000u);
   EXPECT_EQ(stats->dropped, 0u) << cap->err();
@@ -58,13 +64,12 @@ TEST(Queues, FramesOnAQueueWithoutSocketAreCountedAsKernelDrops) {
   ASSERT_EQ(gen.status, 0) << gen.output;
   cap->signal(SIGINT);
   ASSERT_EQ(cap->wait(30), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
-  auto acct = parse_accounting(cap->err());
-  ASSERT_TRUE(stats && acct) << cap->err();
+  auto stats = parse_stats_json(cap->err());
+  ASSERT_TRUE(stats) << cap->err();
   // Span mode passes frames it has no socket for (the host gets them) and counts them.
-  EXPECT_GE(acct->no_socket, 5000u) << cap->err();
-  EXPECT_EQ(stats->kernel, acct->no_socket);
-  EXPECT_EQ(acct->steered(), stats->captured + stats->dropped);
+  EXPECT_GE(stats->xdp_no_socket, 5000u) << cap->err();
+  EXPECT_EQ(stats->kernel, stats->xdp_no_socket);
+  EXPECT_EQ(stats->steered(), stats->captured + stats->dropped);
 }
 
 TEST(XdpModes, SkbModeCaptures) {
@@ -82,7 +87,7 @@ TEST(XdpModes, SkbModeCaptures) {
   ASSERT_EQ(gen.status, 0) << gen.output;
   cap->signal(SIGINT);
   ASSERT_EQ(cap->wait(30), 0) << cap->err();
-  auto stats = parse_stats_line(cap->err());
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats) << cap->err();
   EXPECT_GE(stats->captured, 2000u) << cap->err();
   EXPECT_EQ(read_pcap(dir / "skb.pcap").records.size(), stats->captured);

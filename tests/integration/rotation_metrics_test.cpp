@@ -6,6 +6,7 @@
 
 #include "common/lab.h"
 #include "common/pcap_file.h"
+#include "common/wait_until.h"
 #include "common/xcap_run.h"
 
 namespace fs = std::filesystem;
@@ -36,12 +37,21 @@ TEST(RotationUnderTraffic, SizeAndCount) {
   auto names = files_in(dir.path());
   ASSERT_EQ(names.size(), 3u) << "-W 3 keeps the three newest files";
   static const std::regex name_re(R"(ring-\d{8}T\d{6}\.\d{9}Z-\d+\.pcap)");
-  for (const auto& n : names) {
+  // -C 1: a file takes blocks while they fit in 1,000,000 bytes, and a block with -C holds
+  // at most a quarter of that or one snaplen record (262,144 + 16 bytes), whichever is more.
+  // So a file is never over 1,000,000 bytes, and one that was rotated (all but the newest,
+  // which the end of the capture completed) is over 1,000,000 - 262,160.
+  constexpr uint64_t kLimit = 1'000'000, kMaxBlock = 262'144 + 16;
+  for (size_t i = 0; i < names.size(); i++) {
+    const std::string& n = names[i];
     EXPECT_TRUE(std::regex_match(n, name_re)) << n;
     auto f = read_pcap(dir / n);
     EXPECT_TRUE(f.error.empty()) << n << ": " << f.error;
     EXPECT_FALSE(f.records.empty()) << n;
-    EXPECT_LT(fs::file_size(dir / n), 3'000'000u) << n;
+    EXPECT_LE(fs::file_size(dir / n), kLimit) << n;
+    if (i + 1 < names.size()) {
+      EXPECT_GT(fs::file_size(dir / n), kLimit - kMaxBlock) << n;
+    }
   }
   // Sequence numbers in the names go up, so the survivors are the newest.
   EXPECT_LT(names[0], names[2]);
@@ -73,7 +83,7 @@ TEST(RotationUnderTraffic, AlignedTime) {
       EXPECT_EQ(r.ts_ns / 1'000'000'000, second) << n << " holds packets of two seconds";
     total += f.records.size();
   }
-  auto stats = parse_stats_line(cap->err());
+  auto stats = parse_stats_json(cap->err());
   ASSERT_TRUE(stats);
   EXPECT_EQ(stats->captured, total);
 }
@@ -87,19 +97,27 @@ TEST(Metrics, ExposesCountersPerQueueAtScrapeTime) {
   ASSERT_TRUE(cap) << why;
   auto gen = lab.send({"--template", "vxlan", "--count", "1000", "--quiet"});
   ASSERT_EQ(gen.status, 0) << gen.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::string body = http_get(port, "/metrics");
-  ASSERT_FALSE(body.empty());
-  const std::string q = "iface=\"" + lab.cap_if() + "\",queue=\"0\"";
-  for (const std::string& want : std::vector<std::string>{
-           "xcap_build_info{version=", "xcap_rx_packets_total{" + q + "} 1000",
-           "xcap_captured_packets_total{iface=\"" + lab.cap_if() + "\"} 1000",
-           "xcap_dropped_packets_total{" + q + ",reason=\"xsk_ring_full\"} 0",
-           "xcap_dropped_packets_total{" + q + ",reason=\"fill_ring_empty\"} 0",
-           "reason=\"xdp_no_socket\"", "xcap_filter_excluded_packets_total",
-           "xcap_xdp_verdicts_total{iface=\"" + lab.cap_if() + "\",verdict=\"redirect\"} 1000",
-           "xcap_xdp_classified_packets_total{iface=\"" + lab.cap_if() + "\",kind=\"vxlan\"} 1000"})
-    EXPECT_NE(body.find(want), std::string::npos) << "missing: " << want << "\n" << body;
+  const std::string ifc = "iface=\"" + lab.cap_if() + "\"", q = ifc + ",queue=\"0\"";
+  // Counters are read at scrape time: scrape until the last frame was written.
+  Scrape m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = scrape_metrics(port);
+        return metric(m, "xcap_captured_packets_total{" + ifc + "}") == 1000u;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(20)));
+  ASSERT_FALSE(m.empty()) << "no answer from /metrics";
+  EXPECT_EQ(metric(m, "xcap_build_info{version=\"" XCAP_VERSION "\"}"), 1u);
+  for (const auto& [series, want] : std::vector<std::pair<std::string, uint64_t>>{
+           {"xcap_rx_packets_total{" + q + "}", 1000},
+           {"xcap_captured_packets_total{" + ifc + "}", 1000},
+           {"xcap_dropped_packets_total{" + q + ",reason=\"xsk_ring_full\"}", 0},
+           {"xcap_dropped_packets_total{" + q + ",reason=\"fill_ring_empty\"}", 0},
+           {"xcap_dropped_packets_total{" + ifc + ",queue=\"any\",reason=\"xdp_no_socket\"}", 0},
+           {"xcap_filter_excluded_packets_total{" + ifc + ",where=\"worker\"}", 0},
+           {"xcap_xdp_verdicts_total{" + ifc + ",verdict=\"redirect\"}", 1000},
+           {"xcap_xdp_classified_packets_total{" + ifc + ",kind=\"vxlan\"}", 1000}})
+    EXPECT_EQ(metric(m, series), want) << series << "\n" << ::testing::PrintToString(m);
   cap->signal(SIGINT);
   EXPECT_EQ(cap->wait(30), 0) << cap->err();
 }

@@ -46,24 +46,18 @@ TEST(CaptureOptions, DefaultsOnLoopback) {
   EXPECT_EQ(o.vxlan_ports, std::vector<uint16_t>{4789});
   EXPECT_EQ(o.queues, std::vector<uint32_t>{0});
   EXPECT_TRUE(o.write_path.empty());
+  EXPECT_FALSE(o.stats_json);
 }
 
 TEST(CaptureOptions, FullSet) {
-  auto r = parse({"-i",           "lo",
-                  "--mode",       "span",
-                  "-w",           "/tmp/x.pcap",
-                  "-C",           "10",
-                  "-G",           "60",
-                  "-W",           "5",
-                  "-s",           "128",
-                  "-c",           "1000",
-                  "--duration",   "2.5",
-                  "--format",     "pcapng",
-                  "--vxlan-port", "4789",
-                  "--vxlan-port", "8472",
-                  "--xdp-mode",   "skb",
-                  "--metrics",    "127.0.0.1:9100",
-                  "--queues",     "0"});
+  auto r = parse({"-i",           "lo",          "--mode",       "span",
+                  "-w",           "/tmp/x.pcap", "-C",           "10",
+                  "-G",           "60",          "-W",           "5",
+                  "-s",           "128",         "-c",           "1000",
+                  "--duration",   "2.5",         "--format",     "pcapng",
+                  "--vxlan-port", "4789",        "--vxlan-port", "8472",
+                  "--xdp-mode",   "skb",         "--metrics",    "127.0.0.1:9100",
+                  "--queues",     "0",           "--stats-json"});
   ASSERT_TRUE(r.options) << r.message;
   const auto& o = *r.options;
   EXPECT_EQ(o.mode, XCAP_MODE_SPAN);
@@ -77,6 +71,7 @@ TEST(CaptureOptions, FullSet) {
   EXPECT_EQ(o.vxlan_ports, (std::vector<uint16_t>{4789, 8472}));
   EXPECT_EQ(o.xdp_mode, bpf_loader::XdpMode::Skb);
   EXPECT_EQ(o.metrics_addr, "127.0.0.1:9100");
+  EXPECT_TRUE(o.stats_json);
 }
 
 TEST(CaptureOptions, FilterFromFlagOrTrailingWords) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 
 namespace xcap::worker {
 namespace {
@@ -55,8 +56,8 @@ TEST(DecapStage, RawIpInnerGetsAnEthernetHeaderByDefault) {
   ASSERT_EQ(batch[0].caplen, ip.size() + 14);
   EXPECT_EQ(batch[0].wire_len, ip.size() + 14);
   const Bytes want_eth{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00};
-  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + 14), want_eth);
-  EXPECT_EQ(Bytes(batch[0].data + 14, batch[0].data + batch[0].caplen), ip);
+  EXPECT_FRAME_EQ(Bytes(batch[0].data, batch[0].data + 14), want_eth);
+  EXPECT_FRAME_EQ(Bytes(batch[0].data + 14, batch[0].data + batch[0].caplen), ip);
   EXPECT_EQ(batch[0].iface_id, 0u);  // pcap without a table: every record on interface 0
   EXPECT_EQ(batch[0].ts_ns, 42u);
   EXPECT_EQ(stage.counters().decapsulated.get(), 1u);
@@ -100,9 +101,9 @@ TEST(DecapStage, EachSourceGetsOneEthernetInterface) {
   EXPECT_EQ(batch[3].iface_id, 3u);
   EXPECT_EQ(batch[4].iface_id, 0u);  // not a tunnel: as it arrived, on the capture interface
   EXPECT_EQ(batch[5].iface_id, 3u);  // the same source's Ethernet frames: the same interface
-  EXPECT_EQ(Bytes(batch[4].data, batch[4].data + batch[4].caplen), m.plain);
-  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), m.in_eth);
-  EXPECT_EQ(Bytes(batch[3].data + 14, batch[3].data + batch[3].caplen), m.in_ip);
+  EXPECT_FRAME_EQ(Bytes(batch[4].data, batch[4].data + batch[4].caplen), m.plain);
+  EXPECT_FRAME_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), m.in_eth);
+  EXPECT_FRAME_EQ(Bytes(batch[3].data + 14, batch[3].data + batch[3].caplen), m.in_ip);
   for (unsigned i = 0; i < 6; i++) EXPECT_EQ(batch[i].link_type, 1u) << i;
   ASSERT_EQ(table.published(), 4u);
   EXPECT_EQ(table.at(1).name, "vxlan:198.18.0.10:vni100");
@@ -120,7 +121,8 @@ TEST(DecapStage, BareIpLinkRawGivesRawIpItsOwnInterface) {
   MixedSources m;
   PacketView batch[2] = {view(m.g), view(m.g_eth)};
   ASSERT_EQ(stage.apply(batch, 2), 2u);
-  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), m.in_ip);  // no header added
+  EXPECT_FRAME_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen),
+                  m.in_ip);  // no header added
   EXPECT_EQ(batch[0].link_type, 101u);
   EXPECT_EQ(batch[0].iface_id, 1u);
   EXPECT_EQ(batch[1].iface_id, 2u);
@@ -141,7 +143,7 @@ TEST(DecapStage, NestedLevelThatDoesNotParseIsKeptAndCounted) {
   Bytes f = vxlan("198.18.0.10", 100, customer);
   PacketView batch[1] = {view(f)};
   ASSERT_EQ(stage.apply(batch, 1), 1u);
-  EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), customer);
+  EXPECT_FRAME_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), customer);
   EXPECT_EQ(stage.counters().inner_kept.get(), 1u);
   EXPECT_EQ(stage.counters().decapsulated.get(), 1u);
   EXPECT_EQ(stage.counters().dropped.get(), 0u);
@@ -163,13 +165,13 @@ TEST(DecapStage, FailuresAreCountedThenDroppedOrKeptWhole) {
     EXPECT_EQ(c.decapsulated.get(), 2u);
     if (keep) {
       ASSERT_EQ(n, 3u);
-      EXPECT_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), bad);  // outer, whole
+      EXPECT_FRAME_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), bad);  // outer, whole
       EXPECT_EQ(batch[1].iface_id, 0u);
       EXPECT_EQ(c.dropped.get(), 0u);
     } else {
       ASSERT_EQ(n, 2u);  // the batch closes up, order kept
-      EXPECT_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), in_eth);
-      EXPECT_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), in_eth);
+      EXPECT_FRAME_EQ(Bytes(batch[0].data, batch[0].data + batch[0].caplen), in_eth);
+      EXPECT_FRAME_EQ(Bytes(batch[1].data, batch[1].data + batch[1].caplen), in_eth);
       EXPECT_EQ(c.dropped.get(), 1u);
     }
   }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/decap_frames.h"
+#include "common/frame_format.h"
 
 namespace xcap {
 namespace {
@@ -23,7 +24,7 @@ void expect_inner(const DecapResult& r, const Bytes& frame, const Bytes& inner, 
   ASSERT_GE(frame.size(), inner.size());
   EXPECT_EQ(r.data, frame.data() + (frame.size() - inner.size()));
   ASSERT_EQ(r.caplen, inner.size());
-  EXPECT_EQ(Bytes(r.data, r.data + r.caplen), inner);
+  EXPECT_FRAME_EQ(Bytes(r.data, r.data + r.caplen), inner);
   EXPECT_EQ(r.wire_len, inner.size());
   EXPECT_EQ(r.link_type, link);
   EXPECT_EQ(r.depth, depth);
@@ -172,7 +173,7 @@ TEST(Decapsulator, FirstFragmentIsDecapsulatedAsFarAsItGoes) {
   ASSERT_TRUE(r.ok()) << to_string(r.error);
   EXPECT_EQ(r.caplen, 600u);
   EXPECT_EQ(r.wire_len, inner.size());  // from the UDP length, and the inner IP header
-  EXPECT_EQ(Bytes(r.data, r.data + r.caplen), Bytes(inner.begin(), inner.begin() + 600));
+  EXPECT_FRAME_EQ(Bytes(r.data, r.data + r.caplen), Bytes(inner.begin(), inner.begin() + 600));
 }
 
 TEST(Decapsulator, NonTunnelFramesPassThroughUnchanged) {
@@ -203,7 +204,7 @@ TEST(Decapsulator, OuterPaddingIsNotPartOfTheInnerFrame) {
   const DecapResult r = decap(f);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.data, f.data() + 38);
-  EXPECT_EQ(Bytes(r.data, r.data + r.caplen), inner);
+  EXPECT_FRAME_EQ(Bytes(r.data, r.data + r.caplen), inner);
   EXPECT_EQ(r.wire_len, inner.size());
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/frame_builder.h"
+#include "common/frame_format.h"
 #include "decap/decapsulator.h"
 
 namespace xcap {
@@ -45,7 +46,7 @@ TEST(TruncationRepair, VxlanMirrorCutAt200Bytes) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.caplen, 200u);
   EXPECT_EQ(r.wire_len, 1514u);
-  EXPECT_EQ(Bytes(r.data, r.data + r.caplen), cut);
+  EXPECT_FRAME_EQ(Bytes(r.data, r.data + r.caplen), cut);
 }
 
 TEST(TruncationRepair, VlanTaggedInnerFrame) {

@@ -229,15 +229,17 @@ TEST(FileRing, FlushIfIdleHandsOffAPartialBlockAfterFlushNs) {
   auto ring = FileRing::open(cfg, 1);
   ASSERT_TRUE(ring) << ring.error().message;
   FileRingProducer& p = (*ring)->producer(0);
-  for (const auto& v : t.views) p.append(v);
+  for (size_t i = 0; i < 2; i++) p.append(t.views[i]);
   const uint64_t t0 = 1'000'000'000;
   p.flush_if_idle(t0);            // first sight of the partial block
   p.flush_if_idle(t0 + 500'000);  // too early
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  EXPECT_EQ((*ring)->stats().written_packets, 0u) << "sealed before flush_ns";
+  // Had that call sealed the block, this record would start a new one, which the next call
+  // only sees for the first time: the writer would get 2 records, never 3.
+  p.append(t.views[2]);
   p.flush_if_idle(t0 + 1'000'000);
   EXPECT_TRUE(
-      wait_until([&] { return (*ring)->stats().written_packets == 3; }, std::chrono::seconds(5)));
+      wait_until([&] { return (*ring)->stats().written_packets == 3; }, std::chrono::seconds(5)))
+      << (*ring)->stats().written_packets << " records written: sealed before flush_ns";
   ASSERT_TRUE((*ring)->close());
 }
 
@@ -359,13 +361,17 @@ TEST(FileRing, ReaderGoneEndsTheOutputWithoutErrorAndKeepsRecyclingBlocks) {
   Traffic t(0, 1000, 1'000'000'000, 1000);
   FileRingProducer& p = (*ring)->producer(0);
   uint64_t appended = 0;
-  for (int r = 0; r < 100; ++r) {
-    for (const auto& v : t.views) p.append(v), ++appended;
-    p.seal();
-    ASSERT_TRUE(wait_until([&] { return (*ring)->stats().write_error_drops > 0; },
-                           std::chrono::seconds(5)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // More records reach the writer than fit in two blocks (of records of 16 + 8 bytes at
+  // least) only if blocks come back: feed it until they have.
+  const uint64_t two_blocks = 2 * (cfg.block_bytes / (16 + 8));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& v : t.views) p.append(v), ++appended;
+        p.seal();
+        return (*ring)->stats().write_error_drops > two_blocks;
+      },
+      std::chrono::seconds(10)))
+      << (*ring)->stats().write_error_drops << " records reached the writer";
   // A reader that leaves is the normal end of a pipe (tcpdump -c, head): not an error.
   EXPECT_TRUE((*ring)->output_closed());
   auto closed = (*ring)->close();
@@ -373,8 +379,7 @@ TEST(FileRing, ReaderGoneEndsTheOutputWithoutErrorAndKeepsRecyclingBlocks) {
   const FileRingStats s = (*ring)->stats();
   EXPECT_EQ(s.written_packets, 0u);
   EXPECT_EQ(s.written_packets + s.backpressure_drops + s.write_error_drops, appended);
-  // More records reached the writer than fit in two blocks: blocks were recycled.
-  EXPECT_GT(s.write_error_drops, 2 * (cfg.block_bytes / (16 + 8)));
+  EXPECT_GT(s.write_error_drops, two_blocks);
   EXPECT_EQ(fcntl(fds[1], F_GETFD), FD_CLOEXEC);  // a borrowed stdout fd is left open
   close(fds[1]);
 }

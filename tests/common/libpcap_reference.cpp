@@ -1,5 +1,5 @@
-// The only other translation unit of the filter that includes <pcap/pcap.h> (see the header).
-#include "filter/libpcap_reference.h"
+// Includes <pcap/pcap.h>, which the header keeps away from its users (see there).
+#include "common/libpcap_reference.h"
 
 #include <pcap/pcap.h>
 

@@ -1,7 +1,7 @@
-// libpcap's own interpreter, bpf_filter, on a CbpfInsn program: the reference that tests and
-// benchmarks hold xcap's evaluators to (CbpfInterpreter, the XDP translation). Not for the hot
-// path. Declared without <pcap/pcap.h>, so translation units that include <linux/bpf.h> (the
-// BPF tests) can call it.
+// libpcap's own interpreter, bpf_filter, on a CbpfInsn program: the reference that tests hold
+// xcap's evaluators to (CbpfInterpreter, the XDP translation). Test support, not in xcap.
+// Declared without <pcap/pcap.h>, so translation units that include <linux/bpf.h> (the BPF
+// tests) can call it.
 #pragma once
 
 #include <cstdint>
