@@ -86,7 +86,7 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
     missing++;
   }
   v.iface_id = 0;
-  v.link_type = 1;
+  v.link_type = linktype_value(LinkType::Ethernet);
 }
 
 // The rest of a batch from its first chained descriptor on: views_from_rx's slow path, out of

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
 #include "source/source.h"
@@ -25,11 +26,12 @@ namespace xcap::source {
 struct XskConfig {
   std::string ifname;
   uint32_t queue = 0;
-  uint32_t frame_size = 4096;  // UMEM frame; a longer frame takes several (multi-buffer)
-  uint32_t rx_size = 2048;     // RX ring descriptors
-  uint32_t fill_size = 4096;   // fill ring = UMEM frames; at least twice the RX ring
-  bool skb_mode = false;       // XDP program attached in skb (generic) mode
-  bool busy_poll = false;      // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
+  uint32_t frame_size = defaults::kFrameSize;  // UMEM frame; a longer one takes several
+  uint32_t rx_size = defaults::kRxRing;        // RX ring descriptors
+  // Fill ring = UMEM frames; at least twice the RX ring.
+  uint32_t fill_size = defaults::kFillRingPerRxSlot * defaults::kRxRing;
+  bool skb_mode = false;   // XDP program attached in skb (generic) mode
+  bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
   // Ask for AF_XDP multi-buffer (XDP_USE_SG): frames longer than a UMEM frame arrive as a
   // chain of descriptors and are captured whole. Off (XCAP_MULTI_BUFFER=off): such frames are
   // too_big.

@@ -55,7 +55,7 @@ unsigned DecapStage::apply(PacketView* batch, unsigned n) {
         v.wire_len += kEthernetHeader;
         link = LinkType::Ethernet;  // one interface per source, whatever its frames carried
       }
-      v.link_type = static_cast<uint16_t>(link);
+      v.link_type = static_cast<uint16_t>(linktype_value(link));
       if (sources_) v.iface_id = sources_->iface_for(r.source, link);
     }
     batch[out++] = v;

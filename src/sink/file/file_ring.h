@@ -47,10 +47,12 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
-#include "sink/worker_sink.h"
+#include "decap/link_type.h"
 #include "sink/interface_table.h"
+#include "sink/worker_sink.h"
 
 namespace xcap::sink {
 
@@ -59,23 +61,21 @@ enum class FileFormat { Pcap, Pcapng };
 struct FileRingConfig {
   std::string path;  // -w: a file path, or "-" for stdout (pcap or pcapng)
   FileFormat format = FileFormat::Pcap;
-  uint32_t snaplen = 262144;    // -s: records are cut to this many bytes (0 = 262144)
-  uint32_t link_type = 1;       // DLT/LINKTYPE of the records (1 = Ethernet)
+  uint32_t snaplen = defaults::kSnaplen;  // -s: records are cut to this many bytes (0: default)
+  uint32_t link_type = linktype_value(LinkType::Ethernet);  // LINKTYPE_ of the records
   std::string iface_name;       // pcapng Interface Description Block name (if_name)
   uint64_t rotate_bytes = 0;    // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
   uint32_t rotate_seconds = 0;  // -G: rotate at wall-clock multiples of this; 0 = off
   uint32_t max_files = 0;       // -W: keep at most this many completed files of the base, from
                                 // any run (a full disk deletes the oldest sooner); 0 = unlimited
+  // A worker's blocks; 0 picks the default. With split_by_source a worker holds a partial
+  // block per active source, so the default is more, smaller blocks (same memory).
   static constexpr size_t kDefaultBlockBytes = 1 << 20;
   static constexpr size_t kDefaultBlocksPerWorker = 16;
-  // split_by_source: a worker holds a partial block per active source, so more, smaller
-  // blocks (same memory). Used for a field left at its default value above.
   static constexpr size_t kSplitBlockBytes = 256 << 10;
   static constexpr size_t kSplitBlocksPerWorker = 64;
-  size_t block_bytes = kDefaultBlockBytes;  // size of one worker block (capped at
-                                            // rotate_bytes/4 with -C, raised to hold one
-                                            // snaplen record)
-  size_t blocks_per_worker = kDefaultBlocksPerWorker;
+  size_t block_bytes = 0;  // capped at rotate_bytes/4 with -C, raised to hold one record
+  size_t blocks_per_worker = 0;
   uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
   // pcapng: the interfaces records may name (PacketView::iface_id); entry 0 must describe
   // iface_name/link_type. Null: every record is on interface 0.
