@@ -119,15 +119,10 @@ uint8_t ebpf_size(uint32_t bytes) {
   return bytes == 4 ? BPF_W : bytes == 2 ? BPF_H : BPF_B;
 }
 
-bool is_packet_load(uint16_t code) {
-  const uint16_t mode = code & 0xe0;
-  return (code == (kLdx | kB | kMsh)) || ((code & 0x07) == kLd && (mode == kAbs || mode == kInd));
-}
-
 // A packet load that cannot succeed on any frame the filter judges: X + k + size > k + size
 // > XCAP_FILTER_MAX_CAPLEN >= caplen. It ends the program like `ret #0`.
 bool always_rejects(const CbpfInsn& in) {
-  if (!is_packet_load(in.code)) return false;
+  if (!reads_packet(in.code)) return false;
   const uint32_t size = in.code == (kLdx | kB | kMsh) ? 1 : load_size(in.code);
   return in.k > kMaxCaplen - size;
 }

@@ -18,6 +18,7 @@
 #include <ctime>
 
 #include "common/packet_view.h"
+#include "source/xsk_frame.h"
 #include "xcap_abi.h"
 
 // Debian 12's <linux/if_xdp.h> predates AF_XDP multi-buffer (kernel 6.6).
@@ -32,11 +33,12 @@ namespace xcap::source {
 
 // The longest frame assembled from a chain: an Ethernet frame at the largest MTU there is
 // (65,535) with two VLAN tags. A longer chain is dropped and counted as too_big.
-inline constexpr uint32_t kMaxFrameBytes = 65535 + 14 + 8;
+inline constexpr uint32_t kMaxFrameBytes = 65535 + kL2Overhead;
 // A chain spans at most this many descriptors (2 KiB UMEM frames hold 1,792 bytes after the
 // kernel's 256 bytes of headroom). receive() peeks this many beyond the batch, so a chain
 // that starts in the batch's last slot can end in the same peek.
-inline constexpr unsigned kMaxChainDescs = kMaxFrameBytes / (2048 - 256) + 1;
+inline constexpr unsigned kMaxChainDescs =
+    kMaxFrameBytes / (kMinUmemFrame - kXdpPacketHeadroom) + 1;
 // Room for the chains of one batch (about 28 frames of 9,000 bytes). A batch ends early when
 // the next chain does not fit; it is the first of the next batch.
 inline constexpr size_t kChainScratchBytes = size_t(256) << 10;

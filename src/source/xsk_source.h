@@ -16,6 +16,7 @@
 #include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "common/single_writer_counter.h"
 #include "source/source.h"
 
 struct xsk_socket;
@@ -65,10 +66,10 @@ class XskSource final : public Source {
   void release() override;
 
   XskKernelStats kernel_stats() const;  // getsockopt: call at scrape time, any thread
-  uint64_t missing_meta() const { return missing_meta_.load(std::memory_order_relaxed); }
+  uint64_t missing_meta() const { return missing_meta_.get(); }
   // Chains longer than kMaxFrameBytes, dropped (the XDP side counts the too-big frames of a
   // socket without multi-buffer: XCAP_CNT_TOO_BIG).
-  uint64_t too_big() const { return too_big_.load(std::memory_order_relaxed); }
+  uint64_t too_big() const { return too_big_.get(); }
   bool zero_copy() const { return zero_copy_; }
   bool multi_buffer() const { return multi_buffer_; }
   // Why the socket has no multi-buffer (the bind's error, or "turned off"); empty when it has.
@@ -86,11 +87,8 @@ class XskSource final : public Source {
 
  private:
   explicit XskSource(const XskConfig& cfg);
-  // What one UMEM frame holds of a frame: the kernel copies it XDP_PACKET_HEADROOM bytes in
-  // (the xcap_meta in front of it lies in that headroom and costs nothing: a 4 KiB frame took
-  // a 3,840-byte frame whole on the lab).
+  // What one UMEM frame holds of a frame: frame_size - kXdpPacketHeadroom.
   uint32_t single_frame_bytes() const;
-  static constexpr uint32_t kXdpPacketHeadroom = 256;
   struct Rings;
   XskConfig cfg_;
   std::unique_ptr<Rings> rings_;
@@ -101,8 +99,8 @@ class XskSource final : public Source {
   unsigned held_ = 0;      // frames of the last receive() not yet released
   uint32_t held_idx_ = 0;  // their first RX ring index
   int64_t tai_minus_utc_ns_ = 0;
-  std::atomic<uint64_t> missing_meta_{0};  // frames without xcap metadata (META_FAILED)
-  std::atomic<uint64_t> too_big_{0};
+  SingleWriterCounter missing_meta_;  // frames without xcap metadata (META_FAILED)
+  SingleWriterCounter too_big_;
   bool zero_copy_ = false;
   bool multi_buffer_ = false;
   bool kernel_linear_only_ = false;

@@ -58,9 +58,6 @@ std::string numbered_name(std::string_view path, unsigned n);
 // An empty name gives "if<id>".
 std::string source_file_part(std::string_view iface_name, uint32_t id);
 
-// Split, not rotating: <base>-<source>.<ext>
-std::string source_file_name(std::string_view base, std::string_view source, std::string_view ext);
-
 // -G periods are aligned to wall-clock multiples of the period since the Unix epoch: the
 // period of ts is floor(ts / G). rotate_seconds must be > 0.
 constexpr uint64_t period_ns(uint32_t rotate_seconds) {

@@ -50,6 +50,7 @@
 #include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "common/single_writer_counter.h"
 #include "decap/link_type.h"
 #include "sink/interface_table.h"
 #include "sink/worker_sink.h"
@@ -124,7 +125,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   // Hands every current block that has records to the writer. The next append takes a fresh
   // block.
   void seal() override;
-  uint64_t backpressure_drops() const { return drops_.load(std::memory_order_relaxed); }
+  uint64_t backpressure_drops() const { return drops_.get(); }
 
   FileRingProducer(const FileRingProducer&) = delete;
   FileRingProducer& operator=(const FileRingProducer&) = delete;
@@ -144,9 +145,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   void grow(uint32_t out);                // cold: first record of a new output id
   void seal_output(uint32_t out);
   void seal_fullest_except(uint32_t out);  // split: put a held block back in circulation
-  void drop() {
-    drops_.store(drops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  void drop() { drops_.add(1); }
 
   BlockRing* const full_;         // to the writer
   BlockRing* const free_;         // back from the writer
@@ -157,7 +156,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   const bool pcapng_;
   const uint64_t period_ns_;  // -G period in ns; 0 when not rotating by time
   const uint64_t flush_ns_;
-  std::atomic<uint64_t> drops_{0};  // written by the worker only, read by anyone
+  SingleWriterCounter drops_;
 };
 
 class FileRing {
