@@ -209,9 +209,8 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
     n = peek_rx(r.rx, want, &idx, r.scratch);
     if (n == 0) return 0;
   }
-  const RxBatch b =
-      views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_), tai_minus_utc_ns_,
-                    static_cast<uint16_t>(cfg_.queue), out, r.scratch);
+  const RxBatch b = views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_),
+                                  tai_minus_utc_ns_, out, r.scratch);
   if (b.descs < n) unpeek(r.rx, n - b.descs, r.scratch);  // the next batch's
   held_ = b.descs;
   held_idx_ = idx;
