@@ -22,7 +22,7 @@
 enum xcap_mode {
   XCAP_MODE_MIRROR = 0, /* steal tunnelled mirror traffic (VXLAN, GENEVE, GRE), pass the rest */
   XCAP_MODE_SPAN = 1,   /* steal every frame: a dedicated capture port */
-  XCAP_MODE_LOCAL = 2,  /* copy and pass (reserved for a later issue) */
+  XCAP_MODE_LOCAL = 2,  /* copy and pass (not implemented: user space refuses it) */
 };
 
 /* xcap_meta.flags: what the XDP side learned of the frame. The worker reads FILTERED; the

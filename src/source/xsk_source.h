@@ -32,7 +32,7 @@ struct XskConfig {
   // Fill ring = UMEM frames; at least twice the RX ring.
   uint32_t fill_size = defaults::kFillRingPerRxSlot * defaults::kRxRing;
   bool skb_mode = false;   // XDP program attached in skb (generic) mode
-  bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
+  bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL
   // Ask for AF_XDP multi-buffer (XDP_USE_SG): frames longer than a UMEM frame arrive as a
   // chain of descriptors and are captured whole. Off (XCAP_MULTI_BUFFER=off): such frames are
   // too_big.

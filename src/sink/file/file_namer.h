@@ -1,4 +1,4 @@
-// File names and -G period math for the file ring (an outside contract, see DESIGN.md):
+// File names and -G period math for the file ring (an outside contract: README "Files"):
 //   <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext>
 // base is the -w path without a trailing .pcap/.pcapng; the time is the first packet's
 // time in UTC with nanoseconds; seq counts the files of the base, zero-padded to 6 digits (it

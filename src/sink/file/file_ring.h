@@ -1,42 +1,18 @@
 // FileRing: the pcap/pcapng file sink. Each worker appends records to blocks it owns (no lock,
-// no syscall per packet); a full block is sealed and handed to one writer thread through a
-// single-producer ring; the writer writes blocks to files, rotates them (-C size, -G aligned
-// time, -W count), keeps a file hidden as <name>.part until it is complete, then renames it.
-// When the writer falls behind and a worker has no free block, the worker drops the packet
-// and counts it (writer_backpressure): a worker never waits for the disk.
+// no syscall per packet); a full block goes to one writer thread through a single-producer
+// ring; the writer writes it, rotates files (-C size, -G aligned time, -W count), keeps each
+// file hidden as <name>.part until it is complete, then renames it. A worker with no free
+// block drops the packet and counts it (writer_backpressure): it never waits for the disk.
 //
-// CONTRACT (other parts code against this; extend, don't break):
-//   auto ring = FileRing::open(cfg, n_workers);      // validates, opens the first file
-//   FileRingProducer& p = ring->producer(w);          // one per worker thread, owned by it
-//   p.append(view);                                   // hot path (or append(span) per batch)
-//   p.flush_if_idle(now_ns);                          // once per batch/poll: seals a block
-//                                                     //   that has waited > cfg.flush_ns
-//   p.seal();                                         // end of capture: hand off partial block
-//   ring->close();                                    // joins writer, flushes, renames .part
+// Use: FileRing::open(cfg, n_workers) validates and opens the first file; each worker appends
+// through its producer(w) and calls flush_if_idle(now) once per batch and seal() at the end;
+// close() writes what is left and completes the last file.
 //
-// Output files:
-//   - "-": pcap or pcapng on stdout (cfg.stdout_fd), no .part, no rotation.
-//   - a path, no -C/-G/-W: PATH.part is created by open() (an empty capture still gives a
-//     valid file) and renamed to PATH by close(). When PATH exists already (an earlier run's
-//     file) it is never overwritten: the run writes the first free PATH-with-a-number
-//     (x.pcap -> x.1.pcap, x.2.pcap, ...) and logs the name.
-//   - Every file is created with O_EXCL and locked while written; open() first seals and
-//     renames the .part files of the same base that dead runs left, and a ring counts every
-//     file of its base on disk for -W and continues its seq (file_recovery.h).
-//   - A write error leaves complete files: each open file is cut back to its last complete
-//     record and renamed; written_packets is exactly the records in the files. With -W a full
-//     disk first costs the oldest kept file. See file_writer.h.
-//   - rotating (-C/-G/-W): <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (see
-//     file_namer.h), created lazily when the first block for it arrives (no empty files),
-//     written as <name>.part, renamed when complete. open() test-creates a file in the
-//     directory so a bad path is reported before capture starts.
-//   - split by source (cfg.split_by_source, needs cfg.interfaces, not "-"): every output id
-//     (= PacketView::iface_id; 0 collects frames not from a tunnel) has its own independent
-//     ring of files: its own .part/rename, -C/-G rotation, -W (the newest N files of each
-//     source are kept, earlier runs' included) and seq. Names: <base>-<source>.<ext>, or with
-//     rotation <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (file_namer.h). Every file
-//     is created lazily when its source's first block arrives; open() test-creates a file in the
-//     directory. A worker keeps one partial block per output that has records.
+// Output: "-" is stdout (no .part, no rotation). A path is never overwritten (the first free
+// PATH.1, PATH.2, ... is used instead); files are created with O_EXCL and locked while
+// written; what dead runs left is recovered first (file_recovery.h). Rotating and split
+// names: file_namer.h. A write error leaves complete files, cut back to their last record
+// (file_writer.h). split_by_source gives each output id (PacketView::iface_id) its own ring.
 #pragma once
 
 #include <atomic>
