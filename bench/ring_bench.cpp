@@ -62,7 +62,7 @@ void BM_RxBatch(benchmark::State& state) {
     uint32_t idx = 0;
     const unsigned n = xsk_ring_cons__peek(&r.rx, batch, &idx);
     const xcap::source::RxBatch b = xcap::source::views_from_rx(
-        r.rx, idx, n, batch, r.umem.data(), 37'000'000'000, 0, views.data(), scratch);
+        r.rx, idx, n, batch, r.umem.data(), 37'000'000'000, views.data(), scratch);
     benchmark::DoNotOptimize(views.data());
     if (b.descs != n) state.SkipWithError("descs");
     if (!xcap::source::refill_from_rx(r.fill, r.rx, idx, n, kFrame)) state.SkipWithError("fill");
@@ -98,7 +98,7 @@ void BM_RxChains(benchmark::State& state) {
     uint32_t idx = 0;
     const unsigned n = xsk_ring_cons__peek(&r.rx, batch, &idx);
     const xcap::source::RxBatch b = xcap::source::views_from_rx(
-        r.rx, idx, n, frames, r.umem.data(), 37'000'000'000, 0, views.data(), scratch);
+        r.rx, idx, n, frames, r.umem.data(), 37'000'000'000, views.data(), scratch);
     benchmark::DoNotOptimize(views.data());
     if (b.descs != n || b.views != frames) state.SkipWithError("chains");
     if (!xcap::source::refill_from_rx(r.fill, r.rx, idx, n, kFrame)) state.SkipWithError("fill");

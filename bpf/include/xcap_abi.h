@@ -22,10 +22,12 @@
 enum xcap_mode {
   XCAP_MODE_MIRROR = 0, /* steal tunnelled mirror traffic (VXLAN, GENEVE, GRE), pass the rest */
   XCAP_MODE_SPAN = 1,   /* steal every frame: a dedicated capture port */
-  XCAP_MODE_LOCAL = 2,  /* copy and pass (reserved for a later issue) */
+  XCAP_MODE_LOCAL = 2,  /* copy and pass (not implemented: user space refuses it) */
 };
 
-/* xcap_meta.flags: what the XDP side already learned, so user space need not parse again. */
+/* xcap_meta.flags: what the XDP side learned of the frame. The worker reads FILTERED; the
+ * others record the XDP parse (tests/bpf/xdp_program_test.cpp checks them). VXLAN, GENEVE and
+ * GRE also name tunnels in xcap_config.decap. */
 enum xcap_meta_flags {
   XCAP_META_F_VXLAN = 1 << 0,
   XCAP_META_F_GENEVE = 1 << 1,
@@ -33,7 +35,8 @@ enum xcap_meta_flags {
   XCAP_META_F_VLAN = 1 << 3,
   XCAP_META_F_IPV6 = 1 << 4,
   XCAP_META_F_MALFORMED = 1 << 5, /* headers cut short or inconsistent (span mode keeps these) */
-  XCAP_META_F_FILTERED = 1 << 6,  /* the XDP filter selected this frame: user space may skip it */
+  XCAP_META_F_FILTERED = 1 << 6,  /* the XDP filter selected this frame: the worker's filter
+                                   * would too, and is not run on it */
 };
 
 /* Prepended in front of the frame with bpf_xdp_adjust_meta; the AF_XDP copy carries it,

@@ -183,15 +183,16 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
     log_info("native XDP refused on %s (%s): fell back to skb (generic) mode, which is slower",
              opts.ifname.c_str(), errors.c_str());
 
+  bool dispatcher = false;
   if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts.ifindex);
       mp && !libxdp_get_error(mp)) {
-    self->dispatcher_ = !xdp_multiprog__is_legacy(mp);
+    dispatcher = !xdp_multiprog__is_legacy(mp);
     xdp_multiprog__close(mp);
   }
   log_info("XDP program attached to %s in %s mode (%s)", opts.ifname.c_str(),
            self->mode_ == XdpMode::Native ? "native" : "skb",
-           self->dispatcher_ ? "libxdp dispatcher"
-                             : "single program: libxdp's dispatcher is not available here");
+           dispatcher ? "libxdp dispatcher"
+                      : "single program: libxdp's dispatcher is not available here");
   return self;
 }
 

@@ -67,7 +67,6 @@ class XcapProgram {
   Result<void> set_max_frame(uint32_t bytes, bool linear_only);
   XdpCounters counters() const;  // reads the kernel map: call at scrape time, not per packet
   XdpMode attached_mode() const { return mode_; }  // Native or Skb
-  bool uses_dispatcher() const { return dispatcher_; }
   const ProgramOptions& options() const { return opts_; }
 
   // Evaluates the capture filter at XDP (src/filter/xdp_filter_translator.h): translates the
@@ -89,7 +88,6 @@ class XcapProgram {
   xdp_program* prog_ = nullptr;
   XdpMode mode_ = XdpMode::Native;
   bool attached_ = false;
-  bool dispatcher_ = false;
   Fd xdp_filter_;
   std::string xdp_filter_reason_;
 };

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "source/xsk_frame.h"
 #include "xcap_abi.h"
 
 namespace xcap::cli {
@@ -43,7 +44,9 @@ uint32_t interface_mtu(const std::string& ifname) {
 
 uint32_t frame_size_for_mtu(uint32_t mtu) {
   if (mtu == 0) mtu = 1500;
-  return mtu + kFrameOverhead <= 2048 - kXdpHeadroom ? 2048 : 4096;
+  using namespace source;
+  return mtu + kL2Overhead <= kMinUmemFrame - kXdpPacketHeadroom ? kMinUmemFrame
+                                                                 : defaults::kFrameSize;
 }
 
 Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues) {

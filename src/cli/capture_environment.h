@@ -22,8 +22,7 @@ Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t
 // The smallest UMEM frame that holds the interface's largest frame (above 3,840 bytes, 4096:
 // AF_XDP multi-buffer then chains a frame over several). A smaller UMEM is a smaller cache
 // footprint for the kernel's copy into it (README "Tuning"). In copy mode the packet starts
-// after XDP_PACKET_HEADROOM (256 bytes) of the frame; a frame is MTU + Ethernet + two VLAN tags.
-inline constexpr uint32_t kXdpHeadroom = 256, kFrameOverhead = 14 + 8;
+// after source::kXdpPacketHeadroom; a frame is MTU + source::kL2Overhead.
 uint32_t frame_size_for_mtu(uint32_t mtu);
 uint32_t interface_mtu(const std::string& ifname);        // 0 if unknown
 uint32_t interface_rx_queues(const std::string& ifname);  // from sysfs; 1 if unknown

@@ -5,16 +5,20 @@
 
 #include <cstdint>
 
+#include "decap/link_type.h"
+
 namespace xcap {
 
 struct PacketView {
   const uint8_t* data = nullptr;
-  uint32_t caplen = 0;     // bytes available at data
-  uint32_t wire_len = 0;   // length of the frame on the wire (>= caplen)
-  uint64_t ts_ns = 0;      // UTC, nanoseconds since the Unix epoch
-  uint16_t queue = 0;      // rx queue it arrived on
-  uint16_t link_type = 1;  // what data starts with: 1 Ethernet, 101 bare IP (LINKTYPE_*)
-  uint32_t iface_id = 0;   // pcapng interface the record belongs to
+  uint32_t caplen = 0;    // bytes available at data
+  uint32_t wire_len = 0;  // length of the frame on the wire (>= caplen)
+  uint64_t ts_ns = 0;     // UTC, nanoseconds since the Unix epoch
+  // The XDP filter selected it (XCAP_META_F_FILTERED). The worker's filter would select it
+  // too (tests/bpf/xdp_filter_test.cpp checks that), so the worker does not run it again.
+  bool xdp_selected = false;
+  uint16_t link_type = linktype_value(LinkType::Ethernet);  // LinkType: what data starts with
+  uint32_t iface_id = 0;  // pcapng interface the record belongs to
 };
 
 }  // namespace xcap

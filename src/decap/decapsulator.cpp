@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "decap/byte_order.h"
+#include "decap/ip_header.h"
 #include "decap/wire_length.h"
 
 // The parsers are inlined into decap(), so a Step's fields can live in registers.
@@ -27,6 +28,32 @@ constexpr uint32_t kErspan3SubheaderLen = 8;  // the platform-specific subheader
 constexpr uint16_t kErspanSessionMask = 0x03ff;
 constexpr unsigned kMaxIpv6ExtHeaders = 4;
 constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6DestOpts = 60;
+
+// Walks the IPv6 extension headers at l4 (nh: the first one's type) to the upper-layer header:
+// l4 and nh then name it. False when a header is cut or the packet is a later fragment.
+XCAP_DECAP_INLINE bool skip_ipv6_extensions(const uint8_t* f, uint64_t end, uint32_t& l4,
+                                            uint8_t& nh, bool& more_fragments) noexcept {
+  for (unsigned i = 0; i < kMaxIpv6ExtHeaders; ++i) {
+    if (nh == kIpv6HopByHop || nh == kIpv6Routing || nh == kIpv6DestOpts) {
+      if (end - l4 < 2) return false;
+      const uint32_t len = (f[l4 + 1] + 1u) * 8;
+      if (end - l4 < len) return false;
+      nh = f[l4];
+      l4 += len;
+    } else if (nh == kIpv6Fragment) {
+      if (end - l4 < 8) return false;
+      const uint16_t frag = load_be16(f + l4 + 2);
+      if (frag & 0xfff8) return false;
+      more_fragments = frag & 1;
+      nh = f[l4];
+      l4 += 8;
+    } else {
+      break;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 // One level of unwrapping: what the tunnel at some offset was, and where its inner frame is.
@@ -92,72 +119,29 @@ Decapsulator::Decapsulator(const DecapConfig& config)
 // Parses the carrier (L2, IP) at off and hands the L4 header to the tunnel parsers.
 XCAP_DECAP_INLINE void Decapsulator::step(const uint8_t* f, uint32_t off, LinkType link,
                                           Step& s) const noexcept {
-  const uint64_t end = s.end;
-  uint16_t type = 0;
-  if (link == LinkType::Ethernet) {
-    if (end - off < kEthHeaderLen) return;
-    type = load_be16(f + off + 12);
-    off += kEthHeaderLen;
-    for (uint32_t i = 0; i < kMaxVlanTags && (type == kEtherVlan || type == kEtherQinq); ++i) {
-      if (end - off < kVlanTagLen) return;
-      type = load_be16(f + off + 2);
-      off += kVlanTagLen;
-    }
-  } else {
-    if (end - off < 1) return;
-    const unsigned version = f[off] >> 4;
-    type = version == 4 ? kEtherIpv4 : version == 6 ? kEtherIpv6 : 0;
-  }
-
-  const uint8_t* ip = f + off;
+  const IpHeader ip = find_ip_header(f, off, s.end, link);
+  if (ip.len == 0) [[unlikely]]
+    return;
+  const uint8_t* h = f + ip.off;
   uint8_t proto;
-  uint32_t l4;
-  if (type == kEtherIpv4) {
-    if (end - off < kIpv4MinHeaderLen || ip[0] >> 4 != 4) return;
-    const uint32_t ihl = (ip[0] & 0x0f) * 4u;
-    const uint32_t total = load_be16(ip + 2);
-    if (ihl < kIpv4MinHeaderLen || total < ihl || end - off < ihl) return;
-    const uint16_t frag = load_be16(ip + 6);
+  uint32_t l4 = ip.off + ip.len;
+  if (!ip.ipv6) {
+    const uint16_t frag = load_be16(h + 6);
     if (frag & 0x1fff) return;  // a later fragment: no L4 header here
     s.more_fragments = frag & 0x2000;
-    s.src = ip + 12;
-    proto = ip[9];
-    s.bound(uint64_t(off) + total);
-    l4 = off + ihl;
-  } else if (type == kEtherIpv6) {
-    if (end - off < kIpv6HeaderLen || ip[0] >> 4 != 6) return;
-    const uint32_t payload = load_be16(ip + 4);
-    s.ipv6 = true;
-    s.src = ip + 8;
-    if (payload != 0) s.bound(uint64_t(off) + kIpv6HeaderLen + payload);  // 0: jumbogram
-    l4 = off + kIpv6HeaderLen;
-    uint8_t nh = ip[6];
-    for (unsigned i = 0; i < kMaxIpv6ExtHeaders; ++i) {
-      if (nh == kIpv6HopByHop || nh == kIpv6Routing || nh == kIpv6DestOpts) {
-        if (s.end - l4 < 2) return;
-        const uint32_t len = (f[l4 + 1] + 1u) * 8;
-        if (s.end - l4 < len) return;
-        nh = f[l4];
-        l4 += len;
-      } else if (nh == kIpv6Fragment) {
-        if (s.end - l4 < 8) return;
-        const uint16_t frag = load_be16(f + l4 + 2);
-        if (frag & 0xfff8) return;
-        s.more_fragments = frag & 1;
-        nh = f[l4];
-        l4 += 8;
-      } else {
-        break;
-      }
-    }
-    proto = nh;
+    s.src = h + 12;
+    proto = h[9];
+    s.bound(uint64_t(ip.off) + ip.length_field);
   } else {
-    return;
+    s.ipv6 = true;
+    s.src = h + 8;
+    if (ip.length_field != 0) s.bound(uint64_t(l4) + ip.length_field);  // 0: jumbogram
+    proto = h[6];
+    if (!skip_ipv6_extensions(f, s.end, l4, proto, s.more_fragments)) return;
   }
 
   if (proto == kIpProtoUdp && (vxlan_ || geneve_)) return udp_tunnel(f, l4, s);
   if (proto == kIpProtoGre && (gre_ || erspan_)) return gre_tunnel(f, l4, s);
-  return;
 }
 
 // VXLAN or GENEVE, by destination port.

@@ -101,6 +101,18 @@ constexpr uint32_t load_size(uint16_t code) {
   return (code & 0x18) == kW ? 4 : (code & 0x18) == kH ? 2 : 1;
 }
 
+// A load of packet bytes into A: BPF_LD | BPF_ABS (at k) or BPF_IND (at X + k), of a word,
+// half-word or byte.
+constexpr bool is_packet_load_to_a(uint16_t code) {
+  const uint16_t mode = code & 0xe0;
+  return (code & 0x07) == kLd && (code & 0x18) != 0x18 && (mode == kAbs || mode == kInd);
+}
+
+// Whether the instruction reads packet bytes: the loads into A and BPF_LDX | BPF_B | BPF_MSH.
+constexpr bool reads_packet(uint16_t code) {
+  return is_packet_load_to_a(code) || code == (kLdx | kB | kMsh);
+}
+
 constexpr CbpfInsn stmt(uint16_t code, uint32_t k) {
   return CbpfInsn{code, 0, 0, k};
 }

@@ -119,11 +119,6 @@ bool is_cond_jump(uint16_t code) {
   return (code & 0x07) == kJmp && (code & 0xf0) != kJa;
 }
 
-bool is_packet_load(uint16_t code) {
-  const uint16_t mode = code & 0xe0;
-  return (code & 0x07) == kLd && (code & 0x18) != 0x18 && (mode == kAbs || mode == kInd);
-}
-
 // The fused handler for a packet load followed by a conditional jump on a constant.
 H fused_handler(uint16_t load, uint16_t jump) {
   const unsigned size = (load & 0x18) == kW ? 0 : (load & 0x18) == kH ? 1 : 2;
@@ -220,7 +215,7 @@ Result<CbpfInterpreter> CbpfInterpreter::create(std::span<const CbpfInsn> prog) 
     if ((h == H::LdAbsW || h == H::LdAbsH || h == H::LdAbsB) &&
         in.k > std::numeric_limits<uint32_t>::max() - load_size(in.code)) {
       h = H::RetK, op.k = 0;
-    } else if (is_packet_load(in.code) && i + 1 < n && !target[i + 1] &&
+    } else if (is_packet_load_to_a(in.code) && i + 1 < n && !target[i + 1] &&
                is_cond_jump(prog[i + 1].code) && (prog[i + 1].code & 0x08) == kK) {
       // The fused Op stands in for both; the jump's own Op stays, unreachable.
       const CbpfInsn& j = prog[i + 1];

@@ -9,18 +9,18 @@
 #include <memory>
 #include <mutex>
 
+#include "decap/link_type.h"
+
 namespace xcap {
 
 namespace {
 
 static_assert(sizeof(struct bpf_insn) == sizeof(CbpfInsn));
 
-constexpr uint32_t kLinktypeRaw = 101;
-
 // pcap_open_dead takes a DLT_ value; pcap files carry LINKTYPE_ values. They are equal except
 // for a few, of which raw IP is the one inner frames use (DLT_RAW is 12, or 14 on OpenBSD).
 int dlt_of(uint32_t link_type) {
-  return link_type == kLinktypeRaw ? DLT_RAW : int(link_type);
+  return link_type == linktype_value(LinkType::Raw) ? DLT_RAW : int(link_type);
 }
 
 bool only_blanks(const std::string& s) {

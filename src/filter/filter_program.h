@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/result.h"
 #include "filter/cbpf_insn.h"
 #include "filter/cbpf_interpreter.h"
@@ -27,7 +28,7 @@ class FilterProgram {
   static constexpr size_t kMaxExpressionLength = 8192;
   // What snaplen 0 means (tcpdump -s 0): libpcap's largest snap length. A program compiled
   // with snaplen 0 would return 0, which means "reject", for every packet it selects.
-  static constexpr uint32_t kDefaultSnaplen = 262144;
+  static constexpr uint32_t kDefaultSnaplen = defaults::kSnaplen;
 
   // Compiles expr with libpcap's optimizer on, for frames of link_type, a LINKTYPE_ value as
   // written in pcap files (1 Ethernet, 101 raw IP). The program accepts with snaplen.

@@ -4,9 +4,9 @@ namespace xcap {
 
 Result<FilterSet> FilterSet::compile(const std::string& expr, uint32_t snaplen) {
   Result<FilterProgram> ethernet =
-      FilterProgram::compile(expr, uint32_t(LinkType::Ethernet), snaplen);
+      FilterProgram::compile(expr, linktype_value(LinkType::Ethernet), snaplen);
   if (!ethernet.ok()) return ethernet.error();
-  Result<FilterProgram> raw = FilterProgram::compile(expr, uint32_t(LinkType::Raw), snaplen);
+  Result<FilterProgram> raw = FilterProgram::compile(expr, linktype_value(LinkType::Raw), snaplen);
   if (!raw.ok()) {
     // Keep libpcap's reason from "invalid filter <quoted>: <reason>"; say what it means here.
     const std::string& m = raw.error().message;

@@ -1,38 +1,22 @@
 // cBPF -> eBPF for the XDP filter (see the header for what the program does). This translation
 // unit includes <linux/bpf.h> and so must never include <pcap/pcap.h>.
 //
-// Registers of the generated program:
-//   r6 ctx (kept for the epilogue), r7 A, r8 X, r9 the frame's first byte (a packet pointer),
-//   r4 data_end, r0 this CPU's xcap_filter_args entry, r1-r3 scratch.
-// No helper is called between the prologue and the verdict, so r0-r4 survive the body.
+// Registers: r6 ctx, r7 A, r8 X, r9 the frame's first byte (a packet pointer), r4 data_end,
+// r0 this CPU's xcap_filter_args entry, r1-r3 scratch. No helper runs between the prologue and
+// the verdict. Stack: [fp-8] helper key, [fp-16-8*i] M[i], [fp-144-8*j] backward jumps taken
+// to loop head j.
 //
-// Map memory hides values from the verifier, which tracks nothing through it; two values go
-// through xcap_filter_args (an L1 store and load each) for that reason:
-//   - the frame's caplen (args.limit = min(args.caplen, data_end - frame), by the prologue) is
-//     loaded afresh for each bounds check. Kept in a register, every check would narrow its
-//     range (a check of X + k raises its minimum with X), later checks of constant offsets
-//     would become decided branches, which the verifier then tracks exactly: states leaving a
-//     protochain loop after different numbers of turns would all differ, and a second loop
-//     would be explored once per exit of the first (two protochains: over a million
-//     instructions, the verifier's budget);
-//   - X + k of an indexed load goes through args.scratch and is bounded again after the load:
-//     X itself never feeds packet-pointer arithmetic, so the verifier need not track its
-//     range either, which differs on every path through a protochain loop (each extension
-//     header adds its own length).
-// Stack: [fp-8] helper key, [fp-16-8*i] scratch word M[i] (64-bit slots, A and X are kept
-// zero-extended), [fp-144-8*j] the backward jumps taken to loop head j.
+// The verifier tracks nothing through map memory, so two values live there to keep its state
+// count small: the frame's caplen (args.limit, loaded afresh for each bounds check: kept in a
+// register, each check would narrow it and two protochain loops would exceed the verifier's
+// budget) and X + k of an indexed load (args.scratch, bounded again after the load).
 //
-// Backward jumps (libpcap's protochain) are counted per loop head, not per packet as in
-// CbpfInterpreter (64 in all): a loop's counter is never read after the loop, so the verifier
-// forgets it and explores loops one after another, where one shared counter would make it
-// explore every split of the 64 jumps among them (three protochains: far over its budget).
-// Each head gets 64 / heads jumps, so whatever the XDP program decides, the interpreter
-// decides alike; a packet that needs more leaves the verdict to the worker (undecided). With
-// one loop head that is exactly the interpreter's rule, and the 65th jump rejects.
+// Backward jumps are counted per loop head (64 / heads each), not per packet as CbpfInterpreter
+// does: the verifier then explores loops one after another. With one loop that is exactly the
+// interpreter's rule; a packet needing more is left to the worker (undecided).
 //
-// Every packet load is checked twice: against caplen (the semantics: a load past the frame
-// the worker would see rejects) and against data_end (what the verifier needs to allow the
-// access). Both jump to the reject block.
+// Every packet load is checked against caplen (the semantics) and data_end (for the verifier);
+// both fail to the reject block.
 #include "filter/xdp_filter_translator.h"
 
 #include <bpf/bpf.h>
@@ -120,15 +104,10 @@ uint8_t ebpf_size(uint32_t bytes) {
   return bytes == 4 ? BPF_W : bytes == 2 ? BPF_H : BPF_B;
 }
 
-bool is_packet_load(uint16_t code) {
-  const uint16_t mode = code & 0xe0;
-  return (code == (kLdx | kB | kMsh)) || ((code & 0x07) == kLd && (mode == kAbs || mode == kInd));
-}
-
 // A packet load that cannot succeed on any frame the filter judges: X + k + size > k + size
 // > XCAP_FILTER_MAX_CAPLEN >= caplen. It ends the program like `ret #0`.
 bool always_rejects(const CbpfInsn& in) {
-  if (!is_packet_load(in.code)) return false;
+  if (!reads_packet(in.code)) return false;
   const uint32_t size = in.code == (kLdx | kB | kMsh) ? 1 : load_size(in.code);
   return in.k > kMaxCaplen - size;
 }

@@ -43,7 +43,7 @@ sink::FileRingConfig file_config(const CaptureOptions& o, const std::string& inp
   c.path = o.write_path;
   c.format = o.format;
   c.snaplen = o.snaplen;
-  c.link_type = 1;
+  c.link_type = linktype_value(LinkType::Ethernet);
   c.iface_name = input;
   c.rotate_bytes = o.rotate_mb * 1'000'000;
   c.rotate_seconds = o.rotate_seconds;
@@ -126,7 +126,8 @@ Result<void> Pipeline::open_files() {
   const bool decap = opt_.decap != DecapConfig::Mode::None;
   const bool pcapng = opt_.format == sink::FileFormat::Pcapng;
   if (decap && (pcapng || opt_.split_by_source))  // split: the names of the sources' files
-    interfaces_ = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{input_, 1});
+    interfaces_ = std::make_shared<sink::InterfaceTable>(
+        sink::InterfaceInfo{input_, linktype_value(LinkType::Ethernet)});
   if (opt_.write_path.empty()) return ok();
   sink::FileRingConfig fc = file_config(opt_, input_);
   fc.interfaces = interfaces_;

@@ -11,7 +11,6 @@ namespace {
 // Room for a batch of records; a record always fits an empty arena (libpcap refuses records
 // over 262,144 bytes).
 constexpr size_t kArenaBytes = size_t(4) << 20;
-constexpr int kLinkTypeEthernet = 1;  // DLT_EN10MB
 }  // namespace
 
 struct PcapFileSource::Reader {
@@ -38,7 +37,7 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
     return invalid_input(why.rfind(path, 0) == 0 ? why : path + ": " + why);
   }
   const int link = pcap_datalink(self->reader_->pcap);
-  if (link != kLinkTypeEthernet) {
+  if (link != DLT_EN10MB) {
     const char* name = pcap_datalink_val_to_name(link);
     return unsupported(path + ": link type " + (name ? name : std::to_string(link)) +
                        " is not Ethernet: xcap replays Ethernet captures (tcpdump -i IFACE, not "

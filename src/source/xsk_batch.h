@@ -18,6 +18,7 @@
 #include <ctime>
 
 #include "common/packet_view.h"
+#include "source/xsk_frame.h"
 #include "xcap_abi.h"
 
 // Debian 12's <linux/if_xdp.h> predates AF_XDP multi-buffer (kernel 6.6).
@@ -32,11 +33,12 @@ namespace xcap::source {
 
 // The longest frame assembled from a chain: an Ethernet frame at the largest MTU there is
 // (65,535) with two VLAN tags. A longer chain is dropped and counted as too_big.
-inline constexpr uint32_t kMaxFrameBytes = 65535 + 14 + 8;
+inline constexpr uint32_t kMaxFrameBytes = 65535 + kL2Overhead;
 // A chain spans at most this many descriptors (2 KiB UMEM frames hold 1,792 bytes after the
 // kernel's 256 bytes of headroom). receive() peeks this many beyond the batch, so a chain
 // that starts in the batch's last slot can end in the same peek.
-inline constexpr unsigned kMaxChainDescs = kMaxFrameBytes / (2048 - 256) + 1;
+inline constexpr unsigned kMaxChainDescs =
+    kMaxFrameBytes / (kMinUmemFrame - kXdpPacketHeadroom) + 1;
 // Room for the chains of one batch (about 28 frames of 9,000 bytes). A batch ends early when
 // the next chain does not fit; it is the first of the next batch.
 inline constexpr size_t kChainScratchBytes = size_t(256) << 10;
@@ -68,10 +70,10 @@ inline uint64_t realtime_ns() {
 
 // One view. meta_end: where the frame starts in the UMEM; the xcap_meta the XDP program put in
 // front of it (the AF_XDP copy carries it along) ends there. Its TAI timestamp becomes UTC with
-// tai_minus_utc_ns. A frame without the metadata magic (bpf_xdp_adjust_meta refused) is
-// stamped now.
+// tai_minus_utc_ns; its FILTERED flag becomes xdp_selected. A frame without the metadata magic
+// (bpf_xdp_adjust_meta refused) is stamped now and left to the worker's filter.
 inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* data, uint32_t len,
-                      int64_t tai_minus_utc_ns, uint16_t queue, unsigned& missing) {
+                      int64_t tai_minus_utc_ns, unsigned& missing) {
   xcap_meta meta;
   std::memcpy(&meta, meta_end - sizeof meta, sizeof meta);
   v.data = data;
@@ -79,14 +81,14 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
   v.wire_len = len;
   if (meta.magic == XCAP_META_MAGIC) [[likely]] {
     v.ts_ns = meta.tai_ns - uint64_t(tai_minus_utc_ns);
-    v.queue = static_cast<uint16_t>(meta.queue);
+    v.xdp_selected = meta.flags & XCAP_META_F_FILTERED;
   } else {
     v.ts_ns = realtime_ns();
-    v.queue = queue;
+    v.xdp_selected = false;
     missing++;
   }
   v.iface_id = 0;
-  v.link_type = 1;
+  v.link_type = linktype_value(LinkType::Ethernet);
 }
 
 // The rest of a batch from its first chained descriptor on: views_from_rx's slow path, out of
@@ -94,8 +96,8 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
 [[gnu::noinline]] inline void chained_views_from_rx(const xsk_ring_cons& rx, uint32_t idx,
                                                     unsigned n, unsigned max_views,
                                                     const uint8_t* umem, int64_t tai_minus_utc_ns,
-                                                    uint16_t queue, PacketView* out,
-                                                    ChainScratch& scratch, RxBatch& b) {
+                                                    PacketView* out, ChainScratch& scratch,
+                                                    RxBatch& b) {
   unsigned i = b.descs;
   while (i < n && b.views < max_views) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
@@ -106,7 +108,7 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
     }
     if (!(d->options & XDP_PKT_CONTD)) {
       const uint8_t* data = umem + d->addr;
-      fill_view(out[b.views++], data, data, d->len, tai_minus_utc_ns, queue, b.missing_meta);
+      fill_view(out[b.views++], data, data, d->len, tai_minus_utc_ns, b.missing_meta);
       i++;
       continue;
     }
@@ -146,7 +148,7 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
       off += dk->len;
     }
     // Only the first fragment carries the metadata.
-    fill_view(out[b.views++], umem + d->addr, dst, uint32_t(total), tai_minus_utc_ns, queue,
+    fill_view(out[b.views++], umem + d->addr, dst, uint32_t(total), tai_minus_utc_ns,
               b.missing_meta);
     scratch.used += (total + 63) & ~uint64_t(63);  // the next frame on its own cache line
     i = last + 1;
@@ -158,8 +160,8 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
 // consumed (b.descs < n: the views are full, the scratch arena is full, or a chain's end lies
 // beyond the peek) are for the next batch: the caller cancels them from the peek.
 inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n, unsigned max_views,
-                             const uint8_t* umem, int64_t tai_minus_utc_ns, uint16_t queue,
-                             PacketView* out, ChainScratch& scratch) {
+                             const uint8_t* umem, int64_t tai_minus_utc_ns, PacketView* out,
+                             ChainScratch& scratch) {
   const unsigned lim = n < max_views ? n : max_views;
   // The kernel wrote these frames on another core: start every cache miss now so they
   // overlap instead of costing one round trip each in the loop below. The same pass reads the
@@ -176,12 +178,12 @@ inline RxBatch views_from_rx(const xsk_ring_cons& rx, uint32_t idx, unsigned n, 
     for (unsigned i = 0; i < lim; i++) {
       const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + i);
       const uint8_t* data = umem + d->addr;
-      fill_view(out[i], data, data, d->len, tai_minus_utc_ns, queue, b.missing_meta);
+      fill_view(out[i], data, data, d->len, tai_minus_utc_ns, b.missing_meta);
     }
     b.views = b.descs = lim;
     return b;
   }
-  chained_views_from_rx(rx, idx, n, max_views, umem, tai_minus_utc_ns, queue, out, scratch, b);
+  chained_views_from_rx(rx, idx, n, max_views, umem, tai_minus_utc_ns, out, scratch, b);
   return b;
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "source/xsk_batch.h"
+#include "source/xsk_frame.h"
 #include "xcap_abi.h"
 
 #ifndef SO_PREFER_BUSY_POLL
@@ -108,7 +109,7 @@ Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsk
   // multi-buffer comes before zero-copy without it.
   const uint16_t zc = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY, copy = XDP_USE_NEED_WAKEUP | XDP_COPY;
   const uint16_t sg = cfg.multi_buffer ? XDP_USE_SG : 0;
-  const bool jumbo = cfg.mtu == 0 || cfg.mtu + 14 + 8 > self->single_frame_bytes();
+  const bool jumbo = cfg.mtu == 0 || cfg.mtu + kL2Overhead > self->single_frame_bytes();
   std::vector<uint16_t> tries;
   if (cfg.skb_mode)
     tries = {uint16_t(copy | sg), copy};
@@ -215,17 +216,13 @@ unsigned XskSource::receive(PacketView* out, unsigned max, int timeout_ms) {
     n = peek_rx(r.rx, want, &idx, r.scratch);
     if (n == 0) return 0;
   }
-  const RxBatch b =
-      views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_), tai_minus_utc_ns_,
-                    static_cast<uint16_t>(cfg_.queue), out, r.scratch);
+  const RxBatch b = views_from_rx(r.rx, idx, n, max, static_cast<const uint8_t*>(umem_area_),
+                                  tai_minus_utc_ns_, out, r.scratch);
   if (b.descs < n) unpeek(r.rx, n - b.descs, r.scratch);  // the next batch's
   held_ = b.descs;
   held_idx_ = idx;
-  if (b.missing_meta)
-    missing_meta_.store(missing_meta_.load(std::memory_order_relaxed) + b.missing_meta,
-                        std::memory_order_relaxed);
-  if (b.too_big)
-    too_big_.store(too_big_.load(std::memory_order_relaxed) + b.too_big, std::memory_order_relaxed);
+  if (b.missing_meta) missing_meta_.add(b.missing_meta);
+  if (b.too_big) too_big_.add(b.too_big);
   if (b.views == 0) release();  // the caller releases only batches that gave it views
   return b.views;
 }

@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
+#include "common/single_writer_counter.h"
 #include "source/source.h"
 
 struct xsk_socket;
@@ -25,11 +27,12 @@ namespace xcap::source {
 struct XskConfig {
   std::string ifname;
   uint32_t queue = 0;
-  uint32_t frame_size = 4096;  // UMEM frame; a longer frame takes several (multi-buffer)
-  uint32_t rx_size = 2048;     // RX ring descriptors
-  uint32_t fill_size = 4096;   // fill ring = UMEM frames; at least twice the RX ring
-  bool skb_mode = false;       // XDP program attached in skb (generic) mode
-  bool busy_poll = false;      // SO_PREFER_BUSY_POLL + SO_BUSY_POLL (issue 5 tunes this)
+  uint32_t frame_size = defaults::kFrameSize;  // UMEM frame; a longer one takes several
+  uint32_t rx_size = defaults::kRxRing;        // RX ring descriptors
+  // Fill ring = UMEM frames; at least twice the RX ring.
+  uint32_t fill_size = defaults::kFillRingPerRxSlot * defaults::kRxRing;
+  bool skb_mode = false;   // XDP program attached in skb (generic) mode
+  bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL
   // Ask for AF_XDP multi-buffer (XDP_USE_SG): frames longer than a UMEM frame arrive as a
   // chain of descriptors and are captured whole. Off (XCAP_MULTI_BUFFER=off): such frames are
   // too_big.
@@ -63,10 +66,10 @@ class XskSource final : public Source {
   void release() override;
 
   XskKernelStats kernel_stats() const;  // getsockopt: call at scrape time, any thread
-  uint64_t missing_meta() const { return missing_meta_.load(std::memory_order_relaxed); }
+  uint64_t missing_meta() const { return missing_meta_.get(); }
   // Chains longer than kMaxFrameBytes, dropped (the XDP side counts the too-big frames of a
   // socket without multi-buffer: XCAP_CNT_TOO_BIG).
-  uint64_t too_big() const { return too_big_.load(std::memory_order_relaxed); }
+  uint64_t too_big() const { return too_big_.get(); }
   bool zero_copy() const { return zero_copy_; }
   bool multi_buffer() const { return multi_buffer_; }
   // Why the socket has no multi-buffer (the bind's error, or "turned off"); empty when it has.
@@ -84,11 +87,8 @@ class XskSource final : public Source {
 
  private:
   explicit XskSource(const XskConfig& cfg);
-  // What one UMEM frame holds of a frame: the kernel copies it XDP_PACKET_HEADROOM bytes in
-  // (the xcap_meta in front of it lies in that headroom and costs nothing: a 4 KiB frame took
-  // a 3,840-byte frame whole on the lab).
+  // What one UMEM frame holds of a frame: frame_size - kXdpPacketHeadroom.
   uint32_t single_frame_bytes() const;
-  static constexpr uint32_t kXdpPacketHeadroom = 256;
   struct Rings;
   XskConfig cfg_;
   std::unique_ptr<Rings> rings_;
@@ -99,8 +99,8 @@ class XskSource final : public Source {
   unsigned held_ = 0;      // frames of the last receive() not yet released
   uint32_t held_idx_ = 0;  // their first RX ring index
   int64_t tai_minus_utc_ns_ = 0;
-  std::atomic<uint64_t> missing_meta_{0};  // frames without xcap metadata (META_FAILED)
-  std::atomic<uint64_t> too_big_{0};
+  SingleWriterCounter missing_meta_;  // frames without xcap metadata (META_FAILED)
+  SingleWriterCounter too_big_;
   bool zero_copy_ = false;
   bool multi_buffer_ = false;
   bool kernel_linear_only_ = false;

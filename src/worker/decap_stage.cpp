@@ -2,15 +2,17 @@
 
 #include <cstring>
 
+#include "decap/byte_order.h"
+
 namespace xcap::worker {
 namespace {
 
-constexpr uint32_t kEthernetHeader = 14;
+using wire::kEthHeaderLen;
 
-// Writes an Ethernet header into the kEthernetHeader bytes before ip (the tunnel header the
+// Writes an Ethernet header into the kEthHeaderLen bytes before ip (the tunnel header the
 // decapsulator just stepped over) and returns its start.
 uint8_t* synthesize_ethernet(uint8_t* ip) {
-  uint8_t* eth = ip - kEthernetHeader;
+  uint8_t* eth = ip - kEthHeaderLen;
   std::memset(eth, 0, 12);
   const bool v6 = (ip[0] >> 4) == 6;
   eth[12] = v6 ? 0x86 : 0x08;
@@ -51,11 +53,11 @@ unsigned DecapStage::apply(PacketView* batch, unsigned n) {
       LinkType link = r.link_type;
       if (link == LinkType::Raw && synthesize_ethernet_ && r.caplen) {
         v.data = synthesize_ethernet(const_cast<uint8_t*>(r.data));
-        v.caplen += kEthernetHeader;
-        v.wire_len += kEthernetHeader;
+        v.caplen += kEthHeaderLen;
+        v.wire_len += kEthHeaderLen;
         link = LinkType::Ethernet;  // one interface per source, whatever its frames carried
       }
-      v.link_type = static_cast<uint16_t>(link);
+      v.link_type = static_cast<uint16_t>(linktype_value(link));
       if (sources_) v.iface_id = sources_->iface_for(r.source, link);
     }
     batch[out++] = v;

@@ -1,6 +1,7 @@
 // apply_filter: keeps the frames of a batch that the tcpdump expression selects, in order, in
 // place. Runs after decapsulation, so the expression sees the inner frame with its own link
-// type (Ethernet, or bare IP in pcapng), and the true wire length (`len`, `greater`).
+// type (Ethernet, or bare IP in pcapng), and the true wire length (`len`, `greater`). Frames
+// the XDP filter already selected (PacketView::xdp_selected) are kept without a second run.
 #pragma once
 
 #include "common/packet_view.h"
@@ -12,7 +13,8 @@ inline unsigned apply_filter(const FilterSet& filter, PacketView* batch, unsigne
   unsigned out = 0;
   for (unsigned i = 0; i < n; i++) {
     const PacketView& v = batch[i];
-    if (filter.matches(static_cast<LinkType>(v.link_type), v.data, v.caplen, v.wire_len))
+    if (v.xdp_selected ||
+        filter.matches(static_cast<LinkType>(v.link_type), v.data, v.caplen, v.wire_len))
       batch[out++] = v;
   }
   return out;

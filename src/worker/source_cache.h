@@ -28,8 +28,8 @@ class SourceCache {
     if (it != map.end()) {
       id = it->second;
     } else {
-      id = table_.add(link == LinkType::Raw ? key.name() + "-ip" : key.name(),
-                      static_cast<uint32_t>(link));
+      id =
+          table_.add(link == LinkType::Raw ? key.name() + "-ip" : key.name(), linktype_value(link));
       map.emplace(key, id);
     }
     memo_key_ = key;

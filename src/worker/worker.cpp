@@ -37,7 +37,7 @@ Worker::Worker(const WorkerConfig& cfg, source::Source& src, WorkerStages stages
       stages_(std::move(stages)),
       sinks_(std::move(sinks)),
       limit_(limit),
-      batch_(std::clamp(cfg.batch_size, 1u, 256u)) {}
+      batch_(std::clamp(cfg.batch_size, 1u, defaults::kMaxBatchSize)) {}
 
 Worker::~Worker() {
   drain();

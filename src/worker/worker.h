@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/defaults.h"
 #include "filter/filter_set.h"
 #include "sink/worker_sink.h"
 #include "source/source.h"
@@ -31,8 +32,8 @@ struct WorkerStages {
 };
 
 struct WorkerConfig {
-  unsigned batch_size = 64;
-  int cpu = -1;                  // core to pin to; -1 = no pinning
+  unsigned batch_size = defaults::kBatchSize;  // 1..kMaxBatchSize
+  int cpu = -1;                                // core to pin to; -1 = no pinning
   int rt_priority = 0;           // SCHED_FIFO priority (--rt-priority); 0 = normal scheduling
   int idle_poll_ms = 100;        // how long receive() may sleep when the ring is empty
   uint64_t spin_ns = 2'000'000;  // keep polling without sleeping this long after the last packet

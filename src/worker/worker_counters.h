@@ -1,22 +1,12 @@
-// WorkerCounters: what one worker counts. Only its worker writes (relaxed load+store: a plain
-// mov, no locked instruction); the metrics scrape and the stats line read them from elsewhere.
+// WorkerCounters: what one worker counts. Only its worker writes; the metrics scrape and the
+// stats line read them from elsewhere.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
+#include "common/single_writer_counter.h"
 
 namespace xcap::worker {
 
-class Counter {
- public:
-  void add(uint64_t n) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
+using Counter = SingleWriterCounter;
 
 struct WorkerCounters {
   Counter rx_packets;  // frames taken from the AF_XDP RX ring

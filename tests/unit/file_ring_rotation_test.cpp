@@ -40,7 +40,7 @@ struct Traffic {
       b[0] = worker;
       std::memcpy(&b[1], &i, 4);
       bufs.push_back(std::move(b));
-      views.push_back({bufs.back().data(), caplen, caplen + 4, ts, worker, 0});
+      views.push_back({bufs.back().data(), caplen, caplen + 4, ts, false, 0});
       ts += step_ns / 2 + rng() % step_ns;
     }
   }

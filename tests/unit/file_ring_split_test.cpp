@@ -69,7 +69,6 @@ struct Traffic {
       v.caplen = caplen;
       v.wire_len = caplen + 4;
       v.ts_ns = ts;
-      v.queue = worker;
       v.iface_id = src.ids[s];
       views.push_back(v);
       source.push_back(s);

@@ -52,7 +52,7 @@ struct Traffic {
       std::memcpy(&b[1], &i, 4);
       bufs.push_back(std::move(b));
       const uint32_t wire = caplen + (i % 3 == 0 ? static_cast<uint32_t>(rng() % 500) : 0);
-      views.push_back({bufs.back().data(), caplen, wire, ts, worker, 0});
+      views.push_back({bufs.back().data(), caplen, wire, ts, false, 0});
       ts += 1 + rng() % 3'000'000;  // crosses second boundaries now and then
     }
   }

@@ -94,7 +94,7 @@ struct Receiver {
     const unsigned n = peek_rx(k.rx, max + kMaxChainDescs, &idx, scratch);
     std::vector<Bytes> out;
     if (n == 0) return out;
-    const RxBatch b = views_from_rx(k.rx, idx, n, max, k.umem.data(), 0, 0, views.data(), scratch);
+    const RxBatch b = views_from_rx(k.rx, idx, n, max, k.umem.data(), 0, views.data(), scratch);
     if (b.descs < n) unpeek(k.rx, n - b.descs, scratch);
     too_big += b.too_big;
     for (unsigned i = 0; i < b.views; i++)

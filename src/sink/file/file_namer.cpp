@@ -94,13 +94,4 @@ std::string source_file_part(std::string_view iface_name, uint32_t id) {
   return out;
 }
 
-std::string source_file_name(std::string_view base, std::string_view source, std::string_view ext) {
-  std::string name(base);
-  name += '-';
-  name += source;
-  name += '.';
-  name += ext;
-  return name;
-}
-
 }  // namespace xcap::sink

@@ -1,4 +1,4 @@
-// File names and -G period math for the file ring (an outside contract, see DESIGN.md):
+// File names and -G period math for the file ring (an outside contract: README "Files"):
 //   <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext>
 // base is the -w path without a trailing .pcap/.pcapng; the time is the first packet's
 // time in UTC with nanoseconds; seq counts the files of the base, zero-padded to 6 digits (it
@@ -57,9 +57,6 @@ std::string numbered_name(std::string_view path, unsigned n);
 // The file-name-safe form of an interface name: bytes outside [A-Za-z0-9._-] become '_'.
 // An empty name gives "if<id>".
 std::string source_file_part(std::string_view iface_name, uint32_t id);
-
-// Split, not rotating: <base>-<source>.<ext>
-std::string source_file_name(std::string_view base, std::string_view source, std::string_view ext);
 
 // -G periods are aligned to wall-clock multiples of the period since the Unix epoch: the
 // period of ts is floor(ts / G). rotate_seconds must be > 0.

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "common/defaults.h"
 #include "common/log.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/pcap_format.h"
@@ -43,7 +44,8 @@ class Reader {
   }
 
  private:
-  static constexpr size_t kWindow = 1 << 20;  // larger than any record: snaplen <= 256 KiB
+  static constexpr size_t kWindow = 1 << 20;  // larger than any record xcap writes
+  static_assert(kWindow > defaults::kSnaplen + 64);
   int fd_;
   uint64_t size_;
   std::vector<uint8_t> buf_;
@@ -52,13 +54,12 @@ class Reader {
 };
 
 constexpr uint32_t kPcapMagicMicro = 0xa1b2c3d4;
-constexpr uint32_t kMaxSnaplen = 262144;
 constexpr uint32_t kMaxPcapngBlock = 64u << 20;  // no sane writer makes a larger block
 
 void scan_pcap(Reader& r, CaptureScan& s, bool swap, bool nano) {
   const uint8_t* h = r.at(0, 24);
   if (!h) return;  // the header is torn: complete_bytes stays 0
-  const uint32_t limit = std::max(load32(h + 16, swap), kMaxSnaplen);
+  const uint32_t limit = std::max(load32(h + 16, swap), defaults::kSnaplen);
   uint64_t off = 24;
   s.complete_bytes = off;
   for (;;) {

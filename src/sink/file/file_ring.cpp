@@ -21,7 +21,6 @@
 namespace xcap::sink {
 namespace {
 
-constexpr uint32_t kDefaultSnaplen = 262144;  // tcpdump's -s 0
 constexpr size_t kPage = 4096;
 
 // Bytes one block can hold. With -C a file is cut at block granularity, so a block is at
@@ -107,8 +106,6 @@ Result<void> validate(const FileRingConfig& cfg, unsigned n_workers) {
         "file ring: split by source needs the interface table (decapsulation names the sources)");
   }
   if (n_workers == 0) return invalid_input("file ring: needs at least one worker");
-  if (cfg.block_bytes == 0 || cfg.blocks_per_worker == 0)
-    return invalid_input("file ring: block_bytes and blocks_per_worker must be > 0");
   if (cfg.link_type > 0xffff && cfg.format == FileFormat::Pcapng)
     return invalid_input("file ring: link type does not fit pcapng's 16-bit field");
   return ok();
@@ -151,15 +148,14 @@ class FileRingImpl final : public FileRing {
 };
 
 Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsigned n_workers) {
-  if (cfg.snaplen == 0) cfg.snaplen = kDefaultSnaplen;
+  if (cfg.snaplen == 0) cfg.snaplen = defaults::kSnaplen;
   if (auto r = validate(cfg, n_workers); !r) return r.error();
-  if (cfg.split_by_source) {
-    // A worker holds a partial block per live source: more, smaller blocks, same memory.
-    if (cfg.block_bytes == FileRingConfig::kDefaultBlockBytes)
-      cfg.block_bytes = FileRingConfig::kSplitBlockBytes;
-    if (cfg.blocks_per_worker == FileRingConfig::kDefaultBlocksPerWorker)
-      cfg.blocks_per_worker = FileRingConfig::kSplitBlocksPerWorker;
-  }
+  if (cfg.block_bytes == 0)
+    cfg.block_bytes =
+        cfg.split_by_source ? FileRingConfig::kSplitBlockBytes : FileRingConfig::kDefaultBlockBytes;
+  if (cfg.blocks_per_worker == 0)
+    cfg.blocks_per_worker = cfg.split_by_source ? FileRingConfig::kSplitBlocksPerWorker
+                                                : FileRingConfig::kDefaultBlocksPerWorker;
 
   const size_t capacity = block_capacity(cfg);
   const size_t stride = (capacity + kPage - 1) / kPage * kPage;  // page-aligned blocks

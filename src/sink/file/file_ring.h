@@ -1,42 +1,18 @@
 // FileRing: the pcap/pcapng file sink. Each worker appends records to blocks it owns (no lock,
-// no syscall per packet); a full block is sealed and handed to one writer thread through a
-// single-producer ring; the writer writes blocks to files, rotates them (-C size, -G aligned
-// time, -W count), keeps a file hidden as <name>.part until it is complete, then renames it.
-// When the writer falls behind and a worker has no free block, the worker drops the packet
-// and counts it (writer_backpressure): a worker never waits for the disk.
+// no syscall per packet); a full block goes to one writer thread through a single-producer
+// ring; the writer writes it, rotates files (-C size, -G aligned time, -W count), keeps each
+// file hidden as <name>.part until it is complete, then renames it. A worker with no free
+// block drops the packet and counts it (writer_backpressure): it never waits for the disk.
 //
-// CONTRACT (other parts code against this; extend, don't break):
-//   auto ring = FileRing::open(cfg, n_workers);      // validates, opens the first file
-//   FileRingProducer& p = ring->producer(w);          // one per worker thread, owned by it
-//   p.append(view);                                   // hot path (or append(span) per batch)
-//   p.flush_if_idle(now_ns);                          // once per batch/poll: seals a block
-//                                                     //   that has waited > cfg.flush_ns
-//   p.seal();                                         // end of capture: hand off partial block
-//   ring->close();                                    // joins writer, flushes, renames .part
+// Use: FileRing::open(cfg, n_workers) validates and opens the first file; each worker appends
+// through its producer(w) and calls flush_if_idle(now) once per batch and seal() at the end;
+// close() writes what is left and completes the last file.
 //
-// Output files:
-//   - "-": pcap or pcapng on stdout (cfg.stdout_fd), no .part, no rotation.
-//   - a path, no -C/-G/-W: PATH.part is created by open() (an empty capture still gives a
-//     valid file) and renamed to PATH by close(). When PATH exists already (an earlier run's
-//     file) it is never overwritten: the run writes the first free PATH-with-a-number
-//     (x.pcap -> x.1.pcap, x.2.pcap, ...) and logs the name.
-//   - Every file is created with O_EXCL and locked while written; open() first seals and
-//     renames the .part files of the same base that dead runs left, and a ring counts every
-//     file of its base on disk for -W and continues its seq (file_recovery.h).
-//   - A write error leaves complete files: each open file is cut back to its last complete
-//     record and renamed; written_packets is exactly the records in the files. With -W a full
-//     disk first costs the oldest kept file. See file_writer.h.
-//   - rotating (-C/-G/-W): <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (see
-//     file_namer.h), created lazily when the first block for it arrives (no empty files),
-//     written as <name>.part, renamed when complete. open() test-creates a file in the
-//     directory so a bad path is reported before capture starts.
-//   - split by source (cfg.split_by_source, needs cfg.interfaces, not "-"): every output id
-//     (= PacketView::iface_id; 0 collects frames not from a tunnel) has its own independent
-//     ring of files: its own .part/rename, -C/-G rotation, -W (the newest N files of each
-//     source are kept, earlier runs' included) and seq. Names: <base>-<source>.<ext>, or with
-//     rotation <base>-<source>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (file_namer.h). Every file
-//     is created lazily when its source's first block arrives; open() test-creates a file in the
-//     directory. A worker keeps one partial block per output that has records.
+// Output: "-" is stdout (no .part, no rotation). A path is never overwritten (the first free
+// PATH.1, PATH.2, ... is used instead); files are created with O_EXCL and locked while
+// written; what dead runs left is recovered first (file_recovery.h). Rotating and split
+// names: file_namer.h. A write error leaves complete files, cut back to their last record
+// (file_writer.h). split_by_source gives each output id (PacketView::iface_id) its own ring.
 #pragma once
 
 #include <atomic>
@@ -47,10 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/packet_view.h"
 #include "common/result.h"
-#include "sink/worker_sink.h"
+#include "common/single_writer_counter.h"
+#include "decap/link_type.h"
 #include "sink/interface_table.h"
+#include "sink/worker_sink.h"
 
 namespace xcap::sink {
 
@@ -59,23 +38,21 @@ enum class FileFormat { Pcap, Pcapng };
 struct FileRingConfig {
   std::string path;  // -w: a file path, or "-" for stdout (pcap or pcapng)
   FileFormat format = FileFormat::Pcap;
-  uint32_t snaplen = 262144;    // -s: records are cut to this many bytes (0 = 262144)
-  uint32_t link_type = 1;       // DLT/LINKTYPE of the records (1 = Ethernet)
+  uint32_t snaplen = defaults::kSnaplen;  // -s: records are cut to this many bytes (0: default)
+  uint32_t link_type = linktype_value(LinkType::Ethernet);  // LINKTYPE_ of the records
   std::string iface_name;       // pcapng Interface Description Block name (if_name)
   uint64_t rotate_bytes = 0;    // -C MB * 1'000'000: rotate once a file reaches this; 0 = off
   uint32_t rotate_seconds = 0;  // -G: rotate at wall-clock multiples of this; 0 = off
   uint32_t max_files = 0;       // -W: keep at most this many completed files of the base, from
                                 // any run (a full disk deletes the oldest sooner); 0 = unlimited
+  // A worker's blocks; 0 picks the default. With split_by_source a worker holds a partial
+  // block per active source, so the default is more, smaller blocks (same memory).
   static constexpr size_t kDefaultBlockBytes = 1 << 20;
   static constexpr size_t kDefaultBlocksPerWorker = 16;
-  // split_by_source: a worker holds a partial block per active source, so more, smaller
-  // blocks (same memory). Used for a field left at its default value above.
   static constexpr size_t kSplitBlockBytes = 256 << 10;
   static constexpr size_t kSplitBlocksPerWorker = 64;
-  size_t block_bytes = kDefaultBlockBytes;  // size of one worker block (capped at
-                                            // rotate_bytes/4 with -C, raised to hold one
-                                            // snaplen record)
-  size_t blocks_per_worker = kDefaultBlocksPerWorker;
+  size_t block_bytes = 0;  // capped at rotate_bytes/4 with -C, raised to hold one record
+  size_t blocks_per_worker = 0;
   uint64_t flush_ns = 100'000'000;  // a partly filled block is handed off after this long
   // pcapng: the interfaces records may name (PacketView::iface_id); entry 0 must describe
   // iface_name/link_type. Null: every record is on interface 0.
@@ -124,7 +101,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   // Hands every current block that has records to the writer. The next append takes a fresh
   // block.
   void seal() override;
-  uint64_t backpressure_drops() const { return drops_.load(std::memory_order_relaxed); }
+  uint64_t backpressure_drops() const { return drops_.get(); }
 
   FileRingProducer(const FileRingProducer&) = delete;
   FileRingProducer& operator=(const FileRingProducer&) = delete;
@@ -144,9 +121,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   void grow(uint32_t out);                // cold: first record of a new output id
   void seal_output(uint32_t out);
   void seal_fullest_except(uint32_t out);  // split: put a held block back in circulation
-  void drop() {
-    drops_.store(drops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  void drop() { drops_.add(1); }
 
   BlockRing* const full_;         // to the writer
   BlockRing* const free_;         // back from the writer
@@ -157,7 +132,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
   const bool pcapng_;
   const uint64_t period_ns_;  // -G period in ns; 0 when not rotating by time
   const uint64_t flush_ns_;
-  std::atomic<uint64_t> drops_{0};  // written by the worker only, read by anyone
+  SingleWriterCounter drops_;
 };
 
 class FileRing {

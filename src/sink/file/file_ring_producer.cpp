@@ -60,7 +60,6 @@ void FileRingProducer::append(const PacketView& pkt) {
   uint8_t* dst = b->data + b->used;
   b->used += pcapng_ ? encode_pcapng_record(dst, pkt, len) : encode_pcap_record(dst, pkt, len);
   b->records++;
-  b->last_ts_ns = pkt.ts_ns;
   if (pkt.iface_id > b->max_iface_id) b->max_iface_id = pkt.iface_id;
 }
 

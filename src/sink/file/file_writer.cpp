@@ -143,9 +143,9 @@ void FileWriter::adopt_earlier_files(OutputFile& f) {
   }
   log_debug("%s: %zu files of earlier runs count towards the limit of %u files", f.base.c_str(),
             earlier.size(), cfg_.max_files);
-  const uint64_t deleted = files_deleted_.load(std::memory_order_relaxed);
+  const uint64_t deleted = files_deleted_.get();
   trim(f);
-  if (const uint64_t n = files_deleted_.load(std::memory_order_relaxed) - deleted)
+  if (const uint64_t n = files_deleted_.get() - deleted)
     log_info("deleted the %llu oldest of %zu files earlier runs left of %s (keeping %u files)",
              (unsigned long long)n, earlier.size(), f.base.c_str(), cfg_.max_files);
 }
@@ -164,7 +164,7 @@ void FileWriter::handle(RecordBlock& b) {
     if (!f.open && !failed()) open_file(f, b);
   }
   if (failed() || !f.open || !write_new_interfaces(f, b.max_iface_id)) {
-    add(write_error_drops_, b.records);
+    write_error_drops_.add(b.records);
     return;
   }
   int err = 0;
@@ -174,10 +174,10 @@ void FileWriter::handle(RecordBlock& b) {
   const RecordPrefix kept =
       done == b.used ? RecordPrefix{b.used, b.records} : complete_records(b.data, done, pcapng_);
   f.bytes += kept.bytes;
-  add(written_bytes_, kept.bytes);
-  add(written_packets_, kept.records);
+  written_bytes_.add(kept.bytes);
+  written_packets_.add(kept.records);
   if (done < b.used) {
-    add(write_error_drops_, b.records - kept.records);
+    write_error_drops_.add(b.records - kept.records);
     give_up(f, err);
     return;
   }
@@ -194,7 +194,7 @@ bool FileWriter::begin_file(OutputFile& f) {
     return false;
   }
   f.bytes = header_.size();
-  add(written_bytes_, header_.size());
+  written_bytes_.add(header_.size());
   return true;
 }
 
@@ -217,7 +217,7 @@ bool FileWriter::write_new_interfaces(OutputFile& f, uint32_t max_iface_id) {
     return false;
   }
   f.bytes += idbs.size();
-  add(written_bytes_, idbs.size());
+  written_bytes_.add(idbs.size());
   return true;
 }
 
@@ -278,7 +278,7 @@ void FileWriter::complete(OutputFile& f) {
              f.final.c_str(), renamed->c_str());
     f.final = *renamed;
   }
-  add(files_completed_, 1);
+  files_completed_.add(1);
   log_debug("completed %s", f.final.c_str());
   {
     std::lock_guard lock(mu_);
@@ -305,7 +305,7 @@ void FileWriter::trim(OutputFile& f) {
   }
   for (const std::string& old : victims) {
     if (::unlink(old.c_str()) == 0) {
-      add(files_deleted_, 1);
+      files_deleted_.add(1);
     } else if (errno != ENOENT) {  // already moved away (shipped): nothing to delete
       log_error("%s", errno_error("cannot delete " + old + ", over the limit of " +
                                   std::to_string(cfg_.max_files) + " files")
@@ -343,7 +343,7 @@ bool FileWriter::make_room(const OutputFile& writing) {
     }
     if (victim.output < outputs_.size() && outputs_[victim.output]) outputs_[victim.output]->kept--;
     if (::unlink(victim.name.c_str()) == 0) {
-      add(files_deleted_, 1);
+      files_deleted_.add(1);
       log_info("disk full writing %s: deleted %s, the oldest file of the ring",
                writing.part.c_str(), victim.name.c_str());
       return true;
@@ -411,18 +411,18 @@ void FileWriter::seal_after_error(OutputFile& f) {
     f.owned.reset();
     return;
   }
-  const uint64_t before = files_completed_.load(std::memory_order_relaxed);
+  const uint64_t before = files_completed_.get();
   complete(f);
-  if (files_completed_.load(std::memory_order_relaxed) != before)
+  if (files_completed_.get() != before)
     log_info("sealed %s at its last complete packet", f.final.c_str());
 }
 
 void FileWriter::add_stats(FileRingStats& s) const {
-  s.written_packets += written_packets_.load(std::memory_order_relaxed);
-  s.written_bytes += written_bytes_.load(std::memory_order_relaxed);
-  s.files_completed += files_completed_.load(std::memory_order_relaxed);
-  s.files_deleted += files_deleted_.load(std::memory_order_relaxed);
-  s.write_error_drops += write_error_drops_.load(std::memory_order_relaxed);
+  s.written_packets += written_packets_.get();
+  s.written_bytes += written_bytes_.get();
+  s.files_completed += files_completed_.get();
+  s.files_deleted += files_deleted_.get();
+  s.write_error_drops += write_error_drops_.get();
 }
 
 std::vector<std::string> FileWriter::completed_files() const {

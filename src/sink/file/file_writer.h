@@ -35,6 +35,7 @@
 
 #include "common/fd.h"
 #include "common/result.h"
+#include "common/single_writer_counter.h"
 #include "sink/file/file_ring.h"
 
 namespace xcap::sink {
@@ -110,9 +111,6 @@ class FileWriter {
   void fail(Error error);
   void end_output();  // stops writing; seals and renames every open file
   void seal_after_error(OutputFile& f);
-  void add(std::atomic<uint64_t>& c, uint64_t n) {  // single writer: no locked add needed
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
 
   // Configuration, read-only.
   const FileRingConfig cfg_;
@@ -133,9 +131,8 @@ class FileWriter {
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> closed_{false};
-  bool stopped_ = false;
-  std::atomic<uint64_t> written_packets_{0}, written_bytes_{0}, files_completed_{0},
-      files_deleted_{0}, write_error_drops_{0};
+  SingleWriterCounter written_packets_, written_bytes_, files_completed_, files_deleted_,
+      write_error_drops_;
 
   struct Completed {
     uint32_t output;

@@ -1,5 +1,5 @@
 // RecordBlock: a run of already-encoded records (pcap or pcapng) plus the metadata the writer
-// needs to place it: how many records, how many bytes, first and last record time, and the
+// needs to place it: how many records, how many bytes, the first record's time, and the
 // -G period the records belong to. A block is owned by one side at a time: the worker fills
 // it, then hands it to the writer through an SpscRing; the writer writes it and hands it back.
 // The bytes live in a per-worker arena (BlockArena) allocated once at open.
@@ -21,7 +21,6 @@ struct RecordBlock {
   size_t used = 0;            // bytes of encoded records at data
   uint32_t records = 0;       // number of records in [data, data + used)
   uint64_t first_ts_ns = 0;   // timestamp of the first record (UTC ns): names the file
-  uint64_t last_ts_ns = 0;    // timestamp of the last record appended
   uint64_t period = 0;        // -G: first_ts_ns / (rotate_seconds * 1e9); 0 when not rotating
   uint32_t max_iface_id = 0;  // pcapng: highest interface id among the records
   uint32_t output = 0;        // split_by_source: the output (iface id) of every record; else 0
@@ -34,7 +33,7 @@ struct RecordBlock {
   void reset() {
     used = 0;
     records = 0;
-    first_ts_ns = last_ts_ns = period = 0;
+    first_ts_ns = period = 0;
     max_iface_id = 0;
     output = 0;
     flush_start_ns = 0;
