@@ -1,6 +1,6 @@
 // The Prometheus schema of a capture: metric names, help texts and labels, rendered from a
-// CaptureSnapshot at scrape time. README "Dashboards" lists them; DESIGN.md's names are a
-// contract (extend, never rename).
+// CaptureSnapshot at scrape time. README "Dashboards" lists them; the names are a contract
+// that dashboards and alerts use (extend, never rename).
 #pragma once
 
 #include "metrics/capture_snapshot.h"

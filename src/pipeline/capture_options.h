@@ -59,8 +59,6 @@ struct CaptureOptions {
   bool stats_json = false;  // --stats-json: the final counts as a JSON line too
 
   bool replay() const { return !read_path.empty(); }
-  // What the capture reads: the interface, or the replayed file (labels, interface 0's name).
-  const std::string& input_name() const { return replay() ? read_path : iface; }
 };
 
 }  // namespace xcap::pipeline

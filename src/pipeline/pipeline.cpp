@@ -21,7 +21,7 @@ unsigned cpu_count() {
 
 // Moves this thread, and so every thread it starts from now on (the file writer, the metrics
 // server), to the cores no worker is pinned to. A worker spins on its ring; any other thread
-// that wakes on its core preempts it, and at 4 Mpps a 2048-slot ring overflows in half a
+// that wakes on its core preempts it, and a full-rate ring overflows in well under a
 // millisecond. Workers set their own affinity. With no core to spare, nothing changes.
 void keep_off_worker_cores(const std::vector<uint32_t>& queues) {
   const unsigned ncpu = cpu_count();
