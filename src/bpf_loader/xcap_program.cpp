@@ -127,6 +127,60 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
   return removed;
 }
 
+// Opens the skeleton with the options in .rodata and hands it to libxdp.
+Result<void> XcapProgram::open() {
+  skel_ = xcap_bpf__open();
+  if (!skel_) return errno_error("cannot open the XDP program");
+  auto& cfg = skel_->rodata->xcap_cfg;
+  cfg.mode = opts_.mode;
+  for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
+    cfg.vxlan_ports[i] = i < opts_.vxlan_ports.size() ? opts_.vxlan_ports[i] : 0;
+  cfg.geneve_port = opts_.geneve_port;
+  cfg.decap = opts_.decap;
+  // SEC("xdp.frags"): multi-buffer frames (jumbo frames, a veth or NIC MTU above a page) reach
+  // the program instead of keeping it off the interface. Said to libxdp too, so a dispatcher
+  // it builds is loaded frags-capable (it must be, to run a frags program).
+  prog_ = xdp_program__from_bpf_obj(skel_->obj, "xdp.frags");
+  if (long e = libxdp_get_error(prog_)) {
+    prog_ = nullptr;
+    return libxdp_error(int(e), "libxdp cannot use the XDP program");
+  }
+  if (int rc = xdp_program__set_xdp_frags_support(prog_, true))
+    return libxdp_error(rc, "libxdp cannot mark the XDP program multi-buffer");
+  return ok();
+}
+
+// Native first, then skb with --xdp-mode auto; every refusal is kept for the message.
+Result<void> XcapProgram::attach_in_a_mode() {
+  std::vector<XdpMode> tries;
+  if (opts_.xdp_mode == XdpMode::Auto)
+    tries = {XdpMode::Native, XdpMode::Skb};
+  else
+    tries = {opts_.xdp_mode};
+  std::string errors;
+  Error last;
+  for (XdpMode m : tries) {
+    int rc = xdp_program__attach(prog_, opts_.ifindex, to_libxdp(m), 0);
+    if (rc == 0) {
+      mode_ = m;
+      attached_ = true;
+      break;
+    }
+    last = attach_error(rc, m, opts_.ifname);
+    errors += (errors.empty() ? "" : "; ") + last.message;
+  }
+  if (!attached_) {
+    last.message = "cannot attach XDP to " + opts_.ifname + " (" + errors + ")";
+    return last;
+  }
+  // skb mode runs after the kernel built an skb for every frame: several times slower, and
+  // a host that silently ends up there looks like a slow capture. Say why, every time.
+  if (opts_.xdp_mode == XdpMode::Auto && mode_ == XdpMode::Skb)
+    log_info("native XDP refused on %s (%s): fell back to skb (generic) mode, which is slower",
+             opts_.ifname.c_str(), errors.c_str());
+  return ok();
+}
+
 Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& opts) {
   if (opts.vxlan_ports.size() > XCAP_MAX_VXLAN_PORTS)
     return invalid_input(std::to_string(opts.vxlan_ports.size()) + " VXLAN ports: at most " +
@@ -135,54 +189,8 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   libxdp_set_print(libxdp_print);
   std::unique_ptr<XcapProgram> self(new XcapProgram());
   self->opts_ = opts;
-
-  self->skel_ = xcap_bpf__open();
-  if (!self->skel_) return errno_error("cannot open the XDP program");
-  auto& cfg = self->skel_->rodata->xcap_cfg;
-  cfg.mode = opts.mode;
-  for (size_t i = 0; i < XCAP_MAX_VXLAN_PORTS; i++)
-    cfg.vxlan_ports[i] = i < opts.vxlan_ports.size() ? opts.vxlan_ports[i] : 0;
-  cfg.geneve_port = opts.geneve_port;
-  cfg.decap = opts.decap;
-
-  // SEC("xdp.frags"): multi-buffer frames (jumbo frames, a veth or NIC MTU above a page) reach
-  // the program instead of keeping it off the interface. Said to libxdp too, so a dispatcher
-  // it builds is loaded frags-capable (it must be, to run a frags program).
-  self->prog_ = xdp_program__from_bpf_obj(self->skel_->obj, "xdp.frags");
-  if (long e = libxdp_get_error(self->prog_)) {
-    self->prog_ = nullptr;
-    return libxdp_error(int(e), "libxdp cannot use the XDP program");
-  }
-  if (int rc = xdp_program__set_xdp_frags_support(self->prog_, true))
-    return libxdp_error(rc, "libxdp cannot mark the XDP program multi-buffer");
-
-  std::vector<XdpMode> tries;
-  if (opts.xdp_mode == XdpMode::Auto)
-    tries = {XdpMode::Native, XdpMode::Skb};
-  else
-    tries = {opts.xdp_mode};
-  std::string errors;
-  Error last;
-  for (XdpMode m : tries) {
-    int rc = xdp_program__attach(self->prog_, opts.ifindex, to_libxdp(m), 0);
-    if (rc == 0) {
-      self->mode_ = m;
-      self->attached_ = true;
-      break;
-    }
-    last = attach_error(rc, m, opts.ifname);
-    errors += (errors.empty() ? "" : "; ") + last.message;
-  }
-  if (!self->attached_) {
-    last.message = "cannot attach XDP to " + opts.ifname + " (" + errors + ")";
-    return last;
-  }
-  // skb mode runs after the kernel built an skb for every frame: several times slower, and
-  // a host that silently ends up there looks like a slow capture. Say why, every time.
-  if (opts.xdp_mode == XdpMode::Auto && self->mode_ == XdpMode::Skb)
-    log_info("native XDP refused on %s (%s): fell back to skb (generic) mode, which is slower",
-             opts.ifname.c_str(), errors.c_str());
-
+  if (auto r = self->open(); !r) return r.error();
+  if (auto r = self->attach_in_a_mode(); !r) return r.error();
   bool dispatcher = false;
   if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts.ifindex);
       mp && !libxdp_get_error(mp)) {

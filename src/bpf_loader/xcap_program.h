@@ -83,6 +83,9 @@ class XcapProgram {
 
  private:
   XcapProgram() = default;
+  // The steps of attach().
+  Result<void> open();
+  Result<void> attach_in_a_mode();
   ProgramOptions opts_;
   ::xcap_bpf* skel_ = nullptr;
   xdp_program* prog_ = nullptr;

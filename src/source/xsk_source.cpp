@@ -66,101 +66,104 @@ bool kernel_at_least(unsigned major, unsigned minor) {
 
 }  // namespace
 
-Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsks_map_fd) {
-  if (cfg.fill_size < 2 * cfg.rx_size)
-    return invalid_input("the fill ring must be at least twice the RX ring");
-  std::unique_ptr<XskSource> self(new XskSource(cfg));
-  self->rings_ = std::make_unique<Rings>();
-  Rings& r = *self->rings_;
-
-  self->umem_bytes_ = size_t(cfg.fill_size) * cfg.frame_size;
-  void* area = mmap(nullptr, self->umem_bytes_, PROT_READ | PROT_WRITE,
+// The UMEM (every frame on the fill ring before bind, so the first burst finds room).
+Result<void> XskSource::create_umem() {
+  Rings& r = *rings_;
+  umem_bytes_ = size_t(cfg_.fill_size) * cfg_.frame_size;
+  void* area = mmap(nullptr, umem_bytes_, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (area == MAP_FAILED)
-    return errno_error("queue " + std::to_string(cfg.queue) + ": cannot map UMEM of " +
-                       std::to_string(self->umem_bytes_ >> 20) + " MiB");
-  self->umem_area_ = area;
-
+    return errno_error("queue " + std::to_string(cfg_.queue) + ": cannot map UMEM of " +
+                       std::to_string(umem_bytes_ >> 20) + " MiB");
+  umem_area_ = area;
   xsk_umem_config uc{};
-  uc.fill_size = cfg.fill_size;
+  uc.fill_size = cfg_.fill_size;
   uc.comp_size = 64;  // receive only: nothing is transmitted
-  uc.frame_size = cfg.frame_size;
+  uc.frame_size = cfg_.frame_size;
   uc.frame_headroom = 0;
   uc.flags = 0;
-  if (int rc = xsk_umem__create(&self->umem_, area, self->umem_bytes_, &r.fill, &r.comp, &uc))
-    return errno_error(-rc, "queue " + std::to_string(cfg.queue) + ": cannot register UMEM");
-
-  // Every frame goes to the fill ring before bind, so the first burst finds room.
+  if (int rc = xsk_umem__create(&umem_, area, umem_bytes_, &r.fill, &r.comp, &uc))
+    return errno_error(-rc, "queue " + std::to_string(cfg_.queue) + ": cannot register UMEM");
   uint32_t idx = 0;
-  if (xsk_ring_prod__reserve(&r.fill, cfg.fill_size, &idx) != cfg.fill_size)
+  if (xsk_ring_prod__reserve(&r.fill, cfg_.fill_size, &idx) != cfg_.fill_size)
     return make_error(ErrorKind::System, "cannot populate the fill ring");
-  for (uint32_t i = 0; i < cfg.fill_size; i++)
-    *xsk_ring_prod__fill_addr(&r.fill, idx + i) = uint64_t(i) * cfg.frame_size;
-  xsk_ring_prod__submit(&r.fill, cfg.fill_size);
+  for (uint32_t i = 0; i < cfg_.fill_size; i++)
+    *xsk_ring_prod__fill_addr(&r.fill, idx + i) = uint64_t(i) * cfg_.frame_size;
+  xsk_ring_prod__submit(&r.fill, cfg_.fill_size);
+  return ok();
+}
 
+// Binds the first mode the kernel and driver take. Zero-copy where the driver has it; copy
+// mode otherwise (veth, skb mode). Multi-buffer (XDP_USE_SG) where the kernel (6.6+) and, for
+// zero-copy, the driver have it. When the MTU outgrows a UMEM frame, whole jumbo frames matter
+// more than zero-copy: copy mode with multi-buffer comes before zero-copy without it.
+Result<void> XskSource::bind_socket() {
   xsk_socket_config sc{};
-  sc.rx_size = cfg.rx_size;
+  sc.rx_size = cfg_.rx_size;
   sc.tx_size = 0;
   sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // our own program is attached
-  sc.xdp_flags = cfg.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-  // Zero-copy where the driver has it; copy mode otherwise (veth, skb mode). Multi-buffer
-  // (XDP_USE_SG) where the kernel (6.6+) and, for zero-copy, the driver have it. When the
-  // MTU outgrows a UMEM frame, whole jumbo frames matter more than zero-copy: copy mode with
-  // multi-buffer comes before zero-copy without it.
+  sc.xdp_flags = cfg_.skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
   const uint16_t zc = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY, copy = XDP_USE_NEED_WAKEUP | XDP_COPY;
-  const uint16_t sg = cfg.multi_buffer ? XDP_USE_SG : 0;
-  const bool jumbo = cfg.mtu == 0 || cfg.mtu + kL2Overhead > self->single_frame_bytes();
+  const uint16_t sg = cfg_.multi_buffer ? XDP_USE_SG : 0;
+  const bool jumbo = cfg_.mtu == 0 || cfg_.mtu + kL2Overhead > single_frame_bytes();
   std::vector<uint16_t> tries;
-  if (cfg.skb_mode)
+  if (cfg_.skb_mode)
     tries = {uint16_t(copy | sg), copy};
   else if (jumbo)
     tries = {uint16_t(zc | sg), uint16_t(copy | sg), zc, copy};
   else
     tries = {uint16_t(zc | sg), zc, uint16_t(copy | sg), copy};
   int rc = -EOPNOTSUPP;
-  std::string sg_error = cfg.multi_buffer ? "" : "turned off (XCAP_MULTI_BUFFER=off)";
+  std::string sg_error = cfg_.multi_buffer ? "" : "turned off (XCAP_MULTI_BUFFER=off)";
   for (size_t t = 0; t < tries.size() && rc != 0; t++) {
     if (t > 0 && tries[t] == tries[t - 1]) continue;  // without sg the pairs coincide
     sc.bind_flags = tries[t];
-    rc = create_socket_with_retry(&self->xsk_, cfg, self->umem_, &r.rx, sc);
+    rc = create_socket_with_retry(&xsk_, cfg_, umem_, &rings_->rx, sc);
     if (rc == 0) {
-      self->zero_copy_ = tries[t] & XDP_ZEROCOPY;
-      self->multi_buffer_ = tries[t] & XDP_USE_SG;
+      zero_copy_ = tries[t] & XDP_ZEROCOPY;
+      multi_buffer_ = tries[t] & XDP_USE_SG;
     } else if (tries[t] & XDP_USE_SG) {
       sg_error =
           errno_error(-rc, std::string(tries[t] & XDP_ZEROCOPY ? "zero-copy" : "copy") + " mode")
               .message +
           (rc == -EINVAL ? " (kernel older than 6.6?)" : "");
       // Copy mode takes XDP_USE_SG on any driver since 6.6: EINVAL there is an older kernel.
-      if (!(tries[t] & XDP_ZEROCOPY) && rc == -EINVAL) self->kernel_linear_only_ = true;
+      if (!(tries[t] & XDP_ZEROCOPY) && rc == -EINVAL) kernel_linear_only_ = true;
     }
   }
-  if (!self->multi_buffer_ && !kernel_at_least(6, 6)) self->kernel_linear_only_ = true;
-  if (rc != 0) {
-    Error e = errno_error(-rc, "cannot bind an AF_XDP socket to " + cfg.ifname + " queue " +
-                                   std::to_string(cfg.queue));
-    if (rc == -EBUSY) e.message += " (is another AF_XDP program using this queue?)";
-    return e;
-  }
+  if (!multi_buffer_ && !kernel_at_least(6, 6)) kernel_linear_only_ = true;
+  // For the start-up line: the last refused multi-buffer bind, or why none was tried.
+  if (!multi_buffer_) multi_buffer_error_ = sg_error.empty() ? "not offered" : sg_error;
+  if (rc == 0) return ok();
+  Error e = errno_error(-rc, "cannot bind an AF_XDP socket to " + cfg_.ifname + " queue " +
+                                 std::to_string(cfg_.queue));
+  if (rc == -EBUSY) e.message += " (is another AF_XDP program using this queue?)";
+  return e;
+}
 
-  int fd = xsk_socket__fd(self->xsk_);
-  if (cfg.busy_poll) {
-    // A hint to the kernel: without it the socket works, interrupt-driven. Said, not fatal.
-    int one = 1, usec = 20, budget = 256;
-    if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) != 0)
-      log_info("%s",
-               errno_error("queue " + std::to_string(cfg.queue) + ": busy polling not enabled")
-                   .message.c_str());
-  }
+// A hint to the kernel: without it the socket works, interrupt-driven. Said, not fatal.
+void XskSource::enable_busy_poll(int fd) const {
+  int one = 1, usec = 20, budget = 256;
+  if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof usec) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof budget) != 0)
+    log_info("%s", errno_error("queue " + std::to_string(cfg_.queue) + ": busy polling not enabled")
+                       .message.c_str());
+}
+
+Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsks_map_fd) {
+  if (cfg.fill_size < 2 * cfg.rx_size)
+    return invalid_input("the fill ring must be at least twice the RX ring");
+  std::unique_ptr<XskSource> self(new XskSource(cfg));
+  self->rings_ = std::make_unique<Rings>();
+  if (auto r = self->create_umem(); !r) return r.error();
+  if (auto r = self->bind_socket(); !r) return r.error();
+  const int fd = xsk_socket__fd(self->xsk_);
+  if (cfg.busy_poll) self->enable_busy_poll(fd);
   if (self->multi_buffer_) {
     self->scratch_mem_.resize(kChainScratchBytes);
-    r.scratch.data = self->scratch_mem_.data();
-    r.scratch.size = self->scratch_mem_.size();
-  } else {
-    // For the start-up line: the last refused multi-buffer bind, or why none was tried.
-    self->multi_buffer_error_ = sg_error.empty() ? "not offered" : sg_error;
+    self->rings_->scratch.data = self->scratch_mem_.data();
+    self->rings_->scratch.size = self->scratch_mem_.size();
   }
   uint32_t key = cfg.queue;
   if (bpf_map_update_elem(xsks_map_fd, &key, &fd, BPF_ANY) != 0)

@@ -87,6 +87,10 @@ class XskSource final : public Source {
 
  private:
   explicit XskSource(const XskConfig& cfg);
+  // The steps of open().
+  Result<void> create_umem();
+  Result<void> bind_socket();
+  void enable_busy_poll(int fd) const;
   // What one UMEM frame holds of a frame: frame_size - kXdpPacketHeadroom.
   uint32_t single_frame_bytes() const;
   struct Rings;
