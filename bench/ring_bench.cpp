@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/memory_xsk_rings.h"
 #include "source/xsk_batch.h"
 
 namespace {
@@ -18,28 +19,8 @@ using xcap::PacketView;
 
 constexpr uint32_t kRxSize = 4096, kFillSize = 8192, kFrame = 2048, kHeadroom = 256;
 
-struct FakeRings {
-  std::vector<xdp_desc> rx_descs = std::vector<xdp_desc>(kRxSize);
-  std::vector<uint64_t> fill_addrs = std::vector<uint64_t>(kFillSize);
-  uint32_t rx_prod = 0, rx_cons = 0, fill_prod = 0, fill_cons = 0, flags = 0;
-  xsk_ring_cons rx{};
-  xsk_ring_prod fill{};
-  std::vector<uint8_t> umem = std::vector<uint8_t>(size_t(kFillSize) * kFrame);
-
-  explicit FakeRings(uint32_t frame_len) {
-    rx.mask = kRxSize - 1;
-    rx.size = kRxSize;
-    rx.producer = &rx_prod;
-    rx.consumer = &rx_cons;
-    rx.ring = rx_descs.data();
-    rx.flags = &flags;
-    fill.mask = kFillSize - 1;
-    fill.size = kFillSize;
-    fill.producer = &fill_prod;
-    fill.consumer = &fill_cons;
-    fill.ring = fill_addrs.data();
-    fill.flags = &flags;
-    fill.cached_cons = kFillSize;  // libxdp keeps the producer's view of free slots this way
+struct FakeRings : xcap::test::MemoryXskRings {
+  explicit FakeRings(uint32_t frame_len) : MemoryXskRings(kRxSize, kFillSize, kFrame) {
     // Every frame carries metadata and a frame; descriptors cycle through all of the UMEM.
     for (uint32_t f = 0; f < kFillSize; f++) {
       xcap_meta m{uint64_t(f) * 1000, 0, XCAP_META_MAGIC, 0};
@@ -50,24 +31,31 @@ struct FakeRings {
   }
 };
 
+// One batch as the worker takes it, after the "kernel" delivered batch descriptors and took
+// as many fill slots: peek, views, refill, release.
+xcap::source::RxBatch take_batch(FakeRings& r, unsigned batch, unsigned max_views,
+                                 std::vector<PacketView>& views,
+                                 xcap::source::ChainScratch& scratch, benchmark::State& state) {
+  r.rx_prod += batch;
+  r.fill_cons += batch;
+  uint32_t idx = 0;
+  const unsigned n = xsk_ring_cons__peek(&r.rx, batch, &idx);
+  const xcap::source::RxBatch b = xcap::source::views_from_rx(
+      r.rx, idx, n, max_views, r.umem.data(), 37'000'000'000, views.data(), scratch);
+  benchmark::DoNotOptimize(views.data());
+  if (b.descs != n) state.SkipWithError("descs");
+  if (!xcap::source::refill_from_rx(r.fill, r.rx, idx, n, kFrame)) state.SkipWithError("fill");
+  xsk_ring_cons__release(&r.rx, n);
+  return b;
+}
+
 void BM_RxBatch(benchmark::State& state) {
   const unsigned batch = unsigned(state.range(0));
   FakeRings r(uint32_t(state.range(1)));
   std::vector<PacketView> views(batch);
   xcap::source::ChainScratch scratch;  // single-descriptor frames never touch it
-  for (auto _ : state) {
-    // The kernel's part, reduced to index moves: a batch arrives, it took as many fill slots.
-    r.rx_prod += batch;
-    r.fill_cons += batch;
-    uint32_t idx = 0;
-    const unsigned n = xsk_ring_cons__peek(&r.rx, batch, &idx);
-    const xcap::source::RxBatch b = xcap::source::views_from_rx(
-        r.rx, idx, n, batch, r.umem.data(), 37'000'000'000, views.data(), scratch);
-    benchmark::DoNotOptimize(views.data());
-    if (b.descs != n) state.SkipWithError("descs");
-    if (!xcap::source::refill_from_rx(r.fill, r.rx, idx, n, kFrame)) state.SkipWithError("fill");
-    xsk_ring_cons__release(&r.rx, n);
-  }
+  // The kernel's part is reduced to index moves (take_batch).
+  for (auto _ : state) take_batch(r, batch, batch, views, scratch, state);
   state.SetItemsProcessed(int64_t(state.iterations()) * batch);
   state.counters["ns/packet"] =
       benchmark::Counter(double(state.iterations()) * batch,
@@ -92,18 +80,9 @@ void BM_RxChains(benchmark::State& state) {
   std::vector<PacketView> views(frames);
   std::vector<uint8_t> mem(xcap::source::kChainScratchBytes);
   xcap::source::ChainScratch scratch{mem.data(), mem.size()};
-  for (auto _ : state) {
-    r.rx_prod += batch;
-    r.fill_cons += batch;
-    uint32_t idx = 0;
-    const unsigned n = xsk_ring_cons__peek(&r.rx, batch, &idx);
-    const xcap::source::RxBatch b = xcap::source::views_from_rx(
-        r.rx, idx, n, frames, r.umem.data(), 37'000'000'000, views.data(), scratch);
-    benchmark::DoNotOptimize(views.data());
-    if (b.descs != n || b.views != frames) state.SkipWithError("chains");
-    if (!xcap::source::refill_from_rx(r.fill, r.rx, idx, n, kFrame)) state.SkipWithError("fill");
-    xsk_ring_cons__release(&r.rx, n);
-  }
+  for (auto _ : state)
+    if (take_batch(r, batch, frames, views, scratch, state).views != frames)
+      state.SkipWithError("chains");
   state.SetItemsProcessed(int64_t(state.iterations()) * frames);
   state.SetBytesProcessed(int64_t(state.iterations()) * frames * kLen);
 }

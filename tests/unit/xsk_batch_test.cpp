@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/memory_xsk_rings.h"
 #include "source/xsk_batch.h"
 
 namespace xcap::source {
@@ -23,30 +24,11 @@ constexpr uint32_t kFrames = 1024;
 
 // The kernel's side: writes frames (in one or several descriptors) into free UMEM frames and
 // publishes their descriptors; takes frames back from the fill ring.
-struct FakeKernel {
-  std::vector<xdp_desc> rx_descs = std::vector<xdp_desc>(kRing);
-  std::vector<uint64_t> fill_addrs = std::vector<uint64_t>(kFrames);
-  uint32_t rx_prod = 0, rx_cons = 0, fill_prod = 0, fill_cons = 0, flags = 0;
-  xsk_ring_cons rx{};
-  xsk_ring_prod fill{};
-  std::vector<uint8_t> umem = std::vector<uint8_t>(size_t(kFrames) * kFrame);
+struct FakeKernel : test::MemoryXskRings {
   std::vector<uint64_t> free_frames;  // base addresses, as the fill ring handed them over
   uint64_t ts = 1000;
 
-  FakeKernel() {
-    rx.mask = kRing - 1;
-    rx.size = kRing;
-    rx.producer = &rx_prod;
-    rx.consumer = &rx_cons;
-    rx.ring = rx_descs.data();
-    rx.flags = &flags;
-    fill.mask = kFrames - 1;
-    fill.size = kFrames;
-    fill.producer = &fill_prod;
-    fill.consumer = &fill_cons;
-    fill.ring = fill_addrs.data();
-    fill.flags = &flags;
-    fill.cached_cons = kFrames;
+  FakeKernel() : MemoryXskRings(kRing, kFrames, kFrame) {
     for (uint32_t f = 0; f < kFrames; f++) free_frames.push_back(uint64_t(f) * kFrame);
   }
 
