@@ -56,11 +56,12 @@ void Subscription::encode(const PacketView& v) {
 void Subscription::offer(const uint8_t* records, size_t bytes, uint64_t now_ns) {
   if (finished_) return;
   size_t room;
+  SubscriptionStats s;
   {
     std::lock_guard lock(mu_);
     room = buffered_ < cfg_.buffer_bytes ? cfg_.buffer_bytes - buffered_ : 0;
+    s = stats_;
   }
-  SubscriptionStats s = stats();
   const uint64_t dropped_before = s.dropped;
   for (size_t off = 0; off < bytes;) {
     size_t n = 0;
