@@ -81,7 +81,7 @@ TEST(Fanout, EachSubscriberGetsWhatItsFilterSelects) {
   SubscriptionConfig all, dns;
   dns.filter = filter("udp port 53");
   dns.pcapng = false;
-  auto s_all = fan.subscribe(all), s_dns = fan.subscribe(dns);
+  auto s_all = *fan.subscribe(all), s_dns = *fan.subscribe(dns);
   // Half from each worker, in batches of 64.
   for (size_t i = 0; i < v.size(); i += 64) {
     const size_t n = std::min<size_t>(64, v.size() - i);
@@ -116,7 +116,7 @@ TEST(Fanout, ASlowClientLosesOnlyItsOwnAndItsStreamSaysHowMany) {
   fan.start();
   SubscriptionConfig slow, fast;
   slow.buffer_bytes = 64 * 1024;
-  auto s_slow = fan.subscribe(slow), s_fast = fan.subscribe(fast);
+  auto s_slow = *fan.subscribe(slow), s_fast = *fan.subscribe(fast);
   std::vector<Bytes> frames;
   for (int i = 0; i < 2000; i++) frames.push_back(frame(i));
   const auto v = views(frames, 1'700'000'000'000'000'000ull);
@@ -173,7 +173,7 @@ TEST(Fanout, CountEndsTheStream) {
   fan.start();
   SubscriptionConfig c;
   c.count = 10;
-  auto s = fan.subscribe(c);
+  auto s = *fan.subscribe(c);
   std::vector<Bytes> frames;
   for (int i = 0; i < 100; i++) frames.push_back(frame(i));
   fan.producer(0).append(views(frames, 1));

@@ -97,7 +97,7 @@ void Fanout::publish_locked() {
   subs_version_++;
 }
 
-std::shared_ptr<Subscription> Fanout::subscribe(SubscriptionConfig cfg) {
+Result<std::shared_ptr<Subscription>> Fanout::subscribe(SubscriptionConfig cfg) {
   auto s = std::make_shared<Subscription>(std::move(cfg), cfg_.interfaces, cfg_.iface0);
   std::lock_guard lock(mu_);
   subs_.push_back(s);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sink/fanout/stream_host.h"
 #include "sink/fanout/subscription.h"
 #include "sink/file/record_block.h"
 #include "sink/file/spsc_ring.h"
@@ -56,18 +57,16 @@ class alignas(64) FanoutProducer final : public WorkerSink {
   std::atomic<uint64_t> drops_{0};
 };
 
-class Fanout {
+class Fanout final : public StreamHost {
  public:
   static Result<std::unique_ptr<Fanout>> open(const FanoutConfig& cfg);
   ~Fanout();  // stops
   FanoutProducer& producer(unsigned worker) { return *producers_[worker]; }
 
-  // Any thread (a connection). The subscription receives records from now on.
-  std::shared_ptr<Subscription> subscribe(SubscriptionConfig cfg);
-  // Ends one subscription's stream with why (e.g. "end: duration reached"); the fanout thread
-  // writes its last block.
-  void unsubscribe(const std::shared_ptr<Subscription>& s, const std::string& why);
-  std::vector<std::shared_ptr<Subscription>> subscriptions() const;
+  // StreamHost. The fanout thread writes an unsubscribed stream's last block.
+  Result<std::shared_ptr<Subscription>> subscribe(SubscriptionConfig cfg) override;
+  void unsubscribe(const std::shared_ptr<Subscription>& s, const std::string& why) override;
+  std::vector<std::shared_ptr<Subscription>> subscriptions() const override;
 
   void start();
   // Hands on what the producers sealed, ends every stream with why, joins. Idempotent.
