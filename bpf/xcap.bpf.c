@@ -106,6 +106,8 @@ __u32 xcap_max_frame = 0;
  * the linear part of a frame in fragments to the socket, so such a frame would be captured
  * cut short. It is TOO_BIG too. */
 __u32 xcap_linear_only = 0;
+/* xcap's streaming server, if it listens (user space writes it before arming). */
+struct xcap_self_endpoint xcap_self = {};
 
 static __always_inline void xcap_count(__u32 idx, __u64 n) {
   __u64 *v = bpf_map_lookup_elem(&xcap_counters, &idx);
@@ -238,6 +240,36 @@ static __always_inline int xcap_filter_view(struct xdp_md *ctx, const struct xca
   return 0;
 }
 
+static __always_inline int xcap_same_addr(const __u8 *a, const __u8 *b, int len) {
+#pragma unroll
+  for (int i = 0; i < 16; i++)
+    if (i < len && a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* Whether a frame is TCP from or to xcap_self, the streaming server's own connections. The
+ * cursor stands after the IP header (and IPv6 extension headers). */
+static __always_inline int xcap_is_self(const struct xcap_parsed *p, struct xcap_cursor *cur) {
+  __u16 port = xcap_self.port;
+  if (!port || !p->is_ip || p->l4_proto != IPPROTO_TCP || p->later_fragment) return 0;
+  __u16 *ports = xcap_pull(cur, 2 * sizeof(__u16));
+  if (!ports) return 0;
+  int from = ports[0] == port, to = ports[1] == port;
+  if (!from && !to) return 0;
+  if (xcap_self.any_addr) return 1;
+  const __u8 *l3 = p->l3;
+  if (p->flags & XCAP_META_F_IPV6) {
+    if (!xcap_self.ipv6) return 0;
+    const struct ipv6hdr *ip6 = p->l3;
+    return (from && xcap_same_addr((const __u8 *)&ip6->saddr, xcap_self.addr, 16)) ||
+           (to && xcap_same_addr((const __u8 *)&ip6->daddr, xcap_self.addr, 16));
+  }
+  if (xcap_self.ipv6) return 0;
+  const struct iphdr *ip = (const void *)l3;
+  return (from && xcap_same_addr((const __u8 *)&ip->saddr, xcap_self.addr, 4)) ||
+         (to && xcap_same_addr((const __u8 *)&ip->daddr, xcap_self.addr, 4));
+}
+
 /* For capture: metadata in front of the frame, then (through the filter, if installed) to the
  * queue's AF_XDP socket. */
 static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
@@ -330,6 +362,13 @@ int xcap_xdp(struct xdp_md *ctx) {
   int capture = mode == XCAP_MODE_SPAN ||
                 (flags & (XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE));
   if (!capture) {
+    xcap_count(XCAP_CNT_PASS, 1);
+    return XDP_PASS;
+  }
+  /* Span mode takes every frame: the streaming server's own connections must stay the host's
+   * (mirror mode takes only tunnels, which they are not). */
+  if (mode == XCAP_MODE_SPAN && !(flags & XCAP_META_F_MALFORMED) && xcap_is_self(&p, &cur)) {
+    xcap_count(XCAP_CNT_SELF, 1);
     xcap_count(XCAP_CNT_PASS, 1);
     return XDP_PASS;
   }

@@ -73,6 +73,17 @@ struct xcap_filter_args {
   __u32 scratch; /* the offset of an indexed load */
 };
 
+/* The streaming server's listening endpoint, written by user space into the program's .bss
+ * (xcap_self). TCP frames to or from it are the server's own connections: they are passed and
+ * never captured, so a stream never carries itself and, in span mode, its connection is not
+ * taken from the host. */
+struct xcap_self_endpoint {
+  __u8 addr[16]; /* IPv4 in the first 4 bytes */
+  __u16 port;    /* network order; 0: no server */
+  __u8 ipv6;     /* addr is IPv6 */
+  __u8 any_addr; /* the server listens on every address: the port alone decides */
+};
+
 /* PERCPU_ARRAY xcap_counters: one __u64 per index, summed over CPUs in user space. */
 enum xcap_counter {
   XCAP_CNT_RX_PACKETS = 0, /* every frame the program saw */
@@ -94,6 +105,8 @@ enum xcap_counter {
                               * XDP_USE_SG): dropped (XDP_DROP) */
   XCAP_CNT_NOT_READY, /* for capture, but user space has not armed the program yet (its sockets
                        * are still being bound): passed, counted in PASS too */
+  XCAP_CNT_SELF,      /* a TCP frame of xcap's own streaming server (xcap_self): passed, counted
+                       * in PASS too */
   XCAP_CNT_MAX
 };
 

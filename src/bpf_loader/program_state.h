@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "common/result.h"
 
@@ -19,5 +20,10 @@ Result<void> set_capturing(::xcap_bpf* skel, bool on);
 // Sockets without multi-buffer (XDP_USE_SG): frames over bytes are TOO_BIG; linear_only for
 // kernels that copy only a fragmented frame's linear part. bytes 0: any frame fits.
 Result<void> set_max_frame(::xcap_bpf* skel, uint32_t bytes, bool linear_only);
+// The streaming server's listening address ("198.18.0.1", "2001:db8::1", "0.0.0.0", "::")
+// and port: its TCP connections are passed to the host and never captured (XCAP_CNT_SELF).
+// A wildcard address matches on the port alone. An address that does not parse is
+// InvalidInput.
+Result<void> set_self_endpoint(::xcap_bpf* skel, const std::string& address, uint16_t port);
 
 }  // namespace xcap::bpf_loader

@@ -245,6 +245,10 @@ Result<void> XcapProgram::set_max_frame(uint32_t bytes, bool linear_only) {
   return bpf_loader::set_max_frame(skel_, bytes, linear_only);
 }
 
+Result<void> XcapProgram::set_self_endpoint(const std::string& address, uint16_t port) {
+  return bpf_loader::set_self_endpoint(skel_, address, port);
+}
+
 int XcapProgram::xsks_map_fd() const {
   return bpf_map__fd(skel_->maps.xsks_map);
 }

@@ -65,6 +65,8 @@ class XcapProgram {
   // XDP and counted as XCAP_CNT_TOO_BIG; with linear_only (a kernel that copies only the
   // first buffer of a frame to such a socket) so are all frames in fragments.
   Result<void> set_max_frame(uint32_t bytes, bool linear_only);
+  // The streaming server's endpoint, whose connections are never captured (program_state.h).
+  Result<void> set_self_endpoint(const std::string& address, uint16_t port);
   XdpCounters counters() const;  // reads the kernel map: call at scrape time, not per packet
   XdpMode attached_mode() const { return mode_; }  // Native or Skb
   const ProgramOptions& options() const { return opts_; }

@@ -65,7 +65,10 @@ struct Raw {
       decap_depth = "1", bare_ip_link = "ethernet", queues = "all", xdp_mode = "auto", listen,
       metrics, config, batch = std::to_string(defaults::kBatchSize),
       rx_ring = std::to_string(defaults::kRxRing), fill_ring, frame_size = "auto",
-      geneve_port = "6081", rt_priority = "0";
+      geneve_port = "6081", rt_priority = "0", token_file, tls_cert, tls_key, tls_client_ca,
+      max_streams = std::to_string(defaults::kMaxStreams),
+      max_streams_per_client = std::to_string(defaults::kMaxStreamsPerClient),
+      stream_buffer = std::to_string(defaults::kStreamBufferMiB);
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
        stats_json = false;
@@ -141,7 +144,6 @@ po::options_description describe_capture(Raw& r) {
   add(d, "queues", arg(&r.queues, "all|LIST"), "rx queues to capture, e.g. 0,2-3 (default all)");
   add(d, "xdp-mode", arg(&r.xdp_mode, "auto|native|skb"),
       "XDP attach mode: auto tries native, then skb");
-  add(d, "listen", arg(&r.listen, "ADDR:PORT"), "stream to clients (not available yet)");
   add(d, "metrics", arg(&r.metrics, "ADDR:PORT"),
       "serve Prometheus /metrics here (IPv4, or IPv6 as [::1]:9464)");
   add(d, "config", arg(&r.config, "FILE"),
@@ -151,6 +153,29 @@ po::options_description describe_capture(Raw& r) {
   add(d, "stats-json", po::bool_switch(&r.stats_json),
       "after the stats line, print the same counts and the XDP program's as one JSON line to "
       "stderr (for scripts)");
+  return d;
+}
+
+po::options_description describe_stream(Raw& r) {
+  po::options_description d("Streaming (see README: Remote capture)");
+  add(d, "listen", arg(&r.listen, "ADDR:PORT"),
+      "also stream to HTTP clients: GET /capture?filter=EXPR answers a live pcapng stream (curl "
+      "-N ... | wireshark -k -i -), GET /captures lists the streams. Without --token-file only "
+      "a loopback address is allowed");
+  add(d, "token-file", arg(&r.token_file, "FILE"),
+      "clients must send 'Authorization: Bearer TOKEN' with the token in FILE (first line)");
+  add(d, "tls-cert", arg(&r.tls_cert, "FILE"), "serve HTTPS with this PEM certificate (chain)");
+  add(d, "tls-key", arg(&r.tls_key, "FILE"), "the PEM private key of --tls-cert");
+  add(d, "tls-client-ca", arg(&r.tls_client_ca, "FILE"),
+      "require client certificates signed by this PEM CA (mutual TLS)");
+  add(d, "max-streams", arg(&r.max_streams, "N"),
+      text("streams at once, all clients (default ", defaults::kMaxStreams) + "); more: 503");
+  add(d, "max-streams-per-client", arg(&r.max_streams_per_client, "N"),
+      text("streams at once from one client address (default ", defaults::kMaxStreamsPerClient) +
+          "); more: 429");
+  add(d, "stream-buffer", arg(&r.stream_buffer, "MB"),
+      text("each client's buffer in MiB (default ", defaults::kStreamBufferMiB) +
+          "); a client that reads slower loses packets, counted and reported in its stream");
   return d;
 }
 
@@ -175,7 +200,7 @@ po::options_description describe_tuning(Raw& r) {
 
 po::options_description describe(Raw& r) {
   po::options_description all;
-  all.add(describe_io(r)).add(describe_capture(r)).add(describe_tuning(r));
+  all.add(describe_io(r)).add(describe_capture(r)).add(describe_stream(r)).add(describe_tuning(r));
   return all;
 }
 
@@ -251,8 +276,6 @@ Result<void> check_queue_syntax(const std::string& spec) {
 }
 
 Result<void> parse_input(const Raw& r, const po::variables_map&, CaptureOptions& o) {
-  if (!r.listen.empty())
-    return unsupported("--listen: streaming to clients is not available in this version yet");
   if (!r.iface.empty() && !r.read_file.empty())
     return invalid_input("-i and -r: capture live from an interface or replay a file, not both");
   if (r.iface.empty() && r.read_file.empty())
@@ -398,6 +421,38 @@ Result<void> parse_ports(const Raw& r, const po::variables_map&, CaptureOptions&
   return ok();
 }
 
+Result<void> parse_stream(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
+  StreamOptions& s = o.stream;
+  if (r.listen.empty()) {
+    for (const char* flag : {"token-file", "tls-cert", "tls-key", "tls-client-ca", "max-streams",
+                             "max-streams-per-client", "stream-buffer"})
+      if (vm.count(flag) && !vm[flag].defaulted())
+        return invalid_input(std::string("--") + flag + " needs --listen ADDR:PORT");
+    return ok();
+  }
+  if (o.replay()) return invalid_input("--listen streams a live capture; it cannot stream -r");
+  auto l = metrics::parse_listen_address(r.listen);
+  if (!l) return flag_error("--listen", l.error());
+  s.listen = *l;
+  if (!o.metrics_addr.empty() && o.metrics_addr == s.listen)
+    return invalid_input("--listen " + s.listen + ": --metrics uses the same address");
+  s.token_file = r.token_file, s.tls_cert = r.tls_cert, s.tls_key = r.tls_key;
+  s.tls_client_ca = r.tls_client_ca;
+  if (s.tls_cert.empty() != s.tls_key.empty())
+    return invalid_input(s.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                            : "--tls-cert needs --tls-key");
+  if (!s.tls_client_ca.empty() && s.tls_cert.empty())
+    return invalid_input("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS");
+  auto ms = parse_uint<unsigned>("--max-streams", r.max_streams, 1, 1024);
+  if (!ms) return ms.error();
+  auto mc = parse_uint<unsigned>("--max-streams-per-client", r.max_streams_per_client, 1, 1024);
+  if (!mc) return mc.error();
+  auto mb = parse_uint<uint64_t>("--stream-buffer", r.stream_buffer, 1, 4096);
+  if (!mb) return mb.error();
+  s.max_streams = *ms, s.max_streams_per_client = *mc, s.buffer_bytes = size_t(*mb) << 20;
+  return ok();
+}
+
 Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions& o) {
   auto batch = parse_uint<unsigned>("--batch-size", r.batch, 1, defaults::kMaxBatchSize);
   if (!batch) return batch.error();
@@ -481,7 +536,7 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
 
   CaptureOptions o;
   for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation, parse_filter,
-                     parse_ports, parse_tuning})
+                     parse_ports, parse_stream, parse_tuning})
     if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   o.stats_json = r.stats_json;

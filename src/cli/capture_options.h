@@ -12,6 +12,7 @@
 namespace xcap::cli {
 
 using pipeline::CaptureOptions;
+using pipeline::StreamOptions;
 
 // Outcome of parsing: options to run with, or text to print and an exit status.
 struct ParsedCapture {

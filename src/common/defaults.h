@@ -12,5 +12,9 @@ inline constexpr unsigned kMaxBatchSize = 256;
 inline constexpr uint32_t kRxRing = 4096;          // AF_XDP RX ring descriptors
 inline constexpr uint32_t kFillRingPerRxSlot = 2;  // fill ring = UMEM frames = 2 x RX ring
 inline constexpr uint32_t kFrameSize = 4096;       // UMEM frame when the MTU says nothing smaller
+// Streaming (--listen): limits on clients, and each client's own buffer.
+inline constexpr unsigned kMaxStreams = 8;
+inline constexpr unsigned kMaxStreamsPerClient = 2;
+inline constexpr uint64_t kStreamBufferMiB = 64;
 
 }  // namespace xcap::defaults

@@ -90,6 +90,22 @@ void render_xdp(const CaptureSnapshot& s, FamilyBuilder& b) {
   b.counter("xcap_xdp_filter_undecided_packets_total",
             "Captured frames the XDP filter left to the workers (GRE/ERSPAN, L3 GENEVE, nested)",
             {{"iface", in}}, double(s.xdp_count(XCAP_CNT_FILTER_UNDECIDED)));
+  b.counter("xcap_xdp_stream_own_packets_total",
+            "Frames of xcap's own streaming connections: passed to the host, never captured",
+            {{"iface", in}}, double(s.xdp_count(XCAP_CNT_SELF)));
+}
+
+void render_streams(const CaptureSnapshot& s, FamilyBuilder& b) {
+  const std::string& in = s.input;
+  b.gauge("xcap_streams", "Streaming clients now", {{"iface", in}}, double(s.streams.active));
+  b.counter("xcap_stream_handoff_dropped_packets_total",
+            "Packets the workers could not hand to the streaming thread (every client lost them; "
+            "files did not)",
+            {{"iface", in}}, double(s.streams.handoff_drops));
+  for (const auto& [client, n] : s.streams.dropped_by_client)
+    b.counter("xcap_stream_dropped_packets_total",
+              "Packets a streaming client lost because it read too slowly (its buffer was full)",
+              {{"iface", in}, {"client", client}}, double(n));
 }
 
 void render_files(const CaptureSnapshot& s, FamilyBuilder& b) {
@@ -118,6 +134,7 @@ void render_capture_metrics(const CaptureSnapshot& s, FamilyBuilder& b) {
   b.counter("xcap_filter_excluded_packets_total", kExcludedHelp,
             {{"iface", s.input}, {"where", "worker"}}, double(worker_excluded));
   if (s.file) render_files(s, b);
+  if (s.stream) render_streams(s, b);
 }
 
 }  // namespace xcap::metrics

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct FileSnapshot {
            files_completed = 0, files_deleted = 0;
 };
 
+// The streaming server (--listen, xcap serve).
+struct StreamSnapshot {
+  uint64_t active = 0;         // streams now
+  uint64_t handoff_drops = 0;  // records the workers could not hand to the fanout thread
+  // Per client address: packets that client lost to its own full buffer, over all its
+  // streams, ended ones included.
+  std::map<std::string, uint64_t> dropped_by_client;
+};
+
 struct CaptureSnapshot {
   std::string input;  // the interface, or the replayed file: the iface label
   std::vector<QueueSnapshot> queues;
@@ -46,6 +56,8 @@ struct CaptureSnapshot {
   std::array<uint64_t, XCAP_CNT_MAX> xdp_counters{};
   bool file = false;
   FileSnapshot files;
+  bool stream = false;
+  StreamSnapshot streams;
 
   uint64_t xdp_count(xcap_counter c) const { return xdp_counters[c]; }
   // Packets captured: in the files when writing, else handed to the (counting) sinks.

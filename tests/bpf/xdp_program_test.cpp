@@ -93,6 +93,10 @@ class XdpProgram {
     return xcap::test::xdp_test_run(prog_fd(), in, meta_in, ifindex);
   }
 
+  xcap::Result<void> set_self(const std::string& addr, uint16_t port) const {
+    return xcap::bpf_loader::set_self_endpoint(skel_.get(), addr, port);
+  }
+
   Counters counters() const {
     return {xcap::test::read_counters(bpf_map__fd(skel_->maps.xcap_counters))};
   }
@@ -651,6 +655,58 @@ TEST_F(XdpProgramTest, FramesOverTheSocketsLimitAreTooBig) {
   EXPECT_EQ(verdict(mirror, sized(hdr(), 9000), 0), uint32_t(XDP_PASS)) << "host traffic";
   EXPECT_EQ(verdict(mirror, sized(outer_v4(1, 4789).vxlan(1).eth(), 3001), 1), uint32_t(XDP_DROP));
   mirror.set_max_frame(0, false);
+}
+
+// The streaming server's own TCP connections (xcap_self) stay the host's in span mode, in both
+// directions, on the listening address only (or any address for a wildcard listener); other
+// TCP, and the same port on another address, is captured.
+TEST_F(XdpProgramTest, StreamingServersOwnConnectionsPass) {
+  ASSERT_NO_FATAL_FAILURE(add_socket());
+  const XdpProgram& span = prog(XCAP_MODE_SPAN);
+  auto v4 = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+    return FrameBuilder().eth().ipv4(src, dst).tcp(sport, dport).payload(10).build();
+  };
+  auto v6 = [](const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+    return FrameBuilder().eth().ipv6(src, dst).tcp(sport, dport).payload(10).build();
+  };
+  auto verdict = [&](const Bytes& f, uint64_t self) {
+    Counters before = span.counters();
+    RunResult r = span.run(f, sock_->ifindex());
+    EXPECT_EQ(r.err, 0) << strerror(-r.err);
+    EXPECT_EQ((span.counters() - before)[XCAP_CNT_SELF], self);
+    return r.retval;
+  };
+  const auto pass = uint32_t(XDP_PASS), redirect = uint32_t(XDP_REDIRECT);
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.1", 40000, 9000), 0), redirect) << "no server";
+
+  ASSERT_TRUE(span.set_self("198.18.60.1", 9000).ok());
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.1", 40000, 9000), 1), pass) << "to the server";
+  EXPECT_EQ(verdict(v4("198.18.60.1", "198.18.60.2", 9000, 40000), 1), pass) << "from it";
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.3", 40000, 9000), 0), redirect) << "other host";
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.1", 40000, 9001), 0), redirect) << "other port";
+  EXPECT_EQ(verdict(FrameBuilder()
+                        .eth()
+                        .ipv4("198.18.60.2", "198.18.60.1")
+                        .udp(40000, 9000)
+                        .payload(10)
+                        .build(),
+                    0),
+            redirect)
+      << "UDP";
+  EXPECT_EQ(verdict(v6("2001:db8::2", "2001:db8::1", 40000, 9000), 0), redirect) << "IPv6";
+
+  ASSERT_TRUE(span.set_self("[2001:db8::1]", 9000).ok());
+  EXPECT_EQ(verdict(v6("2001:db8::2", "2001:db8::1", 40000, 9000), 1), pass);
+  EXPECT_EQ(verdict(v6("2001:db8::1", "2001:db8::2", 9000, 40000), 1), pass);
+  EXPECT_EQ(verdict(v6("2001:db8::2", "2001:db8::3", 40000, 9000), 0), redirect);
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.1", 40000, 9000), 0), redirect);
+
+  ASSERT_TRUE(span.set_self("0.0.0.0", 9000).ok());
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.3", 40000, 9000), 1), pass) << "any address";
+  EXPECT_EQ(verdict(v6("2001:db8::2", "2001:db8::3", 40000, 9000), 1), pass);
+  EXPECT_FALSE(span.set_self("not-an-address", 9000).ok());
+  ASSERT_TRUE(span.set_self("0.0.0.0", 0).ok());
+  EXPECT_EQ(verdict(v4("198.18.60.2", "198.18.60.3", 40000, 9000), 0), redirect) << "off again";
 }
 
 }  // namespace

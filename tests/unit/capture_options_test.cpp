@@ -74,6 +74,28 @@ TEST(CaptureOptions, FullSet) {
   EXPECT_TRUE(o.stats_json);
 }
 
+TEST(CaptureOptions, StreamingFlags) {
+  auto r = parse({"-i", "lo", "--listen", "[::1]:9000", "--token-file", "/etc/xcap/token",
+                  "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem",
+                  "--max-streams", "3", "--max-streams-per-client", "1", "--stream-buffer", "8"});
+  ASSERT_TRUE(r.options) << r.message;
+  const StreamOptions& s = r.options->stream;
+  EXPECT_EQ(s.listen, "[::1]:9000");
+  EXPECT_EQ(s.token_file, "/etc/xcap/token");
+  EXPECT_EQ(s.tls_cert, "c.pem");
+  EXPECT_EQ(s.tls_key, "k.pem");
+  EXPECT_EQ(s.tls_client_ca, "ca.pem");
+  EXPECT_EQ(s.max_streams, 3u);
+  EXPECT_EQ(s.max_streams_per_client, 1u);
+  EXPECT_EQ(s.buffer_bytes, size_t(8) << 20);
+  auto d = parse({"-i", "lo", "--listen", "127.0.0.1:9000"});
+  ASSERT_TRUE(d.options) << d.message;
+  EXPECT_EQ(d.options->stream.max_streams, 8u);
+  EXPECT_EQ(d.options->stream.max_streams_per_client, 2u);
+  EXPECT_EQ(d.options->stream.buffer_bytes, size_t(64) << 20);
+  EXPECT_TRUE(parse({"-i", "lo"}).options->stream.listen.empty());
+}
+
 TEST(CaptureOptions, FilterFromFlagOrTrailingWords) {
   auto a = parse({"-i", "lo", "-f", "tcp port 443 and host 198.19.1.7"});
   ASSERT_TRUE(a.options) << a.message;
@@ -129,7 +151,22 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "-f", ""}, "empty");
   expect_usage_error({"-i", "lo", "host", "999.1.1.1"}, "host 999.1.1.1");
   expect_usage_error({"-i", "lo", "-f", "udp", "tcp"}, "give the filter once");
-  expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:1"}, "--listen");
+  expect_usage_error({"-i", "lo", "--listen", "nowhere"}, "--listen");
+  expect_usage_error({"-i", "lo", "--token-file", "t"}, "--token-file needs --listen");
+  expect_usage_error({"-i", "lo", "--max-streams", "4"}, "--max-streams needs --listen");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--tls-cert", "c.pem"},
+                     "--tls-cert needs --tls-key");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--tls-key", "k.pem"},
+                     "--tls-key needs --tls-cert");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--tls-client-ca", "ca.pem"},
+                     "--tls-client-ca needs --tls-cert");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--max-streams", "0"}, "--max-streams");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--max-streams-per-client", "x"},
+                     "--max-streams-per-client");
+  expect_usage_error({"-i", "lo", "--listen", ":9000", "--stream-buffer", "0"}, "--stream-buffer");
+  expect_usage_error({"-r", "x.pcap", "--listen", "127.0.0.1:9000"}, "cannot stream -r");
+  expect_usage_error({"-i", "lo", "--listen", "127.0.0.1:9000", "--metrics", "127.0.0.1:9000"},
+                     "same address");
   expect_usage_error({"-i", "lo", "--config", "/nonexistent/xcap.conf"}, "--config");
   expect_usage_error({"-i", "lo", "--duration", "inf"}, "--duration 'inf'");
   expect_usage_error({"-i", "lo", "--duration", "nan"}, "--duration 'nan'");
