@@ -221,6 +221,25 @@ Result<void> XcapProgram::install_xdp_filter(std::span<const CbpfInsn> ethernet_
   return ok();
 }
 
+Result<void> XcapProgram::replace_xdp_filter(std::span<const CbpfInsn> ethernet_program) {
+  if (!ethernet_program.empty() && attached_) {
+    if (Result<Fd> f = bpf_loader::install_xdp_filter(skel_, ethernet_program)) {
+      xdp_filter_ = std::move(f.value());
+      xdp_filter_reason_.clear();
+      return ok();
+    } else {
+      xdp_filter_reason_ = f.error().message;
+    }
+  }
+  if (xdp_filter_.valid()) {
+    bpf_loader::remove_xdp_filter(skel_);
+    xdp_filter_ = Fd();
+  }
+  if (ethernet_program.empty()) return ok();
+  return make_error(ErrorKind::System, attached_ ? xdp_filter_reason_
+                                                 : std::string("the XDP program is not attached"));
+}
+
 Result<void> XcapProgram::start_capturing() {
   return set_capturing(skel_, true);
 }

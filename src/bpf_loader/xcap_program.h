@@ -79,6 +79,11 @@ class XcapProgram {
   // "uses len ...", "verifier: ...". The worker must keep filtering either way: the XDP side
   // leaves some frames to it (XCAP_CNT_FILTER_UNDECIDED).
   Result<void> install_xdp_filter(std::span<const CbpfInsn> ethernet_program);
+  // xcap serve, whose filter (the subscribers' union) changes while it runs: installs
+  // ethernet_program in place of the current filter (each frame meets the old one or the new
+  // one), or removes the filter when it is empty. If the new one cannot be installed, the old
+  // one is removed too, so no frame a new filter would select is dropped at XDP.
+  Result<void> replace_xdp_filter(std::span<const CbpfInsn> ethernet_program);
   bool xdp_filter_active() const { return xdp_filter_.valid(); }
   // Why the filter is not active at XDP; empty when it is, or when none was asked for.
   const std::string& xdp_filter_reason() const { return xdp_filter_reason_; }

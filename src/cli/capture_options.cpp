@@ -58,8 +58,30 @@ Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max
   return v;
 }
 
+const char* kServeUsage =
+    "Usage: xcap serve -i IFACE [-i IFACE2 ...] --listen ADDR:PORT [options]\n"
+    "\n"
+    "The capture agent: serves live pcapng streams over HTTP (GET /capture?filter=EXPR, see\n"
+    "README: Remote capture) and captures only while at least one client is subscribed. The\n"
+    "XDP program is attached at the first subscription and detached after the last; it filters\n"
+    "with the union of the subscribers' filters. Writes no files. Ends on SIGINT/SIGTERM,\n"
+    "ending every stream with its last statistics block.\n"
+    "\n"
+    "Examples:\n"
+    "  xcap serve -i eth1 --listen 127.0.0.1:9494\n"
+    "  xcap serve -i eth1 --listen :9494 --token-file /etc/xcap/token --tls-cert c.pem "
+    "--tls-key k.pem\n"
+    "  curl -N 'http://127.0.0.1:9494/capture?filter=tcp+port+443' | wireshark -k -i -\n"
+    "\n";
+
+// The capture options xcap serve refuses: it streams only, for as long as clients ask.
+constexpr const char* kNotServeOptions[] = {"read",       "write",  "file-size", "rotate-seconds",
+                                            "file-count", "split",  "count",     "duration",
+                                            "filter",     "format", "stats-json"};
+
 struct Raw {
-  std::string iface, read_file, write_path, filter,
+  std::vector<std::string> ifaces;
+  std::string read_file, write_path, filter,
       snaplen = "0", count = "0", duration = "0", rotate_mb = "0", rotate_s = "0", max_files = "0",
       format = "pcap", split = "none", mode = "mirror", decap, decap_errors = "drop",
       decap_depth = "1", bare_ip_link = "ethernet", queues = "all", xdp_mode = "auto", listen,
@@ -90,7 +112,8 @@ std::string text(const std::string& what, auto value) {
 po::options_description describe_io(Raw& r) {
   po::options_description d("Input and output");
   add(d, "help,h", po::bool_switch(&r.help), "show this help");
-  add(d, "interface,i", arg(&r.iface, "IFACE"), "interface to capture on");
+  add(d, "interface,i", arg(&r.ifaces, "IFACE"),
+      "interface to capture on (xcap serve: repeatable)");
   add(d, "read,r", arg(&r.read_file, "FILE"),
       "replay a pcap/pcapng file (Ethernet) instead of capturing live: the same decapsulation, "
       "filter and files; records keep their timestamps and lengths. In mirror mode only "
@@ -276,11 +299,14 @@ Result<void> check_queue_syntax(const std::string& spec) {
 }
 
 Result<void> parse_input(const Raw& r, const po::variables_map&, CaptureOptions& o) {
-  if (!r.iface.empty() && !r.read_file.empty())
+  if (!r.ifaces.empty() && !r.read_file.empty())
     return invalid_input("-i and -r: capture live from an interface or replay a file, not both");
-  if (r.iface.empty() && r.read_file.empty())
+  if (r.ifaces.empty() && r.read_file.empty())
     return invalid_input("-i IFACE (or -r FILE to replay a capture file) is required");
-  o.iface = r.iface;
+  if (r.ifaces.size() > 1)
+    return invalid_input("-i: xcap capture takes one interface (" + r.ifaces[1] +
+                         " is the second); xcap serve takes several");
+  if (!r.ifaces.empty()) o.iface = r.ifaces.front();
   o.read_path = r.read_file;
   o.queues_spec = r.queues;
   return check_queue_syntax(r.queues);
@@ -491,7 +517,34 @@ Error flag_error(std::string_view flag, const Error& e) {
   return out;
 }
 
+namespace {
+
+// What xcap serve refuses, and that it needs --listen. r.ifaces then holds only the first
+// interface, for the capture stages; the caller keeps the rest.
+Result<void> check_serve(Raw& r, const po::variables_map& vm) {
+  for (const char* name : kNotServeOptions)
+    if (vm.count(name) && !vm[name].defaulted())
+      return invalid_input(std::string("--") + name +
+                           ": xcap serve streams only what clients ask for (each client gives its "
+                           "own filter and limits); use xcap capture --listen to also write files");
+  if (!r.trailing.empty())
+    return invalid_input("'" + r.trailing.front() +
+                         " ...': xcap serve takes no filter; each client sends its own");
+  if (r.listen.empty()) return invalid_input("--listen ADDR:PORT is required");
+  if (r.ifaces.empty()) return invalid_input("-i IFACE is required");
+  if (r.ifaces.size() > 1) r.ifaces.resize(1);
+  return ok();
+}
+
+}  // namespace
+
 ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
+  return parse_command_args(args, Command::Capture);
+}
+
+ParsedCapture parse_command_args(const std::vector<std::string>& args, Command command) {
+  const bool serve = command == Command::Serve;
+  const char* name = serve ? "serve" : "capture";
   ParsedCapture res;
   Raw r;
   po::variables_map vm, given;  // given: the command line alone
@@ -500,7 +553,7 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   auto fail = [&](const Error& e) {
     res.options.reset();
     res.message = e.message + config_origin(e.message, r.config, origins, given, desc) +
-                  "\n(see xcap capture --help)";
+                  "\n(see xcap " + name + " --help)";
     res.exit_code = exit_code(e);
     return res;
   };
@@ -529,17 +582,22 @@ ParsedCapture parse_capture_args(const std::vector<std::string>& args) {
   }
   if (r.help) {
     std::ostringstream os;
-    os << kUsage << desc;
+    os << (serve ? kServeUsage : kUsage) << desc;
     res.message = os.str();
     return res;
   }
 
   CaptureOptions o;
+  if (serve) {
+    res.interfaces = r.ifaces;
+    if (Result<void> r2 = check_serve(r, vm); !r2) return fail(r2.error());
+  }
   for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation, parse_filter,
                      parse_ports, parse_stream, parse_tuning})
     if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   o.stats_json = r.stats_json;
+  if (!serve && !o.iface.empty()) res.interfaces = {o.iface};
   res.options = std::move(o);
   return res;
 }

@@ -76,13 +76,17 @@ worker::WorkerStages worker_stages(const CaptureOptions& o, sink::InterfaceTable
 
 }  // namespace
 
-Pipeline::Pipeline(const CaptureOptions& o)
+Pipeline::Pipeline(const CaptureOptions& o, const SharedStream* shared)
     : opt_(o),
       input_(o.replay() ? std::filesystem::path(o.read_path).filename().string() : o.iface),
-      limit_(o.count) {}
+      limit_(o.count),
+      shared_(shared ? std::optional<SharedStream>(*shared) : std::nullopt) {
+  if (shared_) interfaces_ = shared_->interfaces;
+}
 
-Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, StartStep* failed) {
-  std::unique_ptr<Pipeline> p(new Pipeline(o));
+Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, StartStep* failed,
+                                                  const SharedStream* shared) {
+  std::unique_ptr<Pipeline> p(new Pipeline(o, shared));
   StartStep ignored;
   StartStep& step = failed ? *failed : ignored;
   auto run = [&](StartStep s, Result<void> (Pipeline::*f)()) {
@@ -96,6 +100,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, Start
     if (auto r = run(StartStep::Interface, &Pipeline::acquire_interface); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
     if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
+    if (auto r = run(StartStep::Stream, &Pipeline::open_fanout); !r) return r.error();
     if (auto r = run(StartStep::Program, &Pipeline::attach_program); !r) return r.error();
     if (auto r = run(StartStep::Sockets, &Pipeline::open_sockets); !r) return r.error();
   }
@@ -125,7 +130,9 @@ Result<void> Pipeline::acquire_interface() {
 Result<void> Pipeline::open_files() {
   const bool decap = opt_.decap != DecapConfig::Mode::None;
   const bool pcapng = opt_.format == sink::FileFormat::Pcapng;
-  if (decap && (pcapng || opt_.split_by_source))  // split: the names of the sources' files
+  const bool streaming = !opt_.stream.listen.empty();  // streams are pcapng
+  if (!interfaces_ && decap &&
+      (pcapng || opt_.split_by_source || streaming))  // split: the sources' files
     interfaces_ = std::make_shared<sink::InterfaceTable>(
         sink::InterfaceInfo{input_, linktype_value(LinkType::Ethernet)});
   if (opt_.write_path.empty()) return ok();
@@ -135,6 +142,23 @@ Result<void> Pipeline::open_files() {
   auto f = sink::FileRing::open(fc, workers);
   if (!f) return f.error();
   file_ = std::move(f.value());
+  return ok();
+}
+
+Result<void> Pipeline::open_fanout() {
+  if (shared_) {
+    fanout_ = shared_->fanout;
+    return ok();
+  }
+  if (opt_.stream.listen.empty()) return ok();
+  sink::fanout::FanoutConfig fc;
+  fc.workers = unsigned(opt_.queues.size());
+  fc.interfaces = interfaces_;
+  fc.iface0 = input_;
+  auto f = sink::fanout::Fanout::open(fc);
+  if (!f) return f.error();
+  own_fanout_ = std::move(f.value());
+  fanout_ = own_fanout_.get();
   return ok();
 }
 
@@ -150,6 +174,9 @@ Result<void> Pipeline::attach_program() {
   auto prog = bpf_loader::XcapProgram::attach(po);
   if (!prog) return prog.error();
   prog_ = std::move(prog.value());
+  if (shared_ && shared_->self_port)
+    if (auto r = prog_->set_self_endpoint(shared_->self_address, shared_->self_port); !r)
+      return r.error();
   if (!opt_.filter) return ok();
   // Where the expression can be decided at XDP, unselected frames never cross into user
   // space. The workers filter too: frames XDP leaves undecided (GRE/ERSPAN, L3 GENEVE, nested
@@ -221,15 +248,21 @@ void Pipeline::start_workers() {
     const bool pin = opt_.pin_workers && !opt_.replay();
     wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
     wc.rt_priority = opt_.rt_priority;
+    if (shared_) wc.iface_id = shared_->iface_id;
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {
       qp.file = &file_->producer(unsigned(i));
       sinks.push_back(qp.file);
     }
+    if (fanout_) {
+      qp.stream = &fanout_->producer((shared_ ? shared_->first_producer : 0) + unsigned(i));
+      sinks.push_back(qp.stream);
+    }
     qp.worker = std::make_unique<worker::Worker>(
         wc, *qp.source, worker_stages(opt_, interfaces_.get()), std::move(sinks), limit_);
   }
   for (QueuePipeline& qp : queues_) qp.worker->start();
+  if (own_fanout_) own_fanout_->start();
 }
 
 Result<void> Pipeline::arm() {
@@ -286,6 +319,8 @@ void Pipeline::stop() {
   if (prog_) prog_->detach();  // nothing new arrives
   for (QueuePipeline& q : queues_) q.worker->drain();
   for (QueuePipeline& q : queues_) q.worker->join();
+  // Every stream gets what the workers handed on, then its last statistics block.
+  if (own_fanout_) own_fanout_->stop("end: server stopping");
   if (file_) {
     if (auto r = file_->close(); !r) {
       log_error("%s", r.error().message.c_str());
@@ -360,6 +395,11 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
     s.file = true;
     s.files = {fs.written_packets,   fs.written_bytes,   fs.backpressure_drops,
                fs.write_error_drops, fs.files_completed, fs.files_deleted};
+  }
+  if (own_fanout_) {  // a shared fanout is its owner's to report
+    s.stream = true;
+    s.streams.active = own_fanout_->subscriptions().size();
+    s.streams.handoff_drops = own_fanout_->handoff_drops();
   }
   return s;
 }

@@ -22,6 +22,7 @@
 #include "metrics/capture_snapshot.h"
 #include "metrics/metrics_server.h"
 #include "pipeline/capture_options.h"
+#include "sink/fanout/fanout.h"
 #include "sink/file/file_ring.h"
 #include "sink/interface_table.h"
 #include "source/pcap_file_source.h"
@@ -32,7 +33,7 @@
 namespace xcap::pipeline {
 
 // The step of Pipeline::start that failed, so the caller can name the option behind it.
-enum class StartStep { Interface, Output, Input, Program, Sockets, Arm, Metrics };
+enum class StartStep { Interface, Output, Input, Stream, Program, Sockets, Arm, Metrics };
 
 // Why a capture ended (the caller's own reasons, signals and --duration, included).
 enum class EndReason {
@@ -48,17 +49,30 @@ enum class EndReason {
 // One worker's part: its source, the worker, and its ends of the sinks.
 struct QueuePipeline {
   std::unique_ptr<source::Source> source;
-  source::XskSource* socket = nullptr;           // the source, when it is an AF_XDP socket
-  source::PcapFileSource* file_input = nullptr;  // the source, when it replays a file
-  sink::FileRingProducer* file = nullptr;        // this worker's end of the file ring
-  std::unique_ptr<worker::Worker> worker;        // declared last: it goes before its source
+  source::XskSource* socket = nullptr;             // the source, when it is an AF_XDP socket
+  source::PcapFileSource* file_input = nullptr;    // the source, when it replays a file
+  sink::FileRingProducer* file = nullptr;          // this worker's end of the file ring
+  sink::fanout::FanoutProducer* stream = nullptr;  // this worker's end of the fanout
+  std::unique_ptr<worker::Worker> worker;          // declared last: it goes before its source
+};
+
+// Under xcap serve, captures start and stop as clients come and go, under one fanout (and
+// one interface table) that outlives them all.
+struct SharedStream {
+  sink::fanout::Fanout* fanout = nullptr;  // started and stopped by its owner
+  unsigned first_producer = 0;  // this capture's workers feed producers [first, first + queues)
+  std::shared_ptr<sink::InterfaceTable> interfaces;  // null: every frame is interface 0
+  uint32_t iface_id = 0;     // this capture's interface in the table (frames no source claimed)
+  std::string self_address;  // the streaming server's, whose connections are never captured
+  uint16_t self_port = 0;
 };
 
 class Pipeline {
  public:
-  // On error, *failed (when given) says which step failed.
+  // On error, *failed (when given) says which step failed. shared: see SharedStream.
   static Result<std::unique_ptr<Pipeline>> start(const CaptureOptions& o,
-                                                 StartStep* failed = nullptr);
+                                                 StartStep* failed = nullptr,
+                                                 const SharedStream* shared = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -70,14 +84,17 @@ class Pipeline {
   void stop();
   // Every counter, read now (any thread: the metrics server calls it per scrape).
   metrics::CaptureSnapshot snapshot() const;
+  // The XDP program (live capture), for xcap serve's filter changes; null for a replay.
+  bpf_loader::XcapProgram* program() { return prog_.get(); }
   // The output failed (not merely closed by its reader), or the replayed file could not be
   // read to its end; the reason was logged.
   bool failed() const;
 
  private:
-  explicit Pipeline(const CaptureOptions& o);
+  Pipeline(const CaptureOptions& o, const SharedStream* shared);
   Result<void> acquire_interface();
   Result<void> open_files();
+  Result<void> open_fanout();
   Result<void> attach_program();
   Result<void> open_sockets();
   Result<void> open_replay();
@@ -93,6 +110,9 @@ class Pipeline {
   std::unique_ptr<bpf_loader::XcapProgram> prog_;
   std::shared_ptr<sink::InterfaceTable> interfaces_;  // pcapng or --split with decapsulation
   std::unique_ptr<sink::FileRing> file_;
+  std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared
+  sink::fanout::Fanout* fanout_ = nullptr;            // own_fanout_ or the shared one
+  const std::optional<SharedStream> shared_;
   worker::CaptureLimit limit_;
   std::vector<QueuePipeline> queues_;
   std::unique_ptr<metrics::MetricsServer> metrics_;

@@ -71,6 +71,9 @@ unsigned Worker::process_batch(int timeout_ms) {
     kept = selected;
   }
   unsigned take = limit_.take(kept);
+  if (cfg_.iface_id)
+    for (unsigned i = 0; i < take; i++)
+      if (!batch[i].iface_id) batch[i].iface_id = cfg_.iface_id;
   if (take)
     for (sink::WorkerSink* s : sinks_) s->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);

@@ -37,6 +37,9 @@ struct WorkerConfig {
   int rt_priority = 0;           // SCHED_FIFO priority (--rt-priority); 0 = normal scheduling
   int idle_poll_ms = 100;        // how long receive() may sleep when the ring is empty
   uint64_t spin_ns = 2'000'000;  // keep polling without sleeping this long after the last packet
+  // The pcapng interface of frames no stage assigned one (xcap serve with several -i: each
+  // interface's own); 0 leaves them on interface 0.
+  uint32_t iface_id = 0;
 };
 
 class Worker {
