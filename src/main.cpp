@@ -5,13 +5,17 @@
 #include <vector>
 
 #include "cli/capture_command.h"
+#include "cli/serve_command.h"
 
 namespace {
 const char* kUsage =
     "Usage: xcap <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  capture   capture from an interface with XDP + AF_XDP into pcap/pcapng files\n"
+    "  capture   capture from an interface with XDP + AF_XDP into pcap/pcapng files (and,\n"
+    "            with --listen, stream to HTTP clients)\n"
+    "  serve     the capture agent: stream to HTTP clients, capturing only while one is\n"
+    "            subscribed\n"
     "  stream    follow capturing xcaps over TCP (not available yet)\n"
     "\n"
     "  xcap <command> --help    options of a command\n"
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
   std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "capture") return xcap::cli::capture_command(args);
+  if (cmd == "serve") return xcap::cli::serve_command(args);
   if (cmd == "stream") {
     fprintf(stderr, "xcap stream: not available in this version yet\n");
     return 2;

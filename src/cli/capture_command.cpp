@@ -8,6 +8,7 @@
 #include "cli/capture_environment.h"
 #include "cli/capture_options.h"
 #include "cli/capture_totals.h"
+#include "cli/stop_signals.h"
 #include "common/log.h"
 #include "pipeline/pipeline.h"
 
@@ -25,9 +26,7 @@ EndReason wait_for_end(const Pipeline& p, const sigset_t& stop_signals, double d
                                                  std::chrono::duration<double>(duration_s))
                             : clock::time_point::max();
   for (;;) {
-    timespec tick{0, 20'000'000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) return EndReason::Signal;
+    if (stop_signal_within(stop_signals, 20'000'000)) return EndReason::Signal;
     if (clock::now() >= deadline) return EndReason::Duration;
     if (auto end = p.should_end()) return *end;
   }
@@ -48,17 +47,6 @@ Error with_flag(pipeline::StartStep step, const Error& e) {
     default:
       return e;
   }
-}
-
-// Signals are taken synchronously by the main thread; no other thread ever sees them.
-sigset_t block_stop_signals() {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &s, nullptr);
-  signal(SIGPIPE, SIG_IGN);  // a reader of -w - that goes away is an EPIPE, handled there
-  return s;
 }
 
 }  // namespace

@@ -119,10 +119,7 @@ void render_files(const CaptureSnapshot& s, FamilyBuilder& b) {
   drop(b, in, "any", "write_error", s.files.write_error_drops);
 }
 
-}  // namespace
-
-void render_capture_metrics(const CaptureSnapshot& s, FamilyBuilder& b) {
-  b.gauge("xcap_build_info", "xcap build: version label, always 1", {{"version", XCAP_VERSION}}, 1);
+void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
   uint64_t worker_excluded = 0;
   for (const QueueSnapshot& q : s.queues) {
     render_queue(s.input, q, b);
@@ -135,6 +132,22 @@ void render_capture_metrics(const CaptureSnapshot& s, FamilyBuilder& b) {
             {{"iface", s.input}, {"where", "worker"}}, double(worker_excluded));
   if (s.file) render_files(s, b);
   if (s.stream) render_streams(s, b);
+}
+
+void render_build_info(FamilyBuilder& b) {
+  b.gauge("xcap_build_info", "xcap build: version label, always 1", {{"version", XCAP_VERSION}}, 1);
+}
+
+}  // namespace
+
+void render_capture_metrics(const CaptureSnapshot& s, FamilyBuilder& b) {
+  render_build_info(b);
+  render_capture(s, b);
+}
+
+void render_capture_metrics(const std::vector<CaptureSnapshot>& all, FamilyBuilder& b) {
+  render_build_info(b);
+  for (const CaptureSnapshot& s : all) render_capture(s, b);
 }
 
 }  // namespace xcap::metrics

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "metrics/capture_metrics.h"
+#include "pipeline/stream_server_options.h"
 
 namespace xcap::pipeline {
 namespace {
@@ -81,7 +82,11 @@ Pipeline::Pipeline(const CaptureOptions& o, const SharedStream* shared)
       input_(o.replay() ? std::filesystem::path(o.read_path).filename().string() : o.iface),
       limit_(o.count),
       shared_(shared ? std::optional<SharedStream>(*shared) : std::nullopt) {
-  if (shared_) interfaces_ = shared_->interfaces;
+  if (shared_) {
+    interfaces_ = shared_->interfaces;
+    self_address_ = shared_->self_address;
+    self_port_ = shared_->self_port;
+  }
 }
 
 Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, StartStep* failed,
@@ -100,7 +105,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, Start
     if (auto r = run(StartStep::Interface, &Pipeline::acquire_interface); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
     if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
-    if (auto r = run(StartStep::Stream, &Pipeline::open_fanout); !r) return r.error();
+    if (auto r = run(StartStep::Stream, &Pipeline::open_stream); !r) return r.error();
     if (auto r = run(StartStep::Program, &Pipeline::attach_program); !r) return r.error();
     if (auto r = run(StartStep::Sockets, &Pipeline::open_sockets); !r) return r.error();
   }
@@ -145,7 +150,7 @@ Result<void> Pipeline::open_files() {
   return ok();
 }
 
-Result<void> Pipeline::open_fanout() {
+Result<void> Pipeline::open_stream() {
   if (shared_) {
     fanout_ = shared_->fanout;
     return ok();
@@ -159,6 +164,13 @@ Result<void> Pipeline::open_fanout() {
   if (!f) return f.error();
   own_fanout_ = std::move(f.value());
   fanout_ = own_fanout_.get();
+  auto cfg = stream_server_config(opt_.stream);
+  if (!cfg) return cfg.error();
+  auto server = sink::fanout::StreamServer::start(*cfg, *own_fanout_);
+  if (!server) return server.error();
+  server_ = std::move(server.value());
+  const auto endpoints = server_->endpoints();
+  if (!endpoints.empty()) self_address_ = endpoints.front().address, self_port_ = endpoints.front().port;
   return ok();
 }
 
@@ -174,9 +186,8 @@ Result<void> Pipeline::attach_program() {
   auto prog = bpf_loader::XcapProgram::attach(po);
   if (!prog) return prog.error();
   prog_ = std::move(prog.value());
-  if (shared_ && shared_->self_port)
-    if (auto r = prog_->set_self_endpoint(shared_->self_address, shared_->self_port); !r)
-      return r.error();
+  if (self_port_)
+    if (auto r = prog_->set_self_endpoint(self_address_, self_port_); !r) return r.error();
   if (!opt_.filter) return ok();
   // Where the expression can be decided at XDP, unselected frames never cross into user
   // space. The workers filter too: frames XDP leaves undecided (GRE/ERSPAN, L3 GENEVE, nested
@@ -319,8 +330,10 @@ void Pipeline::stop() {
   if (prog_) prog_->detach();  // nothing new arrives
   for (QueuePipeline& q : queues_) q.worker->drain();
   for (QueuePipeline& q : queues_) q.worker->join();
-  // Every stream gets what the workers handed on, then its last statistics block.
+  // Every stream gets what the workers handed on and its last statistics block, then the
+  // server lets the clients take it.
   if (own_fanout_) own_fanout_->stop("end: server stopping");
+  if (server_) server_->stop("end: server stopping");
   if (file_) {
     if (auto r = file_->close(); !r) {
       log_error("%s", r.error().message.c_str());
@@ -400,6 +413,7 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
     s.stream = true;
     s.streams.active = own_fanout_->subscriptions().size();
     s.streams.handoff_drops = own_fanout_->handoff_drops();
+    s.streams.dropped_by_client = server_->dropped_by_client();
   }
   return s;
 }

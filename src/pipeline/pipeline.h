@@ -1,10 +1,11 @@
 // Pipeline: one running capture, built from CaptureOptions. It starts the pieces in dependency
 // order and stops them in reverse:
 //
-//   start: interface lock -> file ring -> XDP program (+ filter) -> one source per queue ->
-//          workers -> arm the program -> metrics server (a replay: file source -> file ring ->
-//          worker -> metrics server)
-//   stop : detach XDP -> drain and join the workers -> close the file ring
+//   start: interface lock -> file ring -> fanout + streaming server (--listen) -> XDP program
+//          (+ filter, + the server's endpoint left out) -> one source per queue -> workers ->
+//          arm the program -> metrics server (a replay: file source -> file ring -> worker ->
+//          metrics server)
+//   stop : detach XDP -> drain and join the workers -> end the streams -> close the file ring
 //
 // A failed start tears down what was built, XDP detached before any socket closes. A replay
 // (-r FILE) has one PcapFileSource and neither lock nor program. Each queue's source, worker
@@ -23,6 +24,7 @@
 #include "metrics/metrics_server.h"
 #include "pipeline/capture_options.h"
 #include "sink/fanout/fanout.h"
+#include "sink/fanout/stream_server.h"
 #include "sink/file/file_ring.h"
 #include "sink/interface_table.h"
 #include "source/pcap_file_source.h"
@@ -94,7 +96,7 @@ class Pipeline {
   Pipeline(const CaptureOptions& o, const SharedStream* shared);
   Result<void> acquire_interface();
   Result<void> open_files();
-  Result<void> open_fanout();
+  Result<void> open_stream();
   Result<void> attach_program();
   Result<void> open_sockets();
   Result<void> open_replay();
@@ -113,6 +115,9 @@ class Pipeline {
   std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared
   sink::fanout::Fanout* fanout_ = nullptr;            // own_fanout_ or the shared one
   const std::optional<SharedStream> shared_;
+  std::unique_ptr<sink::fanout::StreamServer> server_;  // --listen, unless shared
+  std::string self_address_;  // the streaming server's endpoint: never captured
+  uint16_t self_port_ = 0;
   worker::CaptureLimit limit_;
   std::vector<QueuePipeline> queues_;
   std::unique_ptr<metrics::MetricsServer> metrics_;

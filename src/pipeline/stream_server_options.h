@@ -1,0 +1,14 @@
+// The streaming server's configuration from the command line's StreamOptions: the token file
+// is read here, when the capture starts, not while parsing.
+#pragma once
+
+#include "common/result.h"
+#include "pipeline/capture_options.h"
+#include "sink/fanout/stream_server.h"
+
+namespace xcap::pipeline {
+
+// Errors name the file (--token-file FILE: cannot read / is empty).
+Result<sink::fanout::StreamServerConfig> stream_server_config(const StreamOptions& o);
+
+}  // namespace xcap::pipeline
