@@ -166,6 +166,11 @@ bool Subscription::done() const {
   return done_ && chunks_.empty();
 }
 
+bool Subscription::ended() const {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
 SubscriptionStats Subscription::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

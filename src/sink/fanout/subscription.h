@@ -61,6 +61,8 @@ class Subscription {
   // is complete.
   std::vector<uint8_t> take(std::chrono::milliseconds wait);
   bool done() const;
+  // finish() has run: stats() are final (bytes may still wait to be taken).
+  bool ended() const;
 
   SubscriptionStats stats() const;
   const SubscriptionConfig& config() const { return cfg_; }
