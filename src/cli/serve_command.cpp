@@ -69,9 +69,10 @@ int serve_command(const std::vector<std::string>& args) {
     metrics = std::move(m.value());
     log_info("metrics on http://%s/metrics", o.metrics_addr.c_str());
   }
-  log_info("serving %zu interface(s) on %s: the XDP program is attached while a client is "
-           "subscribed",
-           parsed.interfaces.size(), o.stream.listen.c_str());
+  log_info(
+      "serving %zu interface(s) on %s: the XDP program is attached while a client is "
+      "subscribed",
+      parsed.interfaces.size(), o.stream.listen.c_str());
   while (!stop_signal_within(stop_signals, 100'000'000)) {
   }
   log_info("stopping: ending every stream");

@@ -170,7 +170,8 @@ Result<void> Pipeline::open_stream() {
   if (!server) return server.error();
   server_ = std::move(server.value());
   const auto endpoints = server_->endpoints();
-  if (!endpoints.empty()) self_address_ = endpoints.front().address, self_port_ = endpoints.front().port;
+  if (!endpoints.empty())
+    self_address_ = endpoints.front().address, self_port_ = endpoints.front().port;
   return ok();
 }
 

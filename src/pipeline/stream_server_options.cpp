@@ -21,10 +21,9 @@ Result<std::string> read_token(const std::string& path) {
   std::getline(in, line);
   const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
   if (b == std::string::npos) return invalid_input("--token-file '" + path + "': is empty");
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
-    log_info("--token-file %s is readable by every user of this host (chmod 600 it)",
-             path.c_str());
+    log_info("--token-file %s is readable by every user of this host (chmod 600 it)", path.c_str());
   return line.substr(b, e - b + 1);
 }
 
