@@ -42,8 +42,8 @@ Error with_flag(pipeline::StartStep step, const Error& e) {
       return flag_error("-r", e);
     case pipeline::StartStep::Metrics:
       return flag_error("--metrics", e);
-    case pipeline::StartStep::Stream:
-      return flag_error("--listen", e);
+    case pipeline::StartStep::Stream:  // --token-file and --tls-* errors name their flag
+      return e.message.rfind("--", 0) == 0 ? e : flag_error("--listen", e);
     default:
       return e;
   }

@@ -8,8 +8,19 @@
 
 namespace xcap::pipeline {
 
+namespace {
+
+// The pipelines stream through the shared fanout and server; xcap serve serves the metrics of
+// them all itself.
+std::vector<CaptureOptions> pipeline_options(std::vector<CaptureOptions> v) {
+  for (CaptureOptions& o : v) o.metrics_addr.clear();
+  return v;
+}
+
+}  // namespace
+
 OnDemandCapture::OnDemandCapture(std::vector<CaptureOptions> per_interface)
-    : opts_(std::move(per_interface)) {}
+    : opts_(pipeline_options(std::move(per_interface))) {}
 
 Result<std::unique_ptr<OnDemandCapture>> OnDemandCapture::open(
     std::vector<CaptureOptions> per_interface) {
@@ -124,6 +135,7 @@ Result<std::shared_ptr<sink::fanout::Subscription>> OnDemandCapture::subscribe(
   if (!s) return s.error();
   if (live_.empty()) {
     if (auto r = start_capture_locked(); !r) {
+      log_error("cannot start capturing for a client: %s", r.error().message.c_str());
       fanout_->unsubscribe(*s, "end: error: " + r.error().message);
       return r.error();
     }

@@ -1,0 +1,259 @@
+// Remote capture end to end with the real binary: `xcap capture --listen` streaming to curl
+// clients while it writes a file, and `xcap serve`, which captures only while a client is
+// subscribed. Traffic comes from xcap-gen through a veth lab.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "common/filter_corpus.h"
+#include "common/frame_format.h"
+#include "common/lab.h"
+#include "common/pcap_file.h"
+#include "common/wait_until.h"
+#include "common/xcap_run.h"
+
+namespace xcap::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// curl following one stream into a file: `curl -N -G --data-urlencode filter=...`.
+class CurlClient {
+ public:
+  CurlClient(const TempDir& dir, const std::string& name, const std::string& url,
+             const std::vector<std::string>& query, const std::vector<std::string>& extra = {},
+             const std::vector<std::string>& wrap = {})
+      : path_(dir / (name + ".pcapng")), proc_(argv(url, query, extra, wrap)) {}
+  int wait(double timeout_s) { return proc_.wait(timeout_s); }
+  const std::string& path() const { return path_; }
+  std::string err() const { return proc_.err(); }
+  std::vector<PcapRecord> records() const { return read_pcap_records(path_); }
+
+ private:
+  std::vector<std::string> argv(const std::string& url, const std::vector<std::string>& query,
+                                const std::vector<std::string>& extra,
+                                const std::vector<std::string>& wrap) const {
+    std::vector<std::string> a = wrap;
+    a.insert(a.end(), {"/usr/bin/curl", "-sS", "-N", "--fail-with-body", "-o", path_, "-G"});
+    for (const std::string& q : query) a.insert(a.end(), {"--data-urlencode", q});
+    a.insert(a.end(), extra.begin(), extra.end());
+    a.push_back(url);
+    return a;
+  }
+  std::string path_;
+  Subprocess proc_;
+};
+
+// The streams GET /captures lists now.
+size_t active_streams(const std::string& host, int port, const std::string& token = "") {
+  std::vector<std::string> a{"/usr/bin/curl", "-sS",
+                             "http://" + host + ":" + std::to_string(port) + "/captures"};
+  if (!token.empty()) a.insert(a.end(), {"-H", "Authorization: Bearer " + token});
+  const std::string body = run(a, 10).output;
+  size_t n = 0;
+  for (size_t at = body.find("\"client\""); at != std::string::npos;
+       at = body.find("\"client\"", at + 1))
+    n++;
+  return n;
+}
+
+std::multiset<PcapRecord> as_set(const std::vector<PcapRecord>& r) {
+  return {r.begin(), r.end()};
+}
+
+// TCP from or to port, over IPv4 or IPv6 (untagged).
+bool tcp_port(const PcapRecord& r, uint16_t port) {
+  const auto& d = r.data;
+  size_t l4 = 0;
+  if (d.size() >= 34 && d[12] == 0x08 && d[13] == 0x00 && d[23] == 6)
+    l4 = 14 + size_t(d[14] & 0x0f) * 4;
+  else if (d.size() >= 54 && d[12] == 0x86 && d[13] == 0xdd && d[20] == 6)
+    l4 = 54;
+  if (!l4 || d.size() < l4 + 4) return false;
+  const uint16_t sport = uint16_t(d[l4] << 8 | d[l4 + 1]),
+                 dport = uint16_t(d[l4 + 2] << 8 | d[l4 + 3]);
+  return sport == port || dport == port;
+}
+
+// Eight clients, each with its own filter, on a capture that also writes every frame to a
+// file: each stream holds exactly what tcpdump selects from that file with the same filter.
+TEST(StreamCapture, EightClientsEachGetWhatTcpdumpSelects) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcstr", "198.18.49");
+  TempDir dir;
+  const std::vector<std::vector<uint8_t>> frames = make_xdp_corpus(1049, 3000);
+  const std::string replay = dir / "replay.pcap", file = dir / "all.pcap";
+  write_pcap(replay, frames);
+  const std::vector<std::string> filters = {"tcp",
+                                            "udp",
+                                            "ip6",
+                                            "icmp or icmp6",
+                                            "vlan",
+                                            "tcp[tcpflags] & tcp-syn != 0",
+                                            "net 198.18.0.0/16 and (udp or tcp)",
+                                            "not ip and not ip6"};
+  const int port = free_port(), metrics = free_port();
+  std::string why;
+  auto cap = start_capture(
+      lab.cap_if(),
+      {"--mode", "span", "-w", file, "--listen", "127.0.0.1:" + std::to_string(port),
+       "--max-streams-per-client", "8", "--metrics", "127.0.0.1:" + std::to_string(metrics)},
+      &why);
+  ASSERT_TRUE(cap) << why;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/capture";
+  std::vector<std::unique_ptr<CurlClient>> clients;
+  for (size_t i = 0; i < filters.size(); i++)
+    clients.push_back(std::make_unique<CurlClient>(
+        dir, "c" + std::to_string(i), url, std::vector<std::string>{"filter=" + filters[i]}));
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == filters.size(); }, 10s))
+      << cap->err();
+
+  auto gen = lab.send({"--pcap", replay, "--rate", "20000", "--quiet"});
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  const std::string captured = "xcap_captured_packets_total{iface=\"" + lab.cap_if() + "\"}";
+  EXPECT_TRUE(wait_until(
+      [&] { return metric(scrape_metrics(metrics), captured).value_or(0) >= frames.size(); }, 10s));
+  cap->signal(SIGINT);
+  ASSERT_EQ(cap->wait(60), 0) << cap->err();
+  auto stats = parse_stats_json(cap->err());
+  ASSERT_TRUE(stats) << cap->err();
+  EXPECT_EQ(stats->dropped, 0u) << cap->err();
+
+  size_t selected_somewhere = 0;
+  for (size_t i = 0; i < filters.size(); i++) {
+    SCOPED_TRACE("filter \"" + filters[i] + "\"");
+    ASSERT_EQ(clients[i]->wait(30), 0) << clients[i]->err();
+    const std::string want_path = dir / ("want" + std::to_string(i) + ".pcap");
+    auto td = run({"/usr/bin/tcpdump", "--time-stamp-precision=nano", "-r", file, "-w", want_path,
+                   filters[i]},
+                  60);
+    ASSERT_EQ(td.status, 0) << td.output;
+    const auto want = read_pcap_records(want_path), got = clients[i]->records();
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(as_set(got) == as_set(want)) << "the stream differs from tcpdump's selection";
+    selected_somewhere += !want.empty();
+    std::cout << "filter \"" << filters[i] << "\": " << got.size() << " of " << stats->captured
+              << "\n";
+  }
+  EXPECT_EQ(selected_somewhere, filters.size()) << "each filter must select something";
+}
+
+// The server's own connection crosses the captured interface (span mode, which takes every
+// frame): it keeps working, and none of its frames is in the stream or the file.
+TEST(StreamCapture, TheStreamsOwnConnectionIsNeverCaptured) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcself", "198.18.50");
+  TempDir dir;
+  // Span mode takes ARP too: the two ends learn each other's address beforehand.
+  ASSERT_EQ(sh_quiet("ip neigh replace " + lab.gen_ip() + " lladdr $(ip netns exec " + lab.ns() +
+                     " cat /sys/class/net/" + lab.gen_if() + "/address) dev " + lab.cap_if()),
+            0);
+  ASSERT_EQ(sh_quiet("ip netns exec " + lab.ns() + " ip neigh replace " + lab.cap_ip() +
+                     " lladdr " + lab.cap_mac() + " dev " + lab.gen_if()),
+            0);
+  const std::string token_file = dir / "token", file = dir / "all.pcap";
+  std::ofstream(token_file) << "s3cret\n";
+  const int port = free_port(), metrics = free_port();
+  std::string why;
+  auto cap = start_capture(
+      lab.cap_if(),
+      {"--mode", "span", "-w", file, "--listen", lab.cap_ip() + ":" + std::to_string(port),
+       "--token-file", token_file, "--metrics", "127.0.0.1:" + std::to_string(metrics)},
+      &why);
+  ASSERT_TRUE(cap) << why;
+  const std::string url = "http://" + lab.cap_ip() + ":" + std::to_string(port) + "/capture";
+  CurlClient client(dir, "self", url, {}, {"-H", "Authorization: Bearer s3cret"}, lab.in_ns({}));
+  const std::string ifc = "{iface=\"" + lab.cap_if() + "\"}";
+  ASSERT_TRUE(wait_until(
+      [&] { return metric(scrape_metrics(metrics), "xcap_streams" + ifc).value_or(0) == 1; }, 10s))
+      << cap->err() << client.err();
+  auto gen = lab.send({"--count", "300", "--rate", "3000", "--seq", "--quiet"});
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  // The stream's frames met the XDP program, which left them to the host.
+  EXPECT_GT(metric(scrape_metrics(metrics), "xcap_xdp_stream_own_packets_total" + ifc).value_or(0),
+            0u);
+  cap->signal(SIGINT);
+  ASSERT_EQ(cap->wait(60), 0) << cap->err();
+  ASSERT_EQ(client.wait(30), 0) << client.err();
+
+  const auto streamed = client.records(), written = read_pcap_records(file);
+  auto udp = [](const std::vector<PcapRecord>& rs) {
+    return size_t(std::count_if(rs.begin(), rs.end(), [](const PcapRecord& r) {
+      return r.data.size() > 23 && r.data[12] == 0x08 && r.data[13] == 0 && r.data[23] == 17;
+    }));
+  };
+  EXPECT_EQ(udp(streamed), 300u) << "the stream carries the traffic";
+  EXPECT_EQ(udp(written), 300u);
+  for (const auto* rs : {&streamed, &written})
+    for (const PcapRecord& r : *rs)
+      EXPECT_FALSE(tcp_port(r, uint16_t(port))) << "captured the stream's own frame:\n"
+                                                << describe_frame(r.data);
+  auto stats = parse_stats_json(cap->err());
+  ASSERT_TRUE(stats) << cap->err();
+  EXPECT_EQ(stats->captured, written.size());
+}
+
+// Whether an XDP program is attached to iface now (ip -d link shows "prog/xdp").
+bool xdp_attached(const std::string& iface) {
+  return run({"/usr/bin/ip", "-d", "link", "show", "dev", iface}, 10).output.find("prog/xdp") !=
+         std::string::npos;
+}
+
+// xcap serve attaches its XDP program at the first subscription and detaches it after the
+// last; in between the XDP filter is the union of the subscribers' filters.
+TEST(StreamServe, AttachesOnlyWhileAClientIsSubscribed) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcsrv", "198.18.51");
+  TempDir dir;
+  const int port = free_port(), metrics = free_port();
+  Subprocess serve({bin("xcap"), "serve", "-i", lab.cap_if(), "--mode", "span", "--listen",
+                    "127.0.0.1:" + std::to_string(port), "--metrics",
+                    "127.0.0.1:" + std::to_string(metrics)});
+  ASSERT_TRUE(serve.wait_for_stderr("serving", 30)) << serve.err();
+  EXPECT_FALSE(xdp_attached(lab.cap_if())) << "attached before any client";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/capture";
+  const std::string ifc = "{iface=\"" + lab.cap_if() + "\"";
+  auto scrape = [&](const std::string& series) {
+    return metric(scrape_metrics(metrics), series).value_or(0);
+  };
+
+  // A client that wants TCP only: the UDP the lab sends is dropped at XDP, by the union filter.
+  CurlClient tcp_only(dir, "tcp", url, {"filter=tcp", "count=1"});
+  ASSERT_TRUE(wait_until([&] { return xdp_attached(lab.cap_if()); }, 10s)) << serve.err();
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 1; }, 10s));
+  ASSERT_EQ(lab.send({"--count", "100", "--rate", "5000", "--quiet"}).status, 0);
+  EXPECT_TRUE(wait_until(
+      [&] { return scrape("xcap_filter_excluded_packets_total" + ifc + ",where=\"xdp\"}") == 100; },
+      10s))
+      << serve.err();
+
+  // A client without a filter: now every frame is for capture.
+  CurlClient all(dir, "all", url, {"count=50"});
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 2; }, 10s));
+  ASSERT_EQ(lab.send({"--count", "50", "--rate", "5000", "--quiet"}).status, 0);
+  ASSERT_EQ(all.wait(30), 0) << all.err();
+  EXPECT_EQ(all.records().size(), 50u);
+  EXPECT_TRUE(xdp_attached(lab.cap_if())) << "the TCP client is still subscribed";
+
+  // The last subscriber leaves (it hangs up): the program goes.
+  tcp_only.wait(0.01);  // curl still waits for its one TCP packet: the timeout kills it
+  EXPECT_TRUE(wait_until([&] { return !xdp_attached(lab.cap_if()); }, 10s)) << serve.err();
+  EXPECT_EQ(active_streams("127.0.0.1", port), 0u);
+  EXPECT_EQ(scrape("xcap_streams" + ifc + "}"), 0u);
+
+  // And comes back for the next one.
+  CurlClient again(dir, "again", url, {"count=10"});
+  ASSERT_TRUE(wait_until([&] { return xdp_attached(lab.cap_if()); }, 10s)) << serve.err();
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 1; }, 10s));
+  ASSERT_EQ(lab.send({"--count", "10", "--rate", "5000", "--quiet"}).status, 0);
+  ASSERT_EQ(again.wait(30), 0) << again.err();
+  EXPECT_EQ(again.records().size(), 10u);
+  EXPECT_TRUE(wait_until([&] { return !xdp_attached(lab.cap_if()); }, 10s)) << serve.err();
+  serve.signal(SIGINT);
+  EXPECT_EQ(serve.wait(30), 0) << serve.err();
+}
+
+}  // namespace
+}  // namespace xcap::test
