@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <unistd.h>
+
 #include <cctype>
 
 namespace xcap::sink::fanout {
@@ -21,15 +23,28 @@ std::array<uint8_t, 32> sha256(std::string_view s) {
 std::string openssl_reason() {
   std::string out;
   while (const unsigned long e = ERR_get_error()) {
-    const char* r = ERR_reason_error_string(e);
+    std::string r;
+    if (ERR_SYSTEM_ERROR(e)) {
+      r = errno_error(int(ERR_GET_REASON(e)), "").message.substr(2);  // strerror
+    } else {
+      const char* text = ERR_reason_error_string(e);
+      r = text ? text : "OpenSSL error " + std::to_string(e);
+    }
+    if (out.find(r) != std::string::npos) continue;  // OpenSSL repeats itself per layer
     if (!out.empty()) out += "; ";
-    out += r ? r : "error " + std::to_string(e);
+    out += r;
   }
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
 Error file_error(const std::string& what, const std::string& path) {
   return invalid_input(what + " '" + path + "': " + openssl_reason());
+}
+
+// OpenSSL says "system lib" for a file it cannot open; the errno says more.
+Result<void> readable(const std::string& what, const std::string& path) {
+  if (::access(path.c_str(), R_OK) == 0) return ok();
+  return invalid_input(what + " '" + path + "': " + errno_error("").message.substr(2));
 }
 
 }  // namespace
@@ -60,6 +75,11 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(const TlsFil
   ERR_clear_error();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  for (const auto& [what, path] : {std::pair{"TLS certificate", &files.cert},
+                                   {"TLS private key", &files.key},
+                                   {"TLS client CA", &files.client_ca}})
+    if (!path->empty())
+      if (auto r = readable(what, *path); !r) return r.error();
   if (SSL_CTX_use_certificate_chain_file(c, files.cert.c_str()) != 1)
     return file_error("TLS certificate", files.cert);
   if (SSL_CTX_use_PrivateKey_file(c, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
