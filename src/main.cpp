@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/capture_command.h"
+#include "cli/stream_command.h"
 
 namespace {
 const char* kUsage =
@@ -12,7 +13,7 @@ const char* kUsage =
     "\n"
     "Commands:\n"
     "  capture   capture from an interface with XDP + AF_XDP into pcap/pcapng files\n"
-    "  stream    follow capturing xcaps over TCP (not available yet)\n"
+    "  stream    follow capturing xcaps over HTTP and merge their packets into one pcapng\n"
     "\n"
     "  xcap <command> --help    options of a command\n"
     "  xcap --version\n";
@@ -31,10 +32,7 @@ int main(int argc, char** argv) {
   std::string cmd = args[0];
   args.erase(args.begin());
   if (cmd == "capture") return xcap::cli::capture_command(args);
-  if (cmd == "stream") {
-    fprintf(stderr, "xcap stream: not available in this version yet\n");
-    return 2;
-  }
+  if (cmd == "stream") return xcap::cli::stream_command(args);
   fprintf(stderr, "xcap: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }
