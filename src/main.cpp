@@ -6,6 +6,7 @@
 
 #include "cli/capture_command.h"
 #include "cli/serve_command.h"
+#include "cli/stream_command.h"
 
 namespace {
 const char* kUsage =
@@ -16,7 +17,7 @@ const char* kUsage =
     "            with --listen, stream to HTTP clients)\n"
     "  serve     the capture agent: stream to HTTP clients, capturing only while one is\n"
     "            subscribed\n"
-    "  stream    follow capturing xcaps over TCP (not available yet)\n"
+    "  stream    follow capturing xcaps over HTTP and merge their packets into one pcapng\n"
     "\n"
     "  xcap <command> --help    options of a command\n"
     "  xcap --version\n";
@@ -36,10 +37,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "capture") return xcap::cli::capture_command(args);
   if (cmd == "serve") return xcap::cli::serve_command(args);
-  if (cmd == "stream") {
-    fprintf(stderr, "xcap stream: not available in this version yet\n");
-    return 2;
-  }
+  if (cmd == "stream") return xcap::cli::stream_command(args);
   fprintf(stderr, "xcap: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

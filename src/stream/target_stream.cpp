@@ -1,0 +1,165 @@
+#include "stream/target_stream.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+
+namespace xcap::stream {
+
+namespace http = beast::http;
+
+namespace {
+
+constexpr size_t kReadBytes = 64 * 1024;
+constexpr size_t kErrorBodyBytes = 4096;  // an error's one-line reason, and some slack
+
+std::string first_line(std::string s) {
+  s = s.substr(0, s.find_first_of("\r\n"));
+  return s.size() > 300 ? s.substr(0, 300) + "..." : s;
+}
+
+}  // namespace
+
+TargetStream::TargetStream(asio::io_context& io, Target target,
+                           std::shared_ptr<asio::ssl::context> tls, std::string path_and_query,
+                           std::string token, std::chrono::steady_clock::duration idle,
+                           TargetStreamCallbacks callbacks)
+    : io_(io),
+      target_(std::move(target)),
+      path_(std::move(path_and_query)),
+      token_(std::move(token)),
+      idle_(idle),
+      cb_(std::move(callbacks)),
+      conn_(io.get_executor(), target_.tls ? std::move(tls) : nullptr),
+      stop_timer_(io) {}
+
+void TargetStream::start() {
+  asio::co_spawn(io_, run(), asio::detached);
+}
+
+void TargetStream::end(StreamEnd e) {
+  if (ended_) return;
+  ended_ = true;
+  stop_timer_.cancel();
+  cb_.ended(e);
+}
+
+void TargetStream::stop(std::chrono::steady_clock::duration wait) {
+  if (ended_ || stopping_) return;
+  stopping_ = true;
+  if (!connected_) return cut("stopped before the stream began");
+  conn_.shutdown_send();
+  stop_timer_.expires_after(wait);
+  stop_timer_.async_wait([self = shared_from_this(), wait](boost::system::error_code ec) {
+    if (ec || self->ended_) return;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+    self->cut("no final statistics within " + std::to_string(ms / 1000) +
+              (ms % 1000 ? "." + std::to_string(ms % 1000 / 100) : "") + " s of the stop");
+  });
+}
+
+void TargetStream::cut(std::string reason) {
+  if (ended_ || cut_) return;
+  cut_ = true;
+  cut_reason_ = std::move(reason);
+  conn_.cancel();
+}
+
+asio::awaitable<void> TargetStream::run() {
+  auto self = shared_from_this();
+  StreamEnd e{StreamEnd::Kind::Failed, ""};
+  try {
+    e = co_await follow();
+  } catch (const boost::system::system_error& se) {
+    e = {StreamEnd::Kind::Failed, describe_network_error(se.code())};
+  } catch (const std::exception& x) {
+    e = {StreamEnd::Kind::Failed, x.what()};
+  }
+  if (cut_) e = {StreamEnd::Kind::Stopped, cut_reason_};
+  end(std::move(e));
+}
+
+asio::awaitable<StreamEnd> TargetStream::follow() {
+  using Kind = StreamEnd::Kind;
+  co_await conn_.connect(target_.host, target_.port, idle_);
+  if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
+
+  http::request<http::empty_body> req{http::verb::get, path_, 11};
+  req.set(http::field::host, host_port(target_.host, target_.port));
+  req.set(http::field::user_agent, "xcap/" XCAP_VERSION);
+  req.set(http::field::accept, "application/vnd.tcpdump.pcapng, text/plain");
+  if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
+  conn_.tcp().expires_after(idle_);
+  co_await conn_.with_stream(
+      [&](auto& s) { return http::async_write(s, req, asio::use_awaitable); });
+
+  beast::flat_buffer buf;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);  // a stream has no end in sight
+  conn_.tcp().expires_after(idle_);
+  co_await conn_.with_stream(
+      [&](auto& s) { return http::async_read_header(s, buf, parser, asio::use_awaitable); });
+
+  std::vector<uint8_t> chunk(kReadBytes);
+  const unsigned status = parser.get().result_int();
+  if (status != 200) {  // the reason is the body's one line
+    std::string text;
+    boost::system::error_code ec;
+    while (!parser.is_done() && text.size() < kErrorBodyBytes && !ec) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      conn_.tcp().expires_after(idle_);
+      co_await conn_.with_stream([&](auto& s) {
+        return http::async_read_some(s, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      });
+      if (ec == http::error::need_buffer) ec = {};
+      text.append(reinterpret_cast<const char*>(chunk.data()),
+                  chunk.size() - parser.get().body().size);
+    }
+    std::string why = "HTTP " + std::to_string(status);
+    const std::string line = first_line(text);
+    why += ": " + (line.empty() ? std::string(parser.get().reason()) : line);
+    co_return StreamEnd{Kind::Failed, why};
+  }
+  connected_ = true;
+  cb_.connected();
+
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    // While stopping, the stop timer bounds the wait; idle_ is the longest silence otherwise.
+    conn_.tcp().expires_after(idle_);
+    boost::system::error_code ec;
+    co_await conn_.with_stream([&](auto& s) {
+      return http::async_read_some(s, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+    });
+    if (ec == http::error::need_buffer) ec = {};
+    if (const size_t n = chunk.size() - parser.get().body().size; n > 0) {
+      if (std::string bad = cb_.body(chunk.data(), n); !bad.empty())
+        co_return StreamEnd{Kind::Failed, bad};
+    }
+    if (!ec) continue;
+    if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
+    if (ec == beast::error::timeout && stopping_)
+      co_return StreamEnd{Kind::Stopped, "no final statistics before the connection timed out"};
+    if (ec == beast::error::timeout) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(idle_).count();
+      co_return StreamEnd{Kind::Failed, "nothing received for " + std::to_string(s) + " s"};
+    }
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset) {
+      if (stopping_)
+        co_return StreamEnd{Kind::Stopped,
+                            "the server closed the connection without final statistics"};
+      co_return StreamEnd{Kind::Failed, "connection closed before the end of the stream"};
+    }
+    co_return StreamEnd{stopping_ ? Kind::Stopped : Kind::Failed, describe_network_error(ec)};
+  }
+  co_return StreamEnd{Kind::Complete, ""};
+}
+
+}  // namespace xcap::stream
