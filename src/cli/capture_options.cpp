@@ -448,7 +448,7 @@ Result<void> parse_ports(const Raw& r, const po::variables_map&, CaptureOptions&
 }
 
 Result<void> parse_stream(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
-  StreamOptions& s = o.stream;
+  ServerOptions& s = o.stream;
   if (r.listen.empty()) {
     for (const char* flag : {"token-file", "tls-cert", "tls-key", "tls-client-ca", "max-streams",
                              "max-streams-per-client", "stream-buffer"})

@@ -12,7 +12,7 @@
 namespace xcap::cli {
 
 using pipeline::CaptureOptions;
-using pipeline::StreamOptions;
+using pipeline::ServerOptions;
 
 // Outcome of parsing: options to run with, or text to print and an exit status.
 struct ParsedCapture {

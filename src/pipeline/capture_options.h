@@ -19,7 +19,7 @@ namespace xcap::pipeline {
 
 // The streaming server's flags (--listen and the ones that need it). Files are read when the
 // pipeline starts, not while parsing.
-struct StreamOptions {
+struct ServerOptions {
   std::string listen;      // --listen, normalised ADDR:PORT; empty: no streaming
   std::string token_file;  // --token-file: the bearer token clients must send
   std::string tls_cert, tls_key, tls_client_ca;  // --tls-cert/--tls-key, --tls-client-ca (mTLS)
@@ -57,7 +57,7 @@ struct CaptureOptions {
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;
   std::string metrics_addr;  // --metrics, normalised ADDR:PORT
-  StreamOptions stream;
+  ServerOptions stream;
   // Tuning (README "Tuning" explains each).
   unsigned batch_size = defaults::kBatchSize;
   uint32_t rx_ring = defaults::kRxRing;

@@ -29,7 +29,7 @@ Result<std::string> read_token(const std::string& path) {
 
 }  // namespace
 
-Result<sink::fanout::StreamServerConfig> stream_server_config(const StreamOptions& o) {
+Result<sink::fanout::StreamServerConfig> stream_server_config(const ServerOptions& o) {
   sink::fanout::StreamServerConfig c;
   c.listen = o.listen;
   if (!o.token_file.empty()) {

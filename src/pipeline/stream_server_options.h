@@ -1,4 +1,4 @@
-// The streaming server's configuration from the command line's StreamOptions: the token file
+// The streaming server's configuration from the command line's ServerOptions: the token file
 // is read here, when the capture starts, not while parsing.
 #pragma once
 
@@ -9,6 +9,6 @@
 namespace xcap::pipeline {
 
 // Errors name the file (--token-file FILE: cannot read / is empty).
-Result<sink::fanout::StreamServerConfig> stream_server_config(const StreamOptions& o);
+Result<sink::fanout::StreamServerConfig> stream_server_config(const ServerOptions& o);
 
 }  // namespace xcap::pipeline

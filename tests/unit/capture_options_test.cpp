@@ -79,7 +79,7 @@ TEST(CaptureOptions, StreamingFlags) {
                   "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem",
                   "--max-streams", "3", "--max-streams-per-client", "1", "--stream-buffer", "8"});
   ASSERT_TRUE(r.options) << r.message;
-  const StreamOptions& s = r.options->stream;
+  const ServerOptions& s = r.options->stream;
   EXPECT_EQ(s.listen, "[::1]:9000");
   EXPECT_EQ(s.token_file, "/etc/xcap/token");
   EXPECT_EQ(s.tls_cert, "c.pem");
