@@ -13,6 +13,7 @@
 #include "common/pcap_file.h"
 #include "common/wait_until.h"
 #include "common/xcap_run.h"
+#include "stream/pcapng_stream_reader.h"
 
 namespace xcap::test {
 namespace {
@@ -75,6 +76,46 @@ bool tcp_port(const PcapRecord& r, uint16_t port) {
   const uint16_t sport = uint16_t(d[l4] << 8 | d[l4 + 1]),
                  dport = uint16_t(d[l4 + 2] << 8 | d[l4 + 3]);
   return sport == port || dport == port;
+}
+
+// A pcapng stream or file read block by block: what a test checks beyond the packets.
+struct PcapngBlocks {
+  std::vector<std::string> names;  // each interface's if_name, by id
+  struct Packet {
+    uint32_t iface;
+    uint64_t ts_ns;
+    std::vector<uint8_t> data;
+  };
+  std::vector<Packet> packets;
+  std::vector<stream::StatisticsBlock> stats;
+  std::string error;
+};
+
+PcapngBlocks read_pcapng_blocks(const std::string& path) {
+  PcapngBlocks out;
+  const std::string bytes = read_file(path);
+  stream::PcapngStreamReader reader;
+  reader.feed(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  while (auto b = reader.next()) {
+    if (!*b) {
+      out.error = b->error().message;
+      break;
+    }
+    if (auto* i = std::get_if<stream::InterfaceBlock>(&**b)) out.names.push_back(i->name);
+    if (auto* p = std::get_if<stream::PacketBlock>(&**b))
+      out.packets.push_back({p->iface, p->ts_ns, {p->data, p->data + p->caplen}});
+    if (auto* st = std::get_if<stream::StatisticsBlock>(&**b)) out.stats.push_back(*st);
+  }
+  if (out.error.empty() && reader.pending()) out.error = "a partial block at the end";
+  return out;
+}
+
+// xcap-gen --seq: the frame's sequence number, in its last 4 bytes.
+uint32_t seq_of(const std::vector<uint8_t>& d) {
+  const size_t n = d.size();
+  return n < 4 ? 0
+               : uint32_t(d[n - 4]) << 24 | uint32_t(d[n - 3]) << 16 | uint32_t(d[n - 2]) << 8 |
+                     d[n - 1];
 }
 
 // Eight clients, each with its own filter, on a capture that also writes every frame to a
@@ -253,6 +294,121 @@ TEST(StreamServe, AttachesOnlyWhileAClientIsSubscribed) {
   EXPECT_TRUE(wait_until([&] { return !xdp_attached(lab.cap_if()); }, 10s)) << serve.err();
   serve.signal(SIGINT);
   EXPECT_EQ(serve.wait(30), 0) << serve.err();
+}
+
+// Three capturing xcaps, each on its own lab, followed by one `xcap stream`: every packet
+// sent appears exactly once in the merged file, on its target's interface, in timestamp order.
+TEST(StreamFollow, ThreeServersMergeIntoOneFile) {
+  XCAP_REQUIRE_PRIVILEGED();
+  constexpr int kFrames = 3000;
+  std::vector<std::unique_ptr<Lab>> labs;
+  std::vector<std::unique_ptr<Subprocess>> caps;
+  std::vector<std::string> targets;
+  for (int i = 0; i < 3; i++) {
+    labs.push_back(
+        std::make_unique<Lab>("xcm" + std::to_string(i), "198.18." + std::to_string(52 + i)));
+    const int port = free_port();
+    std::string why;
+    caps.push_back(
+        start_capture(labs.back()->cap_if(),
+                      {"--mode", "span", "--listen", "127.0.0.1:" + std::to_string(port)}, &why));
+    ASSERT_TRUE(caps.back()) << why;
+    targets.push_back("127.0.0.1:" + std::to_string(port));
+  }
+  TempDir dir;
+  const std::string merged = dir / "merged.pcapng";
+  std::vector<std::string> argv{bin("xcap"), "stream"};
+  argv.insert(argv.end(), targets.begin(), targets.end());
+  argv.insert(argv.end(), {"-c", std::to_string(kFrames), "-f", "udp", "-w", merged});
+  Subprocess follow(argv);
+  for (const std::string& t : targets)
+    ASSERT_TRUE(follow.wait_for_stderr(t + ": connected", 10)) << follow.err();
+  // The three senders run at once, so the streams' timestamps interleave.
+  std::vector<std::unique_ptr<Subprocess>> senders;
+  for (const auto& lab : labs)
+    senders.push_back(std::make_unique<Subprocess>(lab->gen_argv(
+        {"--count", std::to_string(kFrames), "--rate", "20000", "--seq", "--quiet"})));
+  for (auto& s : senders) ASSERT_EQ(s->wait(60), 0) << s->err();
+  ASSERT_EQ(follow.wait(60), 0) << follow.err();
+
+  const PcapngBlocks m = read_pcapng_blocks(merged);
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  std::vector<std::set<uint32_t>> seqs(m.names.size());
+  uint64_t last_ts = 0, backwards = 0;
+  for (const auto& p : m.packets) {
+    ASSERT_LT(p.iface, m.names.size());
+    EXPECT_TRUE(seqs[p.iface].insert(seq_of(p.data)).second) << "a packet twice";
+    backwards += p.ts_ns < last_ts;
+    last_ts = std::max(last_ts, p.ts_ns);
+  }
+  EXPECT_EQ(backwards, 0u) << "timestamps must never decrease";
+  for (size_t i = 0; i < labs.size(); i++) {
+    const std::string name = targets[i] + "/" + labs[i]->cap_if();
+    const auto at = std::find(m.names.begin(), m.names.end(), name);
+    ASSERT_NE(at, m.names.end()) << name << " is not among " << ::testing::PrintToString(m.names);
+    EXPECT_EQ(seqs[size_t(at - m.names.begin())].size(), size_t(kFrames)) << name;
+  }
+  EXPECT_EQ(m.packets.size(), size_t(3 * kFrames));
+  for (const std::string& t : targets)
+    EXPECT_NE(follow.err().find(t + ": finished"), std::string::npos) << follow.err();
+  for (auto& c : caps) c->signal(SIGINT);
+  for (auto& c : caps) EXPECT_EQ(c->wait(60), 0) << c->err();
+}
+
+// Ctrl-C on xcap stream while traffic flows: the file is complete, and for each target it
+// holds exactly the packets that server's final statistics say it delivered.
+TEST(StreamFollow, CtrlCLeavesACompleteFileThatMatchesTheServersStatistics) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab a("xcstp0", "198.18.55"), b("xcstp1", "198.18.56");
+  std::vector<std::unique_ptr<Subprocess>> caps;
+  std::vector<std::string> targets;
+  for (const Lab* lab : {&a, &b}) {
+    const int port = free_port();
+    std::string why;
+    caps.push_back(start_capture(
+        lab->cap_if(), {"--mode", "span", "--listen", "127.0.0.1:" + std::to_string(port)}, &why));
+    ASSERT_TRUE(caps.back()) << why;
+    targets.push_back("127.0.0.1:" + std::to_string(port));
+  }
+  TempDir dir;
+  const std::string merged = dir / "merged.pcapng";
+  Subprocess follow({bin("xcap"), "stream", targets[0], targets[1], "-w", merged});
+  for (const std::string& t : targets)
+    ASSERT_TRUE(follow.wait_for_stderr(t + ": connected", 10)) << follow.err();
+  std::vector<std::unique_ptr<Subprocess>> senders;
+  for (const Lab* lab : {&a, &b})
+    senders.push_back(std::make_unique<Subprocess>(
+        lab->gen_argv({"--count", "200000", "--rate", "20000", "--seq", "--quiet"})));
+  // Mid-traffic: packets have arrived from both.
+  ASSERT_TRUE(wait_until([&] { return read_file(merged).size() > 200'000; }, 20s));
+  follow.signal(SIGINT);
+  EXPECT_EQ(follow.wait(30), 0) << follow.err();
+  for (auto& s : senders) s->signal(SIGINT);
+
+  const PcapngBlocks m = read_pcapng_blocks(merged);
+  ASSERT_TRUE(m.error.empty()) << m.error << "\n" << follow.err();
+  for (size_t i = 0; i < targets.size(); i++) {
+    SCOPED_TRACE(targets[i]);
+    const std::string name = targets[i] + "/" + (i ? b : a).cap_if();
+    const auto at = std::find(m.names.begin(), m.names.end(), name);
+    ASSERT_NE(at, m.names.end()) << ::testing::PrintToString(m.names);
+    const uint32_t id = uint32_t(at - m.names.begin());
+    const size_t packets = size_t(std::count_if(m.packets.begin(), m.packets.end(),
+                                                [&](const auto& p) { return p.iface == id; }));
+    EXPECT_GT(packets, 0u);
+    const stream::StatisticsBlock* last = nullptr;
+    for (const auto& st : m.stats)
+      if (st.iface == id) last = &st;
+    ASSERT_TRUE(last) << "no statistics from " << targets[i];
+    EXPECT_NE(last->comment.find("end:"), std::string::npos) << last->comment;
+    ASSERT_TRUE(last->counters.usrdeliv);
+    EXPECT_EQ(*last->counters.usrdeliv, packets) << "the server's final statistics";
+    EXPECT_NE(follow.err().find(targets[i] + ": " + std::to_string(packets) + " packets received"),
+              std::string::npos)
+        << follow.err();
+  }
+  for (auto& c : caps) c->signal(SIGINT);
+  for (auto& c : caps) EXPECT_EQ(c->wait(60), 0) << c->err();
 }
 
 }  // namespace

@@ -402,10 +402,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
   }
 
-  // A client that closes its end (or resets) ends its stream; anything it sends is dropped.
+  // A client that half-closes its end (xcap stream on Ctrl-C) asks the stream to end: it
+  // still reads, and gets the rest, the last statistics block and the last chunk. A reset or
+  // any other error ends it at once. Anything the client sends is dropped.
   void watch_client() {
     stream_.async_read_some(asio::buffer(discard_),
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+                                return self->end_stream("end: client closed");
                               if (ec) return self->client_gone();
                               self->watch_client();
                             });
