@@ -260,6 +260,14 @@ TEST(StreamServer, ACaptureThatCannotStartIs503WithItsReason) {
   EXPECT_EQ(rig.subscriptions(), 0u);
 }
 
+TEST(StreamServer, AfterTheCaptureStoppedARequestIs503) {
+  StreamRig rig;
+  ASSERT_TRUE(rig.ok());
+  rig.fan->stop("end: capture over");
+  expect_refused(rig, test::http(rig.url("/capture")), 503, "the capture is stopping");
+  EXPECT_TRUE(rig.server->streams().empty());
+}
+
 TEST(StreamServer, HealthzSaysOkOrTheHooksReason) {
   std::atomic<bool> healthy{true};
   StreamServerConfig cfg;
