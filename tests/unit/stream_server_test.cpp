@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "common/capture_readers.h"
 #include "common/libpcap_reference.h"
 #include "common/pcap_file.h"
 #include "common/stream_server_kit.h"
@@ -112,6 +113,10 @@ TEST(StreamServer, CountEndsTheStream) {
   ASSERT_EQ(got.error, "");
   EXPECT_EQ(got.records.size(), 10u);
   EXPECT_TRUE(contains(body, "end: count reached"));
+  // tshark reads the stream as curl wrote it, statistics and comment blocks included.
+  std::string why;
+  EXPECT_EQ(test::tshark_count(ng.path(), &why), std::optional<uint64_t>(10)) << why;
+  EXPECT_EQ(test::tshark_count(pcap.path(), &why), std::optional<uint64_t>(7)) << why;
   auto got_pcap = test::read_pcap_bytes(pcap.body());
   ASSERT_EQ(got_pcap.error, "");
   EXPECT_EQ(got_pcap.link_type, 1);
