@@ -80,11 +80,11 @@ void StreamRig::feed(const std::vector<Bytes>& frames, size_t batch,
     // One block at a time: the producer's blocks are not what these tests are about.
     for (size_t s = 0; s < subs.size(); s++) {
       offered[s] += n;
-      // A stream whose count was reached takes no more.
+      // A stream that ended, or whose count was reached, takes no more.
       const auto taken = [&] {
         const auto st = subs[s]->stats();
         const uint64_t count = subs[s]->config().count;
-        return st.offered >= offered[s] || (count && st.delivered >= count);
+        return st.offered >= offered[s] || (count && st.delivered >= count) || subs[s]->ended();
       };
       ASSERT_TRUE(wait_until(taken, 20s)) << "the fanout did not offer batch " << i / batch;
     }

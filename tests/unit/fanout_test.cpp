@@ -185,5 +185,47 @@ TEST(Fanout, CountEndsTheStream) {
   EXPECT_TRUE(contains(all, "end: count reached"));
 }
 
+// The first packet of an interface may not fit a congested client's buffer: the interface's
+// description must still reach the stream, or every later packet and statistics block of that
+// interface refers to one the reader never saw (libpcap: "interface ID out of range").
+TEST(Fanout, AnInterfaceFirstSeenWhileCongestedIsStillDescribed) {
+  auto f = Fanout::open(FanoutConfig{});
+  ASSERT_TRUE(f.ok());
+  Fanout& fan = **f;
+  fan.start();
+  SubscriptionConfig c;
+  c.buffer_bytes = 256;  // the section header fits, a 1,000-byte frame does not
+  auto s = *fan.subscribe(c);
+  std::vector<Bytes> big = {
+      FrameBuilder().eth().ipv4("198.18.0.1", "198.18.0.2").udp(1, 2).payload(1000).build()};
+  fan.producer(0).append(views(big, 1));
+  fan.producer(0).seal();
+  ASSERT_TRUE(test::wait_until([&] { return s->stats().dropped == 1; }, 10s));
+  Bytes all = s->take(0ms);
+  std::vector<Bytes> small = {frame(0), frame(1)};
+  fan.producer(0).append(views(small, 2));
+  fan.producer(0).seal();
+  ASSERT_TRUE(test::wait_until([&] { return s->stats().offered == 3; }, 10s));
+  fan.stop("end: test over");
+  const Bytes rest = drain(*s);
+  all.insert(all.end(), rest.begin(), rest.end());
+  auto got = test::read_pcap_bytes(all);
+  ASSERT_EQ(got.error, "");
+  EXPECT_EQ(got.records.size(), s->stats().delivered);
+  EXPECT_GE(got.records.size(), 1u);
+}
+
+// A subscription made after the fanout stopped would never end: its client would wait
+// forever. It is refused instead, with a reason for the client.
+TEST(Fanout, SubscribingAfterStopIsRefused) {
+  auto f = Fanout::open(FanoutConfig{});
+  ASSERT_TRUE(f.ok());
+  (*f)->start();
+  (*f)->stop("end: capture over");
+  auto s = (*f)->subscribe(SubscriptionConfig{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("stopp"), std::string::npos) << s.error().message;
+}
+
 }  // namespace
 }  // namespace xcap::sink::fanout

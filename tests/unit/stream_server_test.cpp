@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "common/capture_readers.h"
 #include "common/libpcap_reference.h"
 #include "common/pcap_file.h"
 #include "common/stream_server_kit.h"
@@ -112,6 +113,10 @@ TEST(StreamServer, CountEndsTheStream) {
   ASSERT_EQ(got.error, "");
   EXPECT_EQ(got.records.size(), 10u);
   EXPECT_TRUE(contains(body, "end: count reached"));
+  // tshark reads the stream as curl wrote it, statistics and comment blocks included.
+  std::string why;
+  EXPECT_EQ(test::tshark_count(ng.path(), &why), std::optional<uint64_t>(10)) << why;
+  EXPECT_EQ(test::tshark_count(pcap.path(), &why), std::optional<uint64_t>(7)) << why;
   auto got_pcap = test::read_pcap_bytes(pcap.body());
   ASSERT_EQ(got_pcap.error, "");
   EXPECT_EQ(got_pcap.link_type, 1);
@@ -126,11 +131,11 @@ TEST(StreamServer, DurationEndsTheStream) {
   StreamRig rig;
   ASSERT_TRUE(rig.ok());
   const auto t0 = std::chrono::steady_clock::now();
-  CurlStream c(rig.url("/capture?duration=0.5&filter=icmp"));
+  CurlStream c(rig.url("/capture?duration=1.5&filter=icmp"));
   ASSERT_TRUE(rig.wait_subscriptions(1));
   rig.feed(test::mixed_frames(60));
   ASSERT_EQ(c.wait(30), 0) << c.err();
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, 500ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);
   const Bytes body = c.body();
   EXPECT_TRUE(contains(body, "end: duration reached"));
   EXPECT_EQ(records(body), selected(test::mixed_frames(60), "icmp"));
@@ -258,6 +263,14 @@ TEST(StreamServer, ACaptureThatCannotStartIs503WithItsReason) {
                  "cannot attach the XDP program to eth9: test");
   EXPECT_TRUE(rig.server->streams().empty());
   EXPECT_EQ(rig.subscriptions(), 0u);
+}
+
+TEST(StreamServer, AfterTheCaptureStoppedARequestIs503) {
+  StreamRig rig;
+  ASSERT_TRUE(rig.ok());
+  rig.fan->stop("end: capture over");
+  expect_refused(rig, test::http(rig.url("/capture")), 503, "the capture is stopping");
+  EXPECT_TRUE(rig.server->streams().empty());
 }
 
 TEST(StreamServer, HealthzSaysOkOrTheHooksReason) {

@@ -100,6 +100,10 @@ void Fanout::publish_locked() {
 Result<std::shared_ptr<Subscription>> Fanout::subscribe(SubscriptionConfig cfg) {
   auto s = std::make_shared<Subscription>(std::move(cfg), cfg_.interfaces, cfg_.iface0);
   std::lock_guard lock(mu_);
+  // After stop nothing would ever end the stream: its client would wait forever. stop() sets
+  // stopping_ before it ends subs_ under mu_, so a subscription added here is always ended.
+  if (stopping_.load(std::memory_order_acquire))
+    return make_error(ErrorKind::System, "the capture is stopping");
   subs_.push_back(s);
   publish_locked();
   return s;

@@ -9,7 +9,9 @@
 // of memory (its request head, at most kMaxRequestHead bytes, and while streaming the bytes in
 // flight to the client). A stream is pumped by write completions and a short timer: the
 // server never waits on the fanout thread, and the fanout never waits on a client (a client
-// that reads too slowly loses its own packets: Subscription).
+// that reads too slowly loses its own packets: Subscription). The filter is compiled and
+// StreamHost::subscribe called on the server's thread: a host whose subscribe is slow (it
+// attaches XDP) delays the other connections by that much.
 #pragma once
 
 #include <chrono>

@@ -63,6 +63,10 @@ void Subscription::offer(const uint8_t* records, size_t bytes, uint64_t now_ns) 
     s = stats_;
   }
   const uint64_t dropped_before = s.dropped;
+  // Record bytes staged: what room limits. Interface descriptions are not counted: each is
+  // written once per stream, and a stream must have it even when the record that needed it
+  // is dropped, or every later record of that interface would point at nothing.
+  size_t kept = 0;
   for (size_t off = 0; off < bytes;) {
     size_t n = 0;
     const PacketView v = decode_raw_record(records + off, &n);
@@ -74,17 +78,22 @@ void Subscription::offer(const uint8_t* records, size_t bytes, uint64_t now_ns) 
     if (!cfg_.pcapng && v.link_type != kLinkEthernet) continue;  // pcap: one link type
     s.matched++;
     if (cfg_.count && s.delivered >= cfg_.count) break;
+    if (cfg_.pcapng && v.iface_id >= idbs_) add_interfaces(v.iface_id);
     const size_t before = staging_.size();
     encode(v);
-    if (staging_.size() > room) {  // the client's buffer is full: this client loses it
+    const size_t record = staging_.size() - before;
+    if (kept + record > room) {  // the client's buffer is full: this client loses it
       staging_.resize(before);
       s.dropped++;
       continue;
     }
+    kept += record;
     s.delivered++;
   }
   const bool newly_congested = s.dropped > stats_.dropped && !stats_.congested;
-  push(staging_, cfg_.buffer_bytes);
+  // Never refused: the records fit in room (the connection only ever frees some), and the
+  // descriptions beyond it are bounded by the number of interfaces.
+  push(staging_, SIZE_MAX);
   staging_.clear();
   {
     std::lock_guard lock(mu_);
