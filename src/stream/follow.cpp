@@ -171,7 +171,10 @@ class Follower {
       f.outcome.server_dropped = f.dropped_before_section;
       for (const auto& [id, d] : f.osdrop) f.outcome.server_dropped += d;
       const std::string& c = st->comment;
-      if (c.rfind("congested", 0) == 0)
+      if (c.rfind("congested until the end", 0) == 0)
+        status(name,
+               "congested until the end (" + std::to_string(lost_in(c).value_or(0)) + " lost)");
+      else if (c.rfind("congested", 0) == 0)
         status(name, "congested (" + std::to_string(st->counters.osdrop.value_or(0)) + " lost)");
       else if (c.rfind("cleared", 0) == 0)
         status(name, "cleared (" + std::to_string(lost_in(c).value_or(0)) + " lost)");

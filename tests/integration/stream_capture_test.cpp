@@ -3,10 +3,17 @@
 // subscribed. Traffic comes from xcap-gen through a veth lab.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <set>
+#include <thread>
 
+#include "common/fd.h"
 #include "common/filter_corpus.h"
 #include "common/frame_format.h"
 #include "common/lab.h"
@@ -409,6 +416,150 @@ TEST(StreamFollow, CtrlCLeavesACompleteFileThatMatchesTheServersStatistics) {
   }
   for (auto& c : caps) c->signal(SIGINT);
   for (auto& c : caps) EXPECT_EQ(c->wait(60), 0) << c->err();
+}
+
+// A client that reads its stream at 100 KB/s until told to hurry, then to the end: an HTTP/1.0
+// request, so the body comes unchunked and ends when the server closes.
+class SlowReader {
+ public:
+  SlowReader(int port, const std::string& from, const std::string& target, std::string path)
+      : path_(std::move(path)) {
+    fd_ = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, from.c_str(), &a.sin_addr);
+    bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    a.sin_port = htons(uint16_t(port));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    const std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd_.get(), req.data(), req.size()) != ssize_t(req.size())) return;
+    thread_ = std::thread([this] { read_all(); });
+  }
+  ~SlowReader() {
+    hurry_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Reads the rest at full speed; true once the server closed and the body is in the file.
+  bool finish(double timeout_s) {
+    hurry_ = true;
+    const bool done = wait_until([&] { return done_.load(); },
+                                 std::chrono::milliseconds(int64_t(timeout_s * 1000)));
+    if (done) {
+      thread_.join();
+      const auto body = response_.find("\r\n\r\n");
+      std::ofstream(path_, std::ios::binary)
+          << (body == std::string::npos ? "" : response_.substr(body + 4));
+    }
+    return done;
+  }
+  uint64_t slow_bytes() const { return slow_bytes_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void read_all() {
+    char buf[65536];
+    for (;;) {
+      const bool hurry = hurry_.load();
+      const ssize_t n = read(fd_.get(), buf, hurry ? sizeof buf : 10'000);
+      if (n <= 0) break;
+      response_.append(buf, size_t(n));
+      if (!hurry) {
+        slow_bytes_ += uint64_t(n);
+        std::this_thread::sleep_for(100ms);  // 10 KB per 100 ms
+      }
+    }
+    done_ = true;
+  }
+  std::string path_, response_;
+  Fd fd_;
+  std::thread thread_;
+  std::atomic<bool> hurry_{false}, done_{false};
+  uint64_t slow_bytes_ = 0;
+};
+
+// A client reading at 100 KB/s beside a fast one, on a capture that also writes a file: the
+// slow one is told, block by block, how many packets it lost, and the numbers add up to its
+// final statistics and to the metric; the fast client and the file lose nothing.
+TEST(StreamCapture, ASlowClientLosesOnlyItsOwnPackets) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcslow", "198.18.57");
+  TempDir dir;
+  const std::string file = dir / "all.pcap";
+  const int port = free_port(), metrics = free_port();
+  std::string why;
+  auto cap =
+      start_capture(lab.cap_if(),
+                    {"--mode", "span", "-w", file, "--listen", "127.0.0.1:" + std::to_string(port),
+                     "--stream-buffer", "1", "--metrics", "127.0.0.1:" + std::to_string(metrics)},
+                    &why);
+  ASSERT_TRUE(cap) << why;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/capture";
+  // Different source addresses: the metric is per client address.
+  // The fast stream ends with the last frame sent, the slow one 8 s after it began (the
+  // traffic lasts 4 s); then it still reads what its buffer holds.
+  CurlClient fast(dir, "fast", url, {"filter=udp", "count=40000"}, {"--interface", "127.0.0.2"});
+  SlowReader slow(port, "127.0.0.3", "/capture?filter=udp&duration=8", dir / "slow.pcapng");
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 2; }, 10s));
+  // 40 MB in 4 s: forty times what the slow client reads.
+  auto gen =
+      lab.send({"--count", "40000", "--rate", "10000", "--size", "1000", "--seq", "--quiet"});
+  ASSERT_EQ(gen.status, 0) << gen.output;
+  const std::string ifc = "iface=\"" + lab.cap_if() + "\"";
+  Scrape m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = scrape_metrics(metrics);
+        return metric(m, "xcap_captured_packets_total{" + ifc + "}").value_or(0) >= 40000;
+      },
+      10s));
+  const uint64_t metric_drops =
+      metric(m, "xcap_stream_dropped_packets_total{" + ifc + ",client=\"127.0.0.3\"}").value_or(0);
+  EXPECT_FALSE(
+      metric(m, "xcap_stream_dropped_packets_total{" + ifc + ",client=\"127.0.0.2\"}").value_or(0))
+      << "the fast client";
+  ASSERT_EQ(fast.wait(30), 0) << fast.err();
+  // The slow stream has ended (its duration): what the kernel and the server still hold for
+  // it (megabytes on loopback) may now be read at full speed.
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 0; }, 30s))
+      << cap->err();
+  ASSERT_TRUE(slow.finish(60)) << cap->err();
+  cap->signal(SIGINT);
+  ASSERT_EQ(cap->wait(60), 0) << cap->err();
+
+  std::vector<PcapRecord> written = read_pcap_records(file);
+  std::erase_if(written, [](const PcapRecord& r) {  // the lab's own chatter (IPv6 ND)
+    return !(r.data.size() > 23 && r.data[12] == 0x08 && r.data[13] == 0 && r.data[23] == 17);
+  });
+  auto stats = parse_stats_json(cap->err());
+  ASSERT_TRUE(stats) << cap->err();
+  EXPECT_EQ(stats->dropped, 0u) << cap->err();
+  EXPECT_EQ(written.size(), 40000u);
+  EXPECT_TRUE(as_set(fast.records()) == as_set(written)) << "the fast client lost packets";
+
+  const PcapngBlocks s = read_pcapng_blocks(slow.path());
+  EXPECT_GT(slow.slow_bytes(), 0u);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  ASSERT_FALSE(s.stats.empty());
+  const auto& last = s.stats.back();
+  ASSERT_TRUE(last.counters.osdrop && last.counters.usrdeliv);
+  EXPECT_EQ(*last.counters.usrdeliv, s.packets.size());
+  EXPECT_GT(*last.counters.osdrop, 0u) << "a client reading at 100 KB/s must lose packets";
+  EXPECT_EQ(*last.counters.usrdeliv + *last.counters.osdrop, written.size());
+  // Each congestion ends with "cleared: this client lost N packets while congested (M in all)"
+  // or, at the end, "congested until the end: ...": the Ns add up to what the client lost.
+  uint64_t lost = 0, congestions = 0;
+  const std::string count_at = "this client lost ";
+  for (const auto& b : s.stats) {
+    congestions += b.comment.rfind("congested: ", 0) == 0;
+    if (const size_t at = b.comment.find(count_at); at != std::string::npos)
+      lost += std::stoull(b.comment.substr(at + count_at.size()));
+  }
+  EXPECT_GT(congestions, 0u);
+  EXPECT_EQ(lost, *last.counters.osdrop);
+  // Scraped once the traffic was over; a stray frame (IPv6 neighbour discovery) may add one.
+  EXPECT_GT(metric_drops, 0u);
+  EXPECT_LE(metric_drops, *last.counters.osdrop);
 }
 
 }  // namespace

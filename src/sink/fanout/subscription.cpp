@@ -124,6 +124,11 @@ void Subscription::status(const std::string& comment, uint64_t now_ns, uint64_t 
   staging_.clear();
 }
 
+std::string Subscription::lost_while_congested(const SubscriptionStats& s) const {
+  return "this client lost " + std::to_string(s.dropped - dropped_at_congestion_) +
+         " packets while congested (" + std::to_string(s.dropped) + " in all)";
+}
+
 void Subscription::tick(uint64_t now_ns, uint64_t upstream_drops) {
   if (finished_) return;
   SubscriptionStats s = stats();
@@ -134,10 +139,7 @@ void Subscription::tick(uint64_t now_ns, uint64_t upstream_drops) {
       drained = buffered_ < cfg_.buffer_bytes / 2;
       if (drained) stats_.congested = false;
     }
-    if (drained)
-      status("cleared: this client lost " + std::to_string(s.dropped - dropped_at_congestion_) +
-                 " packets while congested (" + std::to_string(s.dropped) + " in all)",
-             now_ns, upstream_drops);
+    if (drained) status("cleared: " + lost_while_congested(s), now_ns, upstream_drops);
   }
   status("", now_ns, upstream_drops);
   if (cfg_.count && s.delivered >= cfg_.count) finish("end: count reached", now_ns, upstream_drops);
@@ -146,6 +148,11 @@ void Subscription::tick(uint64_t now_ns, uint64_t upstream_drops) {
 void Subscription::finish(const std::string& why, uint64_t now_ns, uint64_t upstream_drops) {
   if (finished_) return;
   finished_ = true;
+  // A congestion that lasts to the end is reported too, so the counts a client reads in its
+  // stream always add up to what it lost.
+  const SubscriptionStats s = stats();
+  if (s.congested)
+    status("congested until the end: " + lost_while_congested(s), now_ns, upstream_drops);
   status(why, now_ns, upstream_drops);
   {
     std::lock_guard lock(mu_);

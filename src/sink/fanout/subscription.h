@@ -7,7 +7,8 @@
 // Status in a pcapng stream: an Interface Statistics Block every second (isb_ifrecv: records
 // offered, isb_filteraccept: selected, isb_osdrop: lost to this client's full buffer,
 // isb_usrdeliv: put in its stream, isb_ifdrop: lost before the fanout), one with a comment at
-// each change (congested, cleared with the count lost) and a last one saying why it ended.
+// each change (congested; cleared, or congested until the end, each with the count lost in
+// that congestion) and a last one saying why it ended.
 #pragma once
 
 #include <chrono>
@@ -75,6 +76,8 @@ class Subscription {
   void add_interfaces(uint32_t up_to);
   void push(std::vector<uint8_t>& bytes, size_t limit);  // appends if it fits under limit
   void status(const std::string& comment, uint64_t now_ns, uint64_t upstream_drops);
+  // "this client lost N packets while congested (M in all)": the congestion's own count.
+  std::string lost_while_congested(const SubscriptionStats& s) const;
 
   const SubscriptionConfig cfg_;
   const std::shared_ptr<const InterfaceTable> interfaces_;
