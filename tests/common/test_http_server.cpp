@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -52,13 +54,19 @@ const char* reason_of(int status) {
   }
 }
 
+ssize_t receive(int fd, SSL* ssl, char* buf, size_t n) {
+  if (!ssl) return recv(fd, buf, n, 0);
+  const int r = SSL_read(ssl, buf, static_cast<int>(n));
+  return r > 0 ? r : -1;
+}
+
 // Reads one request (headers, and a Content-Length body); false when the client sent none.
-bool read_request(int fd, TestHttpRequest& req) {
+bool read_request(int fd, SSL* ssl, TestHttpRequest& req) {
   std::string in;
   char buf[4096];
   size_t head_end;
   while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    const ssize_t n = receive(fd, ssl, buf, sizeof buf);
     if (n <= 0) return false;
     in.append(buf, static_cast<size_t>(n));
   }
@@ -82,7 +90,7 @@ bool read_request(int fd, TestHttpRequest& req) {
   const size_t length =
       req.headers.count("content-length") ? std::stoul(req.headers["content-length"]) : 0;
   while (body.size() < length) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    const ssize_t n = receive(fd, ssl, buf, sizeof buf);
     if (n <= 0) return false;
     body.append(buf, static_cast<size_t>(n));
   }
@@ -112,7 +120,8 @@ std::string TestHttpRequest::query(const std::string& name) const {
 bool TestHttpExchange::send_all(const std::string& s) {
   size_t off = 0;
   while (off < s.size()) {
-    const ssize_t n = send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    const ssize_t n = ssl_ ? SSL_write(ssl_, s.data() + off, static_cast<int>(s.size() - off))
+                           : send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
@@ -171,7 +180,26 @@ void TestHttpExchange::wait_until_stopping() const {
 }
 
 TestHttpServer::TestHttpServer(Handler handler, const std::string& host, int port)
-    : handler_(std::move(handler)), host_(host) {
+    : handler_(std::move(handler)) {
+  listen_on(host, port);
+}
+
+TestHttpServer::TestHttpServer(Handler handler, const std::string& cert, const std::string& key,
+                               const std::string& client_ca)
+    : handler_(std::move(handler)) {
+  tls_.reset(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (SSL_CTX_use_certificate_chain_file(tls_.get(), cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(tls_.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+    throw std::runtime_error("TestHttpServer: cannot use " + cert + " / " + key);
+  if (!client_ca.empty()) {
+    SSL_CTX_load_verify_locations(tls_.get(), client_ca.c_str(), nullptr);
+    SSL_CTX_set_verify(tls_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  listen_on("127.0.0.1", 0);
+}
+
+void TestHttpServer::listen_on(const std::string& host, int port) {
+  host_ = host;
   listener_ = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
   setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -221,13 +249,19 @@ void TestHttpServer::accept_loop() {
 }
 
 void TestHttpServer::serve(Fd conn) {
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
+  if (tls_) {
+    ssl.reset(SSL_new(tls_.get()));
+    SSL_set_fd(ssl.get(), conn.get());
+    if (SSL_accept(ssl.get()) != 1) return;  // the client refused us, or we it
+  }
   TestHttpRequest req;
-  if (!read_request(conn.get(), req)) return;
+  if (!read_request(conn.get(), ssl.get(), req)) return;
   {
     std::lock_guard lock(mu_);
     requests_.push_back(req);
   }
-  TestHttpExchange ex(conn.get(), stop_.get(), std::move(req));
+  TestHttpExchange ex(conn.get(), ssl.get(), stop_.get(), std::move(req));
   handler_(ex);
   shutdown(conn.get(), SHUT_WR);
 }

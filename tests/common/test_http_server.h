@@ -10,12 +10,16 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/fd.h"
+
+struct ssl_st;  // OpenSSL's SSL and SSL_CTX, kept out of this header
+struct ssl_ctx_st;
 
 namespace xcap::test {
 
@@ -32,10 +36,12 @@ struct TestHttpRequest {
   std::string query(const std::string& name) const;
 };
 
+using SslHandle = ::ssl_st;
+
 class TestHttpExchange {
  public:
-  TestHttpExchange(int fd, int stop_fd, TestHttpRequest req)
-      : fd_(fd), stop_fd_(stop_fd), req_(std::move(req)) {}
+  TestHttpExchange(int fd, SslHandle* ssl, int stop_fd, TestHttpRequest req)
+      : fd_(fd), ssl_(ssl), stop_fd_(stop_fd), req_(std::move(req)) {}
   const TestHttpRequest& request() const { return req_; }
 
   // A whole response with Content-Length; the connection closes after it.
@@ -54,7 +60,9 @@ class TestHttpExchange {
 
  private:
   bool send_all(const std::string& s);
-  int fd_, stop_fd_;
+  int fd_;
+  SslHandle* ssl_;  // null: plain TCP
+  int stop_fd_;
   TestHttpRequest req_;
   bool client_closed_ = false;
 };
@@ -64,6 +72,10 @@ class TestHttpServer {
   using Handler = std::function<void(TestHttpExchange&)>;
   // host: a loopback address (127.0.0.1, 127.0.0.2, ...); port 0: any free one.
   explicit TestHttpServer(Handler handler, const std::string& host = "127.0.0.1", int port = 0);
+  // The same over TLS with this PEM certificate and key; with client_ca, a client certificate
+  // signed by it is required.
+  TestHttpServer(Handler handler, const std::string& cert, const std::string& key,
+                 const std::string& client_ca = "");
   ~TestHttpServer();
   TestHttpServer(const TestHttpServer&) = delete;
   TestHttpServer& operator=(const TestHttpServer&) = delete;
@@ -77,8 +89,10 @@ class TestHttpServer {
   void accept_loop();
   void serve(Fd conn);
 
+  void listen_on(const std::string& host, int port);
   Handler handler_;
-  Fd listener_, stop_;  // stop_: an eventfd every poll() also watches
+  std::shared_ptr<::ssl_ctx_st> tls_;  // null: plain
+  Fd listener_, stop_;                 // stop_: an eventfd every poll() also watches
   std::string host_;
   int port_ = 0;
   std::thread acceptor_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 
 #include "common/canned_stream.h"
 #include "common/capture_readers.h"
@@ -383,6 +384,68 @@ TEST(StreamCommand, BoshDeploymentInstancesAreTheTargets) {
             std::string::npos)
       << denied.output;
   unsetenv("BOSH_ENVIRONMENT");
+}
+
+// A CA, a server certificate for 127.0.0.1 signed by it, and a client certificate, made with
+// the openssl command.
+struct TestPki {
+  TempDir dir;
+  TestPki() {
+    const std::string d = dir.path();
+    const std::string cmd =
+        "cd " + d +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=xcap-test-ca"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "-subj /CN=127.0.0.1"
+        " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile san.ext"
+        " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+        "-subj /CN=xcap-client"
+        " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out client.pem -days 2";
+    if (sh_quiet("(" + cmd + ") >/dev/null 2>&1") != 0)
+      throw std::runtime_error("openssl could not make the test PKI");
+  }
+  std::string operator/(const std::string& f) const { return dir / f; }
+};
+
+TEST(StreamCommand, HttpsTargetsAreVerified) {
+  TestPki pki;
+  CannedTarget c = canned_for(0, {});
+  TestHttpServer tls([&](TestHttpExchange& ex) { serve_canned(ex, c); }, pki / "server.pem",
+                     pki / "server.key");
+  TestHttpServer mtls([&](TestHttpExchange& ex) { serve_canned(ex, c); }, pki / "server.pem",
+                      pki / "server.key", pki / "ca.pem");
+  FakeTarget plain(canned_for(1, {}));
+  TempDir dir;
+  auto good = run(stream_argv(
+      {"https://" + tls.address(), "--tls-ca", pki / "ca.pem", "-w", dir / "a.pcapng"}));
+  EXPECT_EQ(good.status, 0) << good.output;
+  EXPECT_EQ(read_pcap_records(dir / "a.pcapng").size(), 40u);
+  // Bare targets use https with --tls-ca; the client certificate opens the mTLS server.
+  auto client =
+      run(stream_argv({mtls.address(), "--tls-ca", pki / "ca.pem", "--tls-cert", pki / "client.pem",
+                       "--tls-key", pki / "client.key", "-w", dir / "b.pcapng"}));
+  EXPECT_EQ(client.status, 0) << client.output;
+
+  auto unverified = run(stream_argv({"https://" + tls.address(), "-w", dir / "c.pcapng"}));
+  EXPECT_EQ(unverified.status, 1) << unverified.output;
+  EXPECT_NE(unverified.output.find(tls.address() + ": failed (TLS: certificate verify failed)"),
+            std::string::npos)
+      << unverified.output;
+  auto no_client_cert = run(stream_argv(
+      {"https://" + mtls.address(), "--tls-ca", pki / "ca.pem", "-w", dir / "d.pcapng"}));
+  EXPECT_EQ(no_client_cert.status, 1) << no_client_cert.output;
+  EXPECT_NE(no_client_cert.output.find(mtls.address() + ": failed (TLS: "), std::string::npos)
+      << no_client_cert.output;
+  // A plain server waits for a request line that never comes: the handshake times out.
+  auto tls_to_plain = run(stream_argv({"https://" + plain.address(), "--tls-ca", pki / "ca.pem",
+                                       "--idle-timeout", "0.5", "-w", dir / "e.pcapng"}));
+  EXPECT_EQ(tls_to_plain.status, 1) << tls_to_plain.output;
+  EXPECT_NE(tls_to_plain.output.find(plain.address() + ": failed (timed out)"), std::string::npos)
+      << tls_to_plain.output;
 }
 
 TEST(StreamCommand, UsageErrorsExitTwo) {
