@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <exception>
+#include <limits>
 
 namespace xcap::stream {
 
@@ -19,6 +20,18 @@ constexpr size_t kErrorBodyBytes = 4096;  // an error's one-line reason, and som
 std::string first_line(std::string s) {
   s = s.substr(0, s.find_first_of("\r\n"));
   return s.size() > 300 ? s.substr(0, 300) + "..." : s;
+}
+
+// "2 s", "0.5 s".
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  std::string s = std::to_string(ms / 1000);
+  if (ms % 1000) {
+    std::string frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  return s + " s";
 }
 
 }  // namespace
@@ -55,9 +68,7 @@ void TargetStream::stop(std::chrono::steady_clock::duration wait) {
   stop_timer_.expires_after(wait);
   stop_timer_.async_wait([self = shared_from_this(), wait](boost::system::error_code ec) {
     if (ec || self->ended_) return;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-    self->cut("no final statistics within " + std::to_string(ms / 1000) +
-              (ms % 1000 ? "." + std::to_string(ms % 1000 / 100) : "") + " s of the stop");
+    self->cut("no final statistics within " + seconds_text(wait) + " of the stop");
   });
 }
 
@@ -98,7 +109,9 @@ asio::awaitable<StreamEnd> TargetStream::follow() {
 
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);  // a stream has no end in sight
+  // A stream has no end in sight. (Not boost::none: Boost 1.74 compares a Content-Length
+  // with an empty limit as exceeding it.)
+  parser.body_limit(std::numeric_limits<uint64_t>::max());
   conn_.tcp().expires_after(idle_);
   co_await conn_.with_stream(
       [&](auto& s) { return http::async_read_header(s, buf, parser, asio::use_awaitable); });
@@ -145,10 +158,8 @@ asio::awaitable<StreamEnd> TargetStream::follow() {
     if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
     if (ec == beast::error::timeout && stopping_)
       co_return StreamEnd{Kind::Stopped, "no final statistics before the connection timed out"};
-    if (ec == beast::error::timeout) {
-      const auto s = std::chrono::duration_cast<std::chrono::seconds>(idle_).count();
-      co_return StreamEnd{Kind::Failed, "nothing received for " + std::to_string(s) + " s"};
-    }
+    if (ec == beast::error::timeout)
+      co_return StreamEnd{Kind::Failed, "nothing received for " + seconds_text(idle_)};
     if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
         ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
         ec == asio::error::connection_reset) {
