@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -563,6 +564,35 @@ TEST(StreamCapture, ASlowClientLosesOnlyItsOwnPackets) {
   // Scraped once the traffic was over; a stray frame (IPv6 neighbour discovery) may add one.
   EXPECT_GT(metric_drops, 0u);
   EXPECT_LE(metric_drops, *last.counters.osdrop);
+}
+
+// xcap serve on two interfaces: one stream, one pcapng interface each, named after it.
+TEST(StreamServe, TwoInterfacesAreTwoInterfacesOfTheStream) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab a("xcsva", "198.18.58"), b("xcsvb", "198.18.59");
+  TempDir dir;
+  const int port = free_port();
+  Subprocess serve({bin("xcap"), "serve", "-i", a.cap_if(), "-i", b.cap_if(), "--mode", "span",
+                    "--listen", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(serve.wait_for_stderr("serving", 30)) << serve.err();
+  CurlClient client(dir, "two", "http://127.0.0.1:" + std::to_string(port) + "/capture",
+                    {"filter=udp", "count=300"});
+  ASSERT_TRUE(wait_until([&] { return xdp_attached(a.cap_if()) && xdp_attached(b.cap_if()); }, 10s))
+      << serve.err();
+  ASSERT_TRUE(wait_until([&] { return active_streams("127.0.0.1", port) == 1; }, 10s));
+  ASSERT_EQ(a.send({"--count", "100", "--rate", "5000", "--seq", "--quiet"}).status, 0);
+  ASSERT_EQ(b.send({"--count", "200", "--rate", "5000", "--seq", "--quiet"}).status, 0);
+  ASSERT_EQ(client.wait(30), 0) << client.err() << serve.err();
+  const PcapngBlocks m = read_pcapng_blocks(client.path());
+  ASSERT_TRUE(m.error.empty()) << m.error;
+  std::map<std::string, size_t> per_name;
+  for (const auto& p : m.packets) per_name[m.names.at(p.iface)]++;
+  EXPECT_EQ(per_name[a.cap_if()], 100u) << ::testing::PrintToString(per_name);
+  EXPECT_EQ(per_name[b.cap_if()], 200u) << ::testing::PrintToString(per_name);
+  EXPECT_TRUE(
+      wait_until([&] { return !xdp_attached(a.cap_if()) && !xdp_attached(b.cap_if()); }, 10s));
+  serve.signal(SIGINT);
+  EXPECT_EQ(serve.wait(30), 0) << serve.err();
 }
 
 }  // namespace
