@@ -253,7 +253,16 @@ void TestHttpServer::serve(Fd conn) {
   if (tls_) {
     ssl.reset(SSL_new(tls_.get()));
     SSL_set_fd(ssl.get(), conn.get());
-    if (SSL_accept(ssl.get()) != 1) return;  // the client refused us, or we it
+    if (SSL_accept(ssl.get()) != 1) {  // the client refused us, or we it (the alert is out)
+      // Close gently: closing with the client's request unread would reset the connection,
+      // and the client might see the reset before the alert.
+      shutdown(conn.get(), SHUT_WR);
+      char buf[4096];
+      pollfd p{conn.get(), POLLIN, 0};
+      while (poll(&p, 1, 2000) > 0 && recv(conn.get(), buf, sizeof buf, 0) > 0) {
+      }
+      return;
+    }
   }
   TestHttpRequest req;
   if (!read_request(conn.get(), ssl.get(), req)) return;
