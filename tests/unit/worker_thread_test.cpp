@@ -77,7 +77,8 @@ static_assert(kFrames / defaults::kBatchSize + 1 +
 
 // The file, a batch each time the test allows one: the replay is spread over the scrapes, so
 // they and the clients' comings and goings fall between the worker's batches, not after the
-// last one.
+// last one. The count is a relaxed atomic: pacing must not order the worker's writes before
+// the scrape's reads (a lock would), or ThreadSanitizer could not see a race between them.
 class PacedSource final : public source::Source {
  public:
   explicit PacedSource(source::Source& file) : file_(file) {}
