@@ -223,70 +223,78 @@ FrameBuilder& FrameBuilder::bytes(const Bytes& raw) {
   return *this;
 }
 
+namespace {
+
+// The sum over an L4 checksum's pseudo-header: the enclosing IP header's addresses, the
+// protocol and the L4 length.
+uint32_t pseudo_header_sum(const Bytes& out, size_t ip_offset, bool ipv6, uint8_t proto,
+                           size_t len) {
+  const uint32_t s = ipv6 ? checksum_add(&out[ip_offset + 8], 32)  // source, destination
+                          : checksum_add(&out[ip_offset + 12], 8);
+  return s + proto + uint32_t(len);
+}
+
+}  // namespace
+
+const FrameBuilder::Layer* FrameBuilder::enclosing_ip(size_t i) const {
+  for (size_t j = i; j-- > 0;)
+    if (layers_[j].kind == Kind::Ipv4 || layers_[j].kind == Kind::Ipv6) return &layers_[j];
+  return nullptr;
+}
+
+void FrameBuilder::finish(Bytes& out, size_t i) const {
+  const Layer& l = layers_[i];
+  const size_t len = out.size() - l.offset;
+  auto put16 = [&](size_t off, uint16_t v) { out[off] = v >> 8, out[off + 1] = v & 0xff; };
+  const Layer* ip = enclosing_ip(i);
+  auto pseudo = [&](uint8_t proto) {
+    return ip ? pseudo_header_sum(out, ip->offset, ip->kind == Kind::Ipv6, proto, len) : 0;
+  };
+  switch (l.kind) {
+    case Kind::Ipv4: {
+      put16(l.offset + 2, uint16_t(len));
+      put16(l.offset + 10, 0);
+      put16(l.offset + 10, uint16_t(~checksum_fold(checksum_add(&out[l.offset], 20))));
+      break;
+    }
+    case Kind::Ipv6:
+      put16(l.offset + 4, uint16_t(len - 40));
+      break;
+    case Kind::Udp: {
+      put16(l.offset + 4, uint16_t(len));
+      put16(l.offset + 6, 0);
+      uint16_t c = ~checksum_fold(checksum_add(&out[l.offset], len, pseudo(17)));
+      put16(l.offset + 6, c == 0 ? 0xffff : c);
+      break;
+    }
+    case Kind::Tcp: {
+      put16(l.offset + 16, 0);
+      put16(l.offset + 16, uint16_t(~checksum_fold(checksum_add(&out[l.offset], len, pseudo(6)))));
+      break;
+    }
+    case Kind::Gre: {
+      if (out[l.offset] & 0x80) {  // C bit: checksum over the GRE header and payload
+        put16(l.offset + 4, 0);
+        put16(l.offset + 4, uint16_t(~checksum_fold(checksum_add(&out[l.offset], len))));
+      }
+      break;
+    }
+    case Kind::Icmp: {
+      bool v6 = ip && ip->kind == Kind::Ipv6;
+      put16(l.offset + 2, 0);
+      uint32_t s = checksum_add(&out[l.offset], len, v6 ? pseudo(58) : 0);
+      put16(l.offset + 2, uint16_t(~checksum_fold(s)));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 Bytes FrameBuilder::build(bool pad) const {
   Bytes out = buf_;
-  auto put16 = [&](size_t off, uint16_t v) { out[off] = v >> 8, out[off + 1] = v & 0xff; };
   // Innermost first, so an outer UDP checksum covers the finished inner packet.
-  for (size_t i = layers_.size(); i-- > 0;) {
-    const Layer& l = layers_[i];
-    size_t len = out.size() - l.offset;
-    // The IP layer enclosing an L4 header provides its pseudo-header.
-    const Layer* ip = nullptr;
-    for (size_t j = i; j-- > 0;)
-      if (layers_[j].kind == Kind::Ipv4 || layers_[j].kind == Kind::Ipv6) {
-        ip = &layers_[j];
-        break;
-      }
-    auto pseudo = [&](uint8_t proto) {
-      uint32_t s = 0;
-      if (!ip) return s;
-      if (ip->kind == Kind::Ipv4)
-        s = checksum_add(&out[ip->offset + 12], 8);
-      else
-        s = checksum_add(&out[ip->offset + 8], 32);
-      return s + proto + uint32_t(len);
-    };
-    switch (l.kind) {
-      case Kind::Ipv4: {
-        put16(l.offset + 2, uint16_t(len));
-        put16(l.offset + 10, 0);
-        put16(l.offset + 10, uint16_t(~checksum_fold(checksum_add(&out[l.offset], 20))));
-        break;
-      }
-      case Kind::Ipv6:
-        put16(l.offset + 4, uint16_t(len - 40));
-        break;
-      case Kind::Udp: {
-        put16(l.offset + 4, uint16_t(len));
-        put16(l.offset + 6, 0);
-        uint16_t c = ~checksum_fold(checksum_add(&out[l.offset], len, pseudo(17)));
-        put16(l.offset + 6, c == 0 ? 0xffff : c);
-        break;
-      }
-      case Kind::Tcp: {
-        put16(l.offset + 16, 0);
-        put16(l.offset + 16,
-              uint16_t(~checksum_fold(checksum_add(&out[l.offset], len, pseudo(6)))));
-        break;
-      }
-      case Kind::Gre: {
-        if (out[l.offset] & 0x80) {  // C bit: checksum over the GRE header and payload
-          put16(l.offset + 4, 0);
-          put16(l.offset + 4, uint16_t(~checksum_fold(checksum_add(&out[l.offset], len))));
-        }
-        break;
-      }
-      case Kind::Icmp: {
-        bool v6 = ip && ip->kind == Kind::Ipv6;
-        put16(l.offset + 2, 0);
-        uint32_t s = checksum_add(&out[l.offset], len, v6 ? pseudo(58) : 0);
-        put16(l.offset + 2, uint16_t(~checksum_fold(s)));
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  for (size_t i = layers_.size(); i-- > 0;) finish(out, i);
   if (pad && out.size() < 60) out.resize(60, 0);
   return out;
 }

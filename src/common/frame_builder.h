@@ -77,6 +77,10 @@ class FrameBuilder {
     size_t offset;
   };
   void set_next_type(uint16_t ethertype, uint8_t ipproto);
+  // The IP layer in front of layer i, whose addresses an L4 checksum covers; nullptr if none.
+  const Layer* enclosing_ip(size_t i) const;
+  // Fills in layer i's lengths and checksum in out, whose layers after i are finished.
+  void finish(Bytes& out, size_t i) const;
   void put16(size_t off, uint16_t v) { buf_[off] = v >> 8, buf_[off + 1] = v & 0xff; }
   void append(std::initializer_list<uint8_t> b) { buf_.insert(buf_.end(), b); }
 

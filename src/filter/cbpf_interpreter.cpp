@@ -136,6 +136,103 @@ Error insn_error(size_t i, const CbpfInsn& insn, const std::string& what) {
   return invalid_input("cBPF instruction " + std::to_string(i) + " (code " + code + "): " + what);
 }
 
+// What bpf_validate checks of instruction i (and constant shifts < 32); marks in target the
+// instructions it jumps to.
+Result<void> check_insn(std::span<const CbpfInsn> prog, size_t i, std::vector<bool>& target) {
+  const size_t n = prog.size();
+  const CbpfInsn& in = prog[i];
+  H h;
+  if (!plain_handler(in.code, h)) return insn_error(i, in, "unknown opcode");
+  switch (h) {
+    case H::LdMem:
+    case H::LdxMem:
+    case H::St:
+    case H::Stx:
+      if (in.k >= kMemWords) return insn_error(i, in, "scratch memory slot out of range");
+      break;
+    case H::DivK:
+    case H::ModK:
+      if (in.k == 0) return insn_error(i, in, "division by the constant 0");
+      break;
+    case H::LshK:
+    case H::RshK:
+      if (in.k >= 32) return insn_error(i, in, "constant shift by 32 or more");
+      break;
+    case H::Ja: {
+      const int64_t to = int64_t(i) + 1 + int32_t(in.k);
+      if (to < 0 || to >= int64_t(n)) return insn_error(i, in, "jump outside the program");
+      target[size_t(to)] = true;
+      break;
+    }
+    default:
+      if (is_cond_jump(in.code)) {
+        if (i + 1 + in.jt >= n || i + 1 + in.jf >= n)
+          return insn_error(i, in, "jump past the end of the program");
+        target[i + 1 + in.jt] = true;
+        target[i + 1 + in.jf] = true;
+      }
+      break;
+  }
+  return ok();
+}
+
+// Validates the program and says which instructions are jumped to: a jump that is a target
+// cannot be fused with the load before it, since A would then come from elsewhere.
+Result<std::vector<bool>> jump_targets(std::span<const CbpfInsn> prog) {
+  const size_t n = prog.size();
+  if (n == 0) return invalid_input("cBPF program is empty");
+  if (n > CbpfInterpreter::kMaxInstructions)
+    return invalid_input("cBPF program has " + std::to_string(n) + " instructions, more than " +
+                         std::to_string(CbpfInterpreter::kMaxInstructions));
+  std::vector<bool> target(n, false);
+  for (size_t i = 0; i < n; ++i)
+    if (Result<void> r = check_insn(prog, i, target); !r) return r.error();
+  if ((prog[n - 1].code & 0x07) != kRet)
+    return insn_error(n - 1, prog[n - 1], "the program does not end in RET");
+  return target;
+}
+
+// Decodes valid instruction i into op, its jumps still counted in Ops, and returns its
+// handler. A packet load followed by a conditional jump on a constant that nothing else jumps
+// to becomes one fused Op.
+H decode(std::span<const CbpfInsn> prog, size_t i, const std::vector<bool>& target,
+         CbpfInterpreter::Op& op) {
+  const size_t n = prog.size();
+  const CbpfInsn& in = prog[i];
+  H h;
+  plain_handler(in.code, h);
+  op = CbpfInterpreter::Op{nullptr, in.k, 0, 1, 1};
+  if (is_cond_jump(in.code)) {
+    op.jt = 1 + in.jt;
+    op.jf = 1 + in.jf;
+  } else if (h == H::Ja) {
+    op.jt = 1 + int32_t(in.k);
+    // A jump to itself loops forever in libpcap 1.10; master returns 0.
+    if (op.jt == 0) h = H::RetK, op.k = 0;
+    if (op.jt < 0) h = H::JaBack;
+  }
+  // An absolute load past 4 GiB can never be in the packet: it always rejects, and after
+  // this the handlers may compute k + size without overflow.
+  if ((h == H::LdAbsW || h == H::LdAbsH || h == H::LdAbsB) &&
+      in.k > std::numeric_limits<uint32_t>::max() - load_size(in.code)) {
+    h = H::RetK, op.k = 0;
+  } else if (is_packet_load_to_a(in.code) && i + 1 < n && !target[i + 1] &&
+             is_cond_jump(prog[i + 1].code) && (prog[i + 1].code & 0x08) == kK) {
+    // The fused Op stands in for both; the jump's own Op stays, unreachable.
+    const CbpfInsn& j = prog[i + 1];
+    h = fused_handler(in.code, j.code);
+    op.k2 = j.k;
+    op.jt = 2 + j.jt;
+    op.jf = 2 + j.jf;
+  }
+  return h;
+}
+
+// The fused handlers come last in XCAP_CBPF_HANDLERS.
+bool is_fused(H h) {
+  return h >= H::AbsWJeq;
+}
+
 }  // namespace
 
 // Op's jump offsets are bytes in an int32_t.
@@ -143,88 +240,18 @@ static_assert(CbpfInterpreter::kMaxInstructions * sizeof(CbpfInterpreter::Op) <
               size_t(std::numeric_limits<int32_t>::max()));
 
 Result<CbpfInterpreter> CbpfInterpreter::create(std::span<const CbpfInsn> prog) {
-  const size_t n = prog.size();
-  if (n == 0) return invalid_input("cBPF program is empty");
-  if (n > kMaxInstructions)
-    return invalid_input("cBPF program has " + std::to_string(n) + " instructions, more than " +
-                         std::to_string(kMaxInstructions));
-
-  // Validate, and note which instructions are jumped to: a jump that is a target cannot be
-  // fused with the load before it, since A would then come from elsewhere.
-  std::vector<bool> target(n, false);
-  for (size_t i = 0; i < n; ++i) {
-    const CbpfInsn& in = prog[i];
-    H h;
-    if (!plain_handler(in.code, h)) return insn_error(i, in, "unknown opcode");
-    switch (h) {
-      case H::LdMem:
-      case H::LdxMem:
-      case H::St:
-      case H::Stx:
-        if (in.k >= kMemWords) return insn_error(i, in, "scratch memory slot out of range");
-        break;
-      case H::DivK:
-      case H::ModK:
-        if (in.k == 0) return insn_error(i, in, "division by the constant 0");
-        break;
-      case H::LshK:
-      case H::RshK:
-        if (in.k >= 32) return insn_error(i, in, "constant shift by 32 or more");
-        break;
-      case H::Ja: {
-        const int64_t to = int64_t(i) + 1 + int32_t(in.k);
-        if (to < 0 || to >= int64_t(n)) return insn_error(i, in, "jump outside the program");
-        target[size_t(to)] = true;
-        break;
-      }
-      default:
-        if (is_cond_jump(in.code)) {
-          if (i + 1 + in.jt >= n || i + 1 + in.jf >= n)
-            return insn_error(i, in, "jump past the end of the program");
-          target[i + 1 + in.jt] = true;
-          target[i + 1 + in.jf] = true;
-        }
-        break;
-    }
-  }
-  if ((prog[n - 1].code & 0x07) != kRet)
-    return insn_error(n - 1, prog[n - 1], "the program does not end in RET");
+  Result<std::vector<bool>> target = jump_targets(prog);
+  if (!target) return target.error();
 
   const void* const* labels = nullptr;
   exec(nullptr, nullptr, 0, 0, &labels);
 
   CbpfInterpreter interp;
-  interp.ops_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const CbpfInsn& in = prog[i];
+  interp.ops_.resize(prog.size());
+  for (size_t i = 0; i < prog.size(); ++i) {
     Op& op = interp.ops_[i];
-    H h;
-    plain_handler(in.code, h);
-    op = Op{nullptr, in.k, 0, 1, 1};
-    if (is_cond_jump(in.code)) {
-      op.jt = 1 + in.jt;
-      op.jf = 1 + in.jf;
-    } else if (h == H::Ja) {
-      op.jt = 1 + int32_t(in.k);
-      // A jump to itself loops forever in libpcap 1.10; master returns 0.
-      if (op.jt == 0) h = H::RetK, op.k = 0;
-      if (op.jt < 0) h = H::JaBack;
-    }
-    // An absolute load past 4 GiB can never be in the packet: it always rejects, and after
-    // this the handlers may compute k + size without overflow.
-    if ((h == H::LdAbsW || h == H::LdAbsH || h == H::LdAbsB) &&
-        in.k > std::numeric_limits<uint32_t>::max() - load_size(in.code)) {
-      h = H::RetK, op.k = 0;
-    } else if (is_packet_load_to_a(in.code) && i + 1 < n && !target[i + 1] &&
-               is_cond_jump(prog[i + 1].code) && (prog[i + 1].code & 0x08) == kK) {
-      // The fused Op stands in for both; the jump's own Op stays, unreachable.
-      const CbpfInsn& j = prog[i + 1];
-      h = fused_handler(in.code, j.code);
-      op.k2 = j.k;
-      op.jt = 2 + j.jt;
-      op.jf = 2 + j.jf;
-      ++interp.fused_;
-    }
+    const H h = decode(prog, i, *target, op);
+    if (is_fused(h)) ++interp.fused_;
     op.handler = labels[unsigned(h)];
     op.jt *= int32_t(sizeof(Op));
     op.jf *= int32_t(sizeof(Op));

@@ -112,6 +112,25 @@ bool always_rejects(const CbpfInsn& in) {
   return in.k > kMaxCaplen - size;
 }
 
+// The eBPF operation of a cBPF ALU operation other than NEG.
+uint8_t ebpf_alu_op(uint16_t op) {
+  switch (op) {
+    // clang-format off
+    case kAdd: return BPF_ADD;
+    case kSub: return BPF_SUB;
+    case kMul: return BPF_MUL;
+    case kDiv: return BPF_DIV;
+    case kMod: return BPF_MOD;
+    case kAnd: return BPF_AND;
+    case kOr: return BPF_OR;
+    case kXor: return BPF_XOR;
+    case kLsh: return BPF_LSH;
+    case kRsh: return BPF_RSH;
+      // clang-format on
+  }
+  return 0;
+}
+
 std::string hex(uint32_t v) {
   char b[16];
   std::snprintf(b, sizeof b, "0x%02x", v);
@@ -319,92 +338,107 @@ class Translator {
     emit(alu32_imm(BPF_MOV, kA, 0));
   }
 
+  // Loads into A; false for an addressing mode this translator does not know (body() says so).
+  bool load_a(const CbpfInsn& in) {
+    switch (in.code & 0xe0) {
+      case kAbs:
+        load_abs(load_size(in.code), in.k, kA);
+        return true;
+      case kInd:
+        load_ind(load_size(in.code), in.k);
+        return true;
+      case kImm:
+        emit(alu32_imm(BPF_MOV, kA, int32_t(in.k)));
+        return true;
+      case kMem:
+        emit(ldx(BPF_DW, kA, kFp, mem_slot(in.k)));
+        return true;
+    }
+    return false;
+  }
+
+  // Loads into X; false for an addressing mode this translator does not know (body() says so).
+  bool load_x(const CbpfInsn& in) {
+    switch (in.code & 0xe0) {
+      case kMsh:
+        load_abs(1, in.k, kX);
+        emit(alu32_imm(BPF_AND, kX, 0xf));
+        emit(alu32_imm(BPF_LSH, kX, 2));
+        return true;
+      case kImm:
+        emit(alu32_imm(BPF_MOV, kX, int32_t(in.k)));
+        return true;
+      case kMem:
+        emit(ldx(BPF_DW, kX, kFp, mem_slot(in.k)));
+        return true;
+    }
+    return false;
+  }
+
+  // A JA to itself is `ret #0`, as in CbpfInterpreter; one to the next reachable instruction
+  // needs no code.
+  void jump_always(uint32_t i, const CbpfInsn& in) {
+    const int64_t t = int64_t(i) + 1 + int32_t(in.k);
+    if (t == int64_t(i)) return ja(reject_);
+    if (t < int64_t(i)) return jump_back(uint32_t(t));
+    if (uint32_t(t) != next_[i]) ja(uint32_t(t));
+  }
+
+  // libpcap's protochain walks extension headers backwards: bounded (see the top of the
+  // file), which is also what lets the verifier prove the loop ends.
+  void jump_back(uint32_t t) {
+    const auto head =
+        uint32_t(std::find(loop_heads_.begin(), loop_heads_.end(), t) - loop_heads_.begin());
+    emit(ldx(BPF_DW, kR1, kFp, back_slot(head)));
+    emit(alu64_imm(BPF_ADD, kR1, 1));
+    emit(stx(BPF_DW, kFp, kR1, back_slot(head)));
+    jump_to(BPF_JMP | BPF_JGT | BPF_K, kR1, 0, int32_t(loop_budget_),
+            loop_heads_.size() == 1 ? reject_ : undecided_);
+    ja(t);
+  }
+
+  void alu(const CbpfInsn& in) {
+    const uint16_t op = in.code & 0xf0;
+    const bool by_x = (in.code & 0x08) == kX;
+    if (op == kNeg) return emit(alu32_imm(BPF_NEG, kA, 0));
+    const uint8_t e = ebpf_alu_op(op);
+    if (!by_x) return emit(alu32_imm(e, kA, int32_t(in.k)));  // create() refused k == 0, k >= 32
+    if (op == kDiv || op == kMod)  // cBPF rejects; eBPF would go on with 0 or A
+      jump_to(BPF_JMP32 | BPF_JEQ | BPF_K, kX, 0, 0, reject_);
+    if (op == kLsh || op == kRsh) return shift_by_x(e);
+    emit(alu32_reg(e, kA, kX));
+  }
+
+  // RET: libpcap accepts on any value but 0.
+  void verdict(const CbpfInsn& in) {
+    if ((in.code & 0x18) == kRetA) {
+      jump_to(BPF_JMP32 | BPF_JEQ | BPF_K, kA, 0, 0, reject_);
+      return ja(accept_);
+    }
+    ja(in.k ? accept_ : reject_);
+  }
+
   void body(uint32_t i) {
     const CbpfInsn& in = prog_[i];
     if (always_rejects(in)) return ja(reject_);
-    const uint16_t cls = in.code & 0x07;
-    switch (cls) {
+    switch (in.code & 0x07) {
       case kLd:
-        switch (in.code & 0xe0) {
-          case kAbs:
-            return load_abs(load_size(in.code), in.k, kA);
-          case kInd:
-            return load_ind(load_size(in.code), in.k);
-          case kImm:
-            return emit(alu32_imm(BPF_MOV, kA, int32_t(in.k)));
-          case kMem:
-            return emit(ldx(BPF_DW, kA, kFp, mem_slot(in.k)));
-        }
+        if (load_a(in)) return;
         break;
       case kLdx:
-        switch (in.code & 0xe0) {
-          case kMsh:
-            load_abs(1, in.k, kX);
-            emit(alu32_imm(BPF_AND, kX, 0xf));
-            return emit(alu32_imm(BPF_LSH, kX, 2));
-          case kImm:
-            return emit(alu32_imm(BPF_MOV, kX, int32_t(in.k)));
-          case kMem:
-            return emit(ldx(BPF_DW, kX, kFp, mem_slot(in.k)));
-        }
+        if (load_x(in)) return;
         break;
       case kSt:
         return emit(stx(BPF_DW, kFp, kA, mem_slot(in.k)));
       case kStx:
         return emit(stx(BPF_DW, kFp, kX, mem_slot(in.k)));
       case kJmp:
-        if ((in.code & 0xf0) == kJa) {
-          const int64_t t = int64_t(i) + 1 + int32_t(in.k);
-          if (t == int64_t(i)) return ja(reject_);
-          if (t < int64_t(i)) {
-            // libpcap's protochain walks extension headers backwards: bounded (see the top of
-            // the file), which is also what lets the verifier prove the loop ends.
-            const auto head =
-                uint32_t(std::find(loop_heads_.begin(), loop_heads_.end(), uint32_t(t)) -
-                         loop_heads_.begin());
-            emit(ldx(BPF_DW, kR1, kFp, back_slot(head)));
-            emit(alu64_imm(BPF_ADD, kR1, 1));
-            emit(stx(BPF_DW, kFp, kR1, back_slot(head)));
-            jump_to(BPF_JMP | BPF_JGT | BPF_K, kR1, 0, int32_t(loop_budget_),
-                    loop_heads_.size() == 1 ? reject_ : undecided_);
-            return ja(uint32_t(t));
-          }
-          if (uint32_t(t) != next_[i]) ja(uint32_t(t));
-          return;
-        }
+        if ((in.code & 0xf0) == kJa) return jump_always(i, in);
         return cond_jump(i, in);
-      case kAlu: {
-        const uint16_t op = in.code & 0xf0;
-        const bool by_x = (in.code & 0x08) == kX;
-        if (op == kNeg) return emit(alu32_imm(BPF_NEG, kA, 0));
-        uint8_t e = 0;
-        switch (op) {
-          // clang-format off
-          case kAdd: e = BPF_ADD; break;
-          case kSub: e = BPF_SUB; break;
-          case kMul: e = BPF_MUL; break;
-          case kDiv: e = BPF_DIV; break;
-          case kMod: e = BPF_MOD; break;
-          case kAnd: e = BPF_AND; break;
-          case kOr: e = BPF_OR; break;
-          case kXor: e = BPF_XOR; break;
-          case kLsh: e = BPF_LSH; break;
-          case kRsh: e = BPF_RSH; break;
-            // clang-format on
-        }
-        if (!by_x)
-          return emit(alu32_imm(e, kA, int32_t(in.k)));  // create() refused k == 0, k >= 32
-        if (op == kDiv || op == kMod)  // cBPF rejects; eBPF would go on with 0 or A
-          jump_to(BPF_JMP32 | BPF_JEQ | BPF_K, kX, 0, 0, reject_);
-        if (op == kLsh || op == kRsh) return shift_by_x(e);
-        return emit(alu32_reg(e, kA, kX));
-      }
+      case kAlu:
+        return alu(in);
       case kRet:
-        if ((in.code & 0x18) == kRetA) {
-          jump_to(BPF_JMP32 | BPF_JEQ | BPF_K, kA, 0, 0, reject_);
-          return ja(accept_);
-        }
-        return ja(in.k ? accept_ : reject_);
+        return verdict(in);
       case kMisc:
         return emit((in.code & 0xf8) == kTax ? mov64(kX, kA) : mov64(kA, kX));
     }

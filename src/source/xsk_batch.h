@@ -91,6 +91,36 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
   v.link_type = linktype_value(LinkType::Ethernet);
 }
 
+// Where the chain that starts at descriptor i of the peek ends, if it ends in the peek.
+struct ChainEnd {
+  unsigned last = 0;   // its last descriptor, if complete; else n
+  uint64_t bytes = 0;  // the length of its descriptors up to last
+  bool complete = false;
+};
+
+inline ChainEnd find_chain_end(const xsk_ring_cons& rx, uint32_t idx, unsigned i, unsigned n) {
+  ChainEnd end{i};
+  for (; end.last < n; end.last++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + end.last);
+    end.bytes += d->len;
+    if (!(d->options & XDP_PKT_CONTD)) {
+      end.complete = true;
+      break;
+    }
+  }
+  return end;
+}
+
+// Copies the fragments of descriptors first..last, in order, to dst.
+inline void gather_chain(const xsk_ring_cons& rx, uint32_t idx, unsigned first, unsigned last,
+                         const uint8_t* umem, uint8_t* dst) {
+  for (unsigned k = first; k <= last; k++) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx, idx + k);
+    std::memcpy(dst, umem + d->addr, d->len);
+    dst += d->len;
+  }
+}
+
 // The rest of a batch from its first chained descriptor on: views_from_rx's slow path, out of
 // line so the loop of single-descriptor frames stays small.
 [[gnu::noinline]] inline void chained_views_from_rx(const xsk_ring_cons& rx, uint32_t idx,
@@ -112,46 +142,30 @@ inline void fill_view(PacketView& v, const uint8_t* meta_end, const uint8_t* dat
       i++;
       continue;
     }
-    // A chain: find its last descriptor.
-    uint64_t total = 0;
-    unsigned last = i;
-    bool complete = false;
-    for (; last < n; last++) {
-      const xdp_desc* dl = xsk_ring_cons__rx_desc(&rx, idx + last);
-      total += dl->len;
-      if (!(dl->options & XDP_PKT_CONTD)) {
-        complete = true;
-        break;
-      }
-    }
-    if (!complete) {
+    const ChainEnd end = find_chain_end(rx, idx, i, n);
+    if (!end.complete) {
       // The kernel writes a frame's descriptors together, so the end is normally just past
       // this peek: leave the chain to the next batch. Only a chain that fills a whole peek by
       // itself can never end in one; it is too long to assemble anyway.
-      if (i > 0 || (total <= kMaxFrameBytes && n - i < kMaxChainDescs)) break;
+      if (i > 0 || (end.bytes <= kMaxFrameBytes && n - i < kMaxChainDescs)) break;
       b.too_big++;
       scratch.skipping = true;
       i = n;
       break;
     }
-    if (total > kMaxFrameBytes) {
+    if (end.bytes > kMaxFrameBytes) {
       b.too_big++;
-      i = last + 1;
+      i = end.last + 1;
       continue;
     }
-    if (scratch.used + total > scratch.size) break;  // the next batch starts with it
+    if (scratch.used + end.bytes > scratch.size) break;  // the next batch starts with it
     uint8_t* dst = scratch.data + scratch.used;
-    size_t off = 0;
-    for (unsigned k = i; k <= last; k++) {
-      const xdp_desc* dk = xsk_ring_cons__rx_desc(&rx, idx + k);
-      std::memcpy(dst + off, umem + dk->addr, dk->len);
-      off += dk->len;
-    }
+    gather_chain(rx, idx, i, end.last, umem, dst);
     // Only the first fragment carries the metadata.
-    fill_view(out[b.views++], umem + d->addr, dst, uint32_t(total), tai_minus_utc_ns,
+    fill_view(out[b.views++], umem + d->addr, dst, uint32_t(end.bytes), tai_minus_utc_ns,
               b.missing_meta);
-    scratch.used += (total + 63) & ~uint64_t(63);  // the next frame on its own cache line
-    i = last + 1;
+    scratch.used += (end.bytes + 63) & ~uint64_t(63);  // the next frame on its own cache line
+    i = end.last + 1;
   }
   b.descs = i;
 }
