@@ -80,8 +80,8 @@ worker::WorkerStages worker_stages(const CaptureOptions& o, sink::InterfaceTable
 Pipeline::Pipeline(const CaptureOptions& o, const SharedStream* shared)
     : opt_(o),
       input_(o.replay() ? std::filesystem::path(o.read_path).filename().string() : o.iface),
-      limit_(o.count),
-      shared_(shared ? std::optional<SharedStream>(*shared) : std::nullopt) {
+      shared_(shared ? std::optional<SharedStream>(*shared) : std::nullopt),
+      limit_(o.count) {
   if (shared_) {
     interfaces_ = shared_->interfaces;
     self_address_ = shared_->self_address;
@@ -260,6 +260,7 @@ void Pipeline::start_workers() {
     const bool pin = opt_.pin_workers && !opt_.replay();
     wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
     wc.rt_priority = opt_.rt_priority;
+    wc.nap_target = std::max(1u, opt_.rx_ring / 8);
     if (shared_) wc.iface_id = shared_->iface_id;
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {

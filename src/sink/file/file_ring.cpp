@@ -139,6 +139,7 @@ class FileRingImpl final : public FileRing {
   };
 
   FileRingConfig cfg_;
+  Doorbell bell_;  // the writer sleeps on it; the producers ring it
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<FileRingProducer>> producers_;
   std::unique_ptr<FileWriter> writer_;  // declared last: stops before the blocks go away
@@ -176,9 +177,9 @@ Result<std::unique_ptr<FileRing>> FileRingImpl::create(FileRingConfig cfg, unsig
       b.capacity = capacity;
       (void)worker->free->try_push(&b);  // cannot fail: sized for all the worker's blocks
     }
-    wiring.push_back({worker->full.get(), worker->free.get()});
+    wiring.push_back({worker->full.get(), worker->free.get(), &ring->bell_});
     ring->producers_.push_back(std::unique_ptr<FileRingProducer>(
-        new FileRingProducer(worker->full.get(), worker->free.get(), cfg)));
+        new FileRingProducer(worker->full.get(), worker->free.get(), &ring->bell_, cfg)));
     ring->workers_.push_back(std::move(worker));
   }
 

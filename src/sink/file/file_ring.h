@@ -28,6 +28,7 @@
 #include "common/result.h"
 #include "common/single_writer_counter.h"
 #include "decap/link_type.h"
+#include "sink/file/doorbell.h"
 #include "sink/interface_table.h"
 #include "sink/worker_sink.h"
 
@@ -116,8 +117,9 @@ class alignas(64) FileRingProducer final : public WorkerSink {
     uint32_t active_pos = 0;  // index in active_ while cur != nullptr
   };
 
-  FileRingProducer(BlockRing* full, BlockRing* free, const FileRingConfig& cfg);
+  FileRingProducer(BlockRing* full, BlockRing* free, Doorbell* bell, const FileRingConfig& cfg);
   RecordBlock* next_block(uint32_t out);  // cold path of append()
+  void hand_off(RecordBlock* b);          // to the writer, and wake it
   void grow(uint32_t out);                // cold: first record of a new output id
   void seal_output(uint32_t out);
   void seal_fullest_except(uint32_t out);  // split: put a held block back in circulation
@@ -125,6 +127,7 @@ class alignas(64) FileRingProducer final : public WorkerSink {
 
   BlockRing* const full_;         // to the writer
   BlockRing* const free_;         // back from the writer
+  Doorbell* const bell_;          // the writer sleeps on it
   std::vector<Output> outs_;      // by output id; grown (cold path) when a new id shows up
   std::vector<uint32_t> active_;  // ids whose cur is set; capacity reserved: never allocates
   const bool split_;

@@ -17,9 +17,11 @@
 
 namespace xcap::sink {
 
-FileRingProducer::FileRingProducer(BlockRing* full, BlockRing* free, const FileRingConfig& cfg)
+FileRingProducer::FileRingProducer(BlockRing* full, BlockRing* free, Doorbell* bell,
+                                   const FileRingConfig& cfg)
     : full_(full),
       free_(free),
+      bell_(bell),
       outs_(1),
       split_(cfg.split_by_source),
       snaplen_(cfg.snaplen),
@@ -88,11 +90,16 @@ RecordBlock* FileRingProducer::next_block(uint32_t out) {
   return b;
 }
 
+void FileRingProducer::hand_off(RecordBlock* b) {
+  // Cannot fail: the ring holds as many slots as the worker has blocks.
+  (void)full_->try_push(b);
+  bell_->ring();
+}
+
 void FileRingProducer::seal_output(uint32_t out) {
   Output& o = outs_[out];
   if (!o.cur || o.cur->records == 0) return;
-  // Cannot fail: the ring holds as many slots as the worker has blocks.
-  (void)full_->try_push(o.cur);
+  hand_off(o.cur);
   o.cur = nullptr;
   const uint32_t last = active_.back();
   active_[o.active_pos] = last;
@@ -120,7 +127,7 @@ void FileRingProducer::seal() {
     const uint32_t id = active_[i];
     Output& o = outs_[id];
     if (o.cur->records) {
-      (void)full_->try_push(o.cur);  // cannot fail, see seal_output()
+      hand_off(o.cur);
       o.cur = nullptr;
     } else {
       o.active_pos = static_cast<uint32_t>(keep);
@@ -141,7 +148,7 @@ void FileRingProducer::flush_if_idle(uint64_t now_ns) {
         b->flush_armed = true;
         b->flush_start_ns = now_ns;
       } else if (now_ns - b->flush_start_ns >= flush_ns_) {
-        (void)full_->try_push(b);  // cannot fail, see seal_output()
+        hand_off(b);
         o.cur = nullptr;
         continue;
       }

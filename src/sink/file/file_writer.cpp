@@ -61,6 +61,7 @@ void FileWriter::start() {
 
 Result<void> FileWriter::stop() {
   stop_.store(true, std::memory_order_release);
+  if (!rings_.empty()) rings_.front().bell->ring();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   if (error_) return *error_;
@@ -82,9 +83,10 @@ void FileWriter::run() {
     // Read the flag before polling: if it was set and this round found nothing, every block
     // sealed before close() has been written.
     const bool stopping = stop_.load(std::memory_order_acquire);
+    const uint32_t armed = rings_.empty() ? 0 : rings_.front().bell->armed();
     if (poll_rings() == 0) {
-      if (stopping) break;
-      std::this_thread::sleep_for(kIdleSleep);
+      if (stopping || rings_.empty()) break;
+      rings_.front().bell->wait(armed);
     }
   }
   for (auto& f : outputs_) {

@@ -2,9 +2,8 @@
 // ring round-robin, writes each block with one large write(), hands the block back on the
 // worker's free ring, and decides where the bytes go: opens, rotates (-C at block
 // granularity, -G on a block of a newer period), completes (.part -> final name, never
-// replacing a file: file_recovery.h) and deletes (-W) files. When idle it sleeps kIdleSleep:
-// blocks come at most every ~1 MiB of traffic or flush_ns, so a short sleep costs no latency
-// worth a spinning core.
+// replacing a file: file_recovery.h) and deletes (-W) files. When idle it sleeps on the
+// workers' Doorbell until one hands it a block.
 //
 // Each block names its output (RecordBlock::output): 0 unless split_by_source, where every
 // output (mirror source) has its own file state (OutputFile): its own open file, .part name,
@@ -36,6 +35,7 @@
 #include "common/fd.h"
 #include "common/result.h"
 #include "common/single_writer_counter.h"
+#include "sink/file/doorbell.h"
 #include "sink/file/file_ring.h"
 
 namespace xcap::sink {
@@ -43,6 +43,7 @@ namespace xcap::sink {
 struct WorkerRings {
   BlockRing* full;  // sealed blocks, worker -> writer
   BlockRing* free;  // written blocks, writer -> worker
+  Doorbell* bell;   // rung by the worker after each push to full (one for every worker)
 };
 
 // Where the writer starts: stdout, a single PATH.part opened by FileRing::open, or nothing
@@ -56,7 +57,6 @@ struct InitialOutput {
 
 class FileWriter {
  public:
-  static constexpr auto kIdleSleep = std::chrono::microseconds(500);
   static constexpr int kBlocksPerTurn = 8;  // per worker ring per round, for fairness
 
   FileWriter(const FileRingConfig& cfg, std::vector<WorkerRings> rings, InitialOutput out);
