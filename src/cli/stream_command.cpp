@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cli/capture_options.h"
+#include "cli/parse_outcome.h"
 #include "cli/stream_options.h"
 #include "stream/bosh_targets.h"
 #include "stream/follow.h"
@@ -84,14 +85,7 @@ int fail(const Error& e) {
 
 int stream_command(const std::vector<std::string>& args) {
   ParsedStream parsed = parse_stream_args(args, isatty(STDOUT_FILENO) == 1);
-  if (!parsed.options) {
-    if (parsed.exit_code == 0) {
-      fputs(parsed.message.c_str(), stdout);
-      return 0;
-    }
-    fprintf(stderr, "xcap stream: %s\n", parsed.message.c_str());
-    return parsed.exit_code;
-  }
+  if (!parsed.options) return print_parse_outcome("xcap stream", parsed.message, parsed.exit_code);
   const StreamOptions& o = *parsed.options;
   stream::FollowSettings s;
   if (!o.token_file.empty()) {
