@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,7 +16,7 @@
 #include <thread>
 
 #include "common/log.h"
-#include "metrics/metrics_server.h"
+#include "metrics/listen_socket.h"
 #include "sink/fanout/capture_request.h"
 #include "sink/fanout/stream_auth.h"
 
@@ -583,62 +582,32 @@ struct StreamServer::Impl {
   }
 };
 
-namespace {
-
-Error listen_error(const beast::error_code& ec, const std::string& host, uint16_t port) {
-  // Asio's error codes on Linux are errno values (system category).
-  const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
-  Error e{err ? kind_of_errno(err) : ErrorKind::System, err, ec.message()};
-  if (ec == asio::error::address_in_use)
-    e.message = "port " + std::to_string(port) + " on " + host +
-                " is already in use by another program; pick another port";
-  else if (ec == boost::system::errc::address_not_available)
-    e.message = host + " is not an address of this host";
-  else if (ec == asio::error::access_denied)
-    e.message = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
-  return e;
-}
-
-}  // namespace
-
 StreamServer::StreamServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<StreamServer>> StreamServer::start(const StreamServerConfig& cfg,
                                                           StreamHost& host) {
-  auto norm = metrics::parse_listen_address(cfg.listen);
-  if (!norm) return norm.error();
-  const auto colon = norm->rfind(':');
-  std::string addr = norm->substr(0, colon);
-  if (addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
-  const auto port = uint16_t(std::stoi(norm->substr(colon + 1)));
-  const auto ip = asio::ip::make_address(addr);
-  if (cfg.token.empty() && !ip.is_loopback())
-    return invalid_input(*norm +
+  auto at = metrics::split_listen_address(cfg.listen);
+  if (!at) return at.error();
+  if (cfg.token.empty() && !at->ip.is_loopback())
+    return invalid_input(at->text +
                          ": without a token the streaming server listens on a loopback address "
                          "only (127.0.0.1, [::1]); set a token to listen on " +
-                         (ip.is_unspecified() ? "every address" : addr));
+                         (at->ip.is_unspecified() ? "every address" : at->host));
   if (cfg.max_streams == 0 || cfg.max_streams_per_client == 0)
-    return invalid_input(*norm + ": the stream limits must be at least 1");
+    return invalid_input(at->text + ": the stream limits must be at least 1");
 
   auto impl = std::make_shared<Impl>();
   impl->state = std::make_shared<ServerState>(cfg, host);
   const bool tls = !cfg.tls_cert.empty() || !cfg.tls_key.empty() || !cfg.tls_client_ca.empty();
   if (tls) {
     auto ctx = make_tls_context({cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca});
-    if (!ctx) return ctx.error().context(*norm);
+    if (!ctx) return ctx.error().context(at->text);
     impl->state->tls = std::move(*ctx);
   }
 
-  beast::error_code ec;
-  const tcp::endpoint ep(ip, port);
-  auto& a = *impl->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec && ip.is_v6()) a.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) impl->local = a.local_endpoint(ec);
-  if (ec) return listen_error(ec, addr, port).context(*norm + ": cannot listen");
+  auto bound = metrics::listen_on(*impl->acceptor, *at, /*v6_only=*/true);
+  if (!bound) return bound.error();
+  impl->local = *bound;
 
   const std::string url = std::string(tls ? "https://" : "http://") + endpoint_text(impl->local);
   std::string security =
