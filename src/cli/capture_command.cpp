@@ -8,6 +8,7 @@
 #include "cli/capture_environment.h"
 #include "cli/capture_options.h"
 #include "cli/capture_totals.h"
+#include "cli/parse_outcome.h"
 #include "cli/stop_signals.h"
 #include "common/log.h"
 #include "pipeline/pipeline.h"
@@ -53,14 +54,7 @@ Error with_flag(pipeline::StartStep step, const Error& e) {
 
 int capture_command(const std::vector<std::string>& args) {
   ParsedCapture parsed = parse_capture_args(args);
-  if (!parsed.options) {
-    if (parsed.exit_code == 0) {
-      fputs(parsed.message.c_str(), stdout);
-      return 0;
-    }
-    fprintf(stderr, "xcap capture: %s\n", parsed.message.c_str());
-    return parsed.exit_code;
-  }
+  if (!parsed.options) return print_parse_outcome("xcap capture", parsed.message, parsed.exit_code);
   CaptureOptions& o = *parsed.options;
   set_log_level(LogLevel(o.verbosity));
   if (auto r = resolve_capture_environment(o); !r) {

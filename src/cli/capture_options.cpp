@@ -5,15 +5,14 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "cli/capture_environment.h"
+#include "cli/option_parsing.h"
 #include "common/defaults.h"
 #include "metrics/metrics_server.h"
 
@@ -46,17 +45,6 @@ const char* kUsage =
     "  xcap capture -r vtap.pcap -w by-source/m.pcap --split source  # a tcpdump archive, by "
     "source\n"
     "\n";
-
-// Whole-string unsigned parse; the error names the flag.
-template <typename T>
-Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
-    return invalid_input(flag + " '" + s + "': expected a whole number from " +
-                         std::to_string(min) + " to " + std::to_string(max));
-  return v;
-}
 
 const char* kServeUsage =
     "Usage: xcap serve -i IFACE [-i IFACE2 ...] --listen ADDR:PORT [options]\n"
@@ -95,19 +83,6 @@ struct Raw {
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
        stats_json = false;
 };
-
-// One option and its --help text.
-void add(po::options_description& d, const char* names, const po::value_semantic* value,
-         const std::string& help) {
-  d.add_options()(names, value, help.c_str());
-}
-template <typename T>
-po::typed_value<T>* arg(T* to, const char* name) {
-  return po::value(to)->value_name(name);
-}
-std::string text(const std::string& what, auto value) {
-  return what + std::to_string(value);
-}
 
 po::options_description describe_io(Raw& r) {
   po::options_description d("Input and output");
@@ -557,16 +532,8 @@ ParsedCapture parse_command_args(const std::vector<std::string>& args, Command c
     res.exit_code = exit_code(e);
     return res;
   };
-  po::options_description hidden;
-  hidden.add_options()("expression", po::value(&r.trailing)->multitoken());
-  po::options_description cmdline;
-  cmdline.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("expression", -1);
   try {
-    auto parsed = po::command_line_parser(args).options(cmdline).positional(pos).run();
-    po::store(parsed, given);
-    po::store(parsed, vm);
+    store_command_line(args, desc, "expression", &r.trailing, {&given, &vm});
     po::notify(vm);
     if (!r.config.empty()) {
       auto checked = check_config_file(r.config, desc);
@@ -581,9 +548,7 @@ ParsedCapture parse_command_args(const std::vector<std::string>& args, Command c
         r.config.empty() ? e.what() : std::string(e.what()) + " (in --config " + r.config + ")"));
   }
   if (r.help) {
-    std::ostringstream os;
-    os << (serve ? kServeUsage : kUsage) << desc;
-    res.message = os.str();
+    res.message = help_text(serve ? kServeUsage : kUsage, desc);
     return res;
   }
 

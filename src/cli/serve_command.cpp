@@ -4,6 +4,7 @@
 
 #include "cli/capture_environment.h"
 #include "cli/capture_options.h"
+#include "cli/parse_outcome.h"
 #include "cli/stop_signals.h"
 #include "common/log.h"
 #include "metrics/capture_metrics.h"
@@ -36,14 +37,7 @@ Result<std::vector<CaptureOptions>> per_interface(const ParsedCapture& parsed) {
 
 int serve_command(const std::vector<std::string>& args) {
   ParsedCapture parsed = parse_command_args(args, Command::Serve);
-  if (!parsed.options) {
-    if (parsed.exit_code == 0) {
-      fputs(parsed.message.c_str(), stdout);
-      return 0;
-    }
-    fprintf(stderr, "xcap serve: %s\n", parsed.message.c_str());
-    return parsed.exit_code;
-  }
+  if (!parsed.options) return print_parse_outcome("xcap serve", parsed.message, parsed.exit_code);
   const CaptureOptions& o = *parsed.options;
   set_log_level(LogLevel(o.verbosity));
   auto opts = per_interface(parsed);

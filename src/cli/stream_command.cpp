@@ -5,11 +5,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <set>
 
 #include "cli/capture_options.h"
+#include "cli/parse_outcome.h"
 #include "cli/stream_options.h"
+#include "common/token_file.h"
 #include "stream/bosh_targets.h"
 #include "stream/follow.h"
 #include "stream/merged_output.h"
@@ -55,20 +56,6 @@ Result<std::vector<stream::Target>> gather_targets(const StreamOptions& o) {
   return all;
 }
 
-Result<std::string> read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    Error e = errno_error("--token-file '" + path + "': cannot read");
-    e.kind = ErrorKind::InvalidInput;
-    return e;
-  }
-  std::string line;
-  std::getline(in, line);
-  const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
-  if (b == std::string::npos) return invalid_input("--token-file '" + path + "': empty first line");
-  return line.substr(b, e - b + 1);
-}
-
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(s));
@@ -84,18 +71,11 @@ int fail(const Error& e) {
 
 int stream_command(const std::vector<std::string>& args) {
   ParsedStream parsed = parse_stream_args(args, isatty(STDOUT_FILENO) == 1);
-  if (!parsed.options) {
-    if (parsed.exit_code == 0) {
-      fputs(parsed.message.c_str(), stdout);
-      return 0;
-    }
-    fprintf(stderr, "xcap stream: %s\n", parsed.message.c_str());
-    return parsed.exit_code;
-  }
+  if (!parsed.options) return print_parse_outcome("xcap stream", parsed.message, parsed.exit_code);
   const StreamOptions& o = *parsed.options;
   stream::FollowSettings s;
   if (!o.token_file.empty()) {
-    auto token = read_token(o.token_file);
+    auto token = read_token_file(o.token_file, "--token-file");
     if (!token) return fail(token.error());
     s.token = *token;
   }

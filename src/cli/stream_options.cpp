@@ -1,11 +1,12 @@
 #include "cli/stream_options.h"
 
 #include <boost/program_options.hpp>
-#include <charconv>
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include "cli/capture_options.h"
+#include "cli/option_parsing.h"
 #include "common/defaults.h"
 
 namespace po = boost::program_options;
@@ -48,16 +49,6 @@ const char* kUsage =
     "  xcap stream --targets-cmd 'cat hosts' --token-file ~/.xcap-token -w all.pcapng\n"
     "\n";
 
-template <typename T>
-Result<T> parse_uint(const std::string& flag, const std::string& s, T min, T max) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
-    return invalid_input(flag + " '" + s + "': expected a whole number from " +
-                         std::to_string(min) + " to " + std::to_string(max));
-  return v;
-}
-
 Result<double> parse_seconds(const std::string& flag, const std::string& s, double min,
                              double max) {
   size_t used = 0;
@@ -84,15 +75,6 @@ struct Raw {
       idle_timeout = "10", stop_wait = "2";
   bool help = false;
 };
-
-void add(po::options_description& d, const char* names, const po::value_semantic* value,
-         const std::string& help) {
-  d.add_options()(names, value, help.c_str());
-}
-template <typename T>
-po::typed_value<T>* arg(T* to, const char* name) {
-  return po::value(to)->value_name(name);
-}
 
 po::options_description describe(Raw& r) {
   po::options_description what("What to capture (sent to every target)");
@@ -142,6 +124,92 @@ po::options_description describe(Raw& r) {
   return all;
 }
 
+// ---- the stages of parse_stream_args: each checks one group of flags, in this order ------
+
+// --port and --tls-*: needed first, to read the targets given without a scheme or a port.
+Result<void> parse_connection(const Raw& r, const po::variables_map&, StreamOptions& o) {
+  auto port = parse_uint<uint16_t>("--port", r.port, 1, 65535);
+  if (!port) return port.error();
+  o.port = *port;
+  o.tls = {r.tls_ca, r.tls_cert, r.tls_key};
+  o.tls_default = !r.tls_ca.empty();
+  if (r.tls_cert.empty() != r.tls_key.empty())
+    return invalid_input(r.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                            : "--tls-cert needs --tls-key");
+  return ok();
+}
+
+// TARGET..., --targets, --targets-cmd, --bosh: at least one. Only the command line's own
+// targets are read here; the others are gathered when the command runs.
+Result<void> parse_targets(const Raw& r, const po::variables_map& vm, StreamOptions& o) {
+  for (const std::string& t : r.targets) {
+    auto target = stream::parse_target(t, o.port, o.tls_default);
+    if (!target) return target.error().context("target");
+    o.targets.push_back(*target);
+  }
+  o.targets_file = r.targets_file;
+  o.targets_cmd = r.targets_cmd;
+  if (vm.count("targets") && r.targets_file.empty())
+    return invalid_input("--targets: expected a file name");
+  if (vm.count("targets-cmd") && r.targets_cmd.empty())
+    return invalid_input("--targets-cmd: expected a command");
+  if (vm.count("bosh")) {
+    auto sel = stream::parse_bosh_selector(r.bosh);
+    if (!sel) return flag_error("--bosh", sel.error());
+    o.bosh = *sel;
+  }
+  if (o.targets.empty() && o.targets_file.empty() && o.targets_cmd.empty() && !o.bosh)
+    return invalid_input(
+        "no targets: give TARGET..., --targets FILE, --targets-cmd CMD or --bosh DEPLOYMENT");
+  return ok();
+}
+
+// What every server is asked for (-f, -s, -c, --duration), and the token it is asked with.
+Result<void> parse_request(const Raw& r, const po::variables_map& vm, StreamOptions& o) {
+  o.filter = r.filter;
+  auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, defaults::kSnaplen);
+  if (!snap) return snap.error();
+  if (*snap != 0 && *snap < 14)
+    return invalid_input("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)");
+  o.snaplen = *snap;
+  auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
+  if (!count) return count.error();
+  o.count = *count;
+  if (vm.count("duration")) {  // checked here, sent as written: the server parses it again
+    auto d = parse_seconds("--duration", r.duration, 0.001, 366.0 * 86400);
+    if (!d) return d.error();
+    o.duration = r.duration;
+  }
+  if (vm.count("token-file") && r.token_file.empty())
+    return invalid_input("--token-file: expected a file name");
+  o.token_file = r.token_file;
+  return ok();
+}
+
+// -w and --format, and the timing of the merge (--reorder-window, --idle-timeout,
+// --stop-wait). Writing pcapng to a terminal is refused unless -w - asks for it.
+Result<void> parse_output(const Raw& r, const po::variables_map& vm, bool stdout_is_terminal,
+                          StreamOptions& o) {
+  if (r.format != "pcapng" && r.format != "pcap")
+    return invalid_input("--format '" + r.format + "': expected pcapng or pcap");
+  o.pcapng = r.format == "pcapng";
+  if (vm.count("write") && r.write_path.empty())
+    return invalid_input("-w: expected a path, or - for standard output");
+  if (r.write_path.empty() && stdout_is_terminal)
+    return invalid_input(
+        "-w PATH is required when standard output is a terminal (-w - writes there anyway)");
+  o.write_path = r.write_path.empty() ? "-" : r.write_path;
+  for (auto [flag, given, min, max, to] :
+       {std::tuple{"--reorder-window", &r.reorder_window, 0.0, 3600.0, &o.reorder_window_s},
+        std::tuple{"--idle-timeout", &r.idle_timeout, 0.1, 86400.0, &o.idle_timeout_s},
+        std::tuple{"--stop-wait", &r.stop_wait, 0.0, 3600.0, &o.stop_wait_s}}) {
+    auto s = parse_seconds(flag, *given, min, max);
+    if (!s) return s.error();
+    *to = *s;
+  }
+  return ok();
+}
+
 }  // namespace
 
 ParsedStream parse_stream_args(const std::vector<std::string>& args, bool stdout_is_terminal) {
@@ -154,92 +222,22 @@ ParsedStream parse_stream_args(const std::vector<std::string>& args, bool stdout
     res.exit_code = exit_code(e);
     return res;
   };
-  po::options_description hidden;
-  hidden.add_options()("target", po::value(&r.targets)->multitoken());
-  po::options_description cmdline;
-  cmdline.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("target", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(cmdline).positional(pos).run(), vm);
+    store_command_line(args, desc, "target", &r.targets, {&vm});
     po::notify(vm);
   } catch (const po::error& e) {
     return fail(invalid_input(e.what()));
   }
   if (r.help) {
-    std::ostringstream os;
-    os << kUsage << desc;
-    res.message = os.str();
+    res.message = help_text(kUsage, desc);
     return res;
   }
 
   StreamOptions o;
-  auto port = parse_uint<uint16_t>("--port", r.port, 1, 65535);
-  if (!port) return fail(port.error());
-  o.port = *port;
-  o.tls = {r.tls_ca, r.tls_cert, r.tls_key};
-  o.tls_default = !r.tls_ca.empty();
-  if (r.tls_cert.empty() != r.tls_key.empty())
-    return fail(invalid_input(r.tls_cert.empty() ? "--tls-key needs --tls-cert"
-                                                 : "--tls-cert needs --tls-key"));
-  for (const std::string& t : r.targets) {
-    auto target = stream::parse_target(t, o.port, o.tls_default);
-    if (!target) return fail(target.error().context("target"));
-    o.targets.push_back(*target);
-  }
-  o.targets_file = r.targets_file;
-  o.targets_cmd = r.targets_cmd;
-  if (vm.count("targets") && r.targets_file.empty())
-    return fail(invalid_input("--targets: expected a file name"));
-  if (vm.count("targets-cmd") && r.targets_cmd.empty())
-    return fail(invalid_input("--targets-cmd: expected a command"));
-  if (vm.count("bosh")) {
-    auto sel = stream::parse_bosh_selector(r.bosh);
-    if (!sel) return fail(flag_error("--bosh", sel.error()));
-    o.bosh = *sel;
-  }
-  if (o.targets.empty() && o.targets_file.empty() && o.targets_cmd.empty() && !o.bosh)
-    return fail(invalid_input(
-        "no targets: give TARGET..., --targets FILE, --targets-cmd CMD or --bosh DEPLOYMENT"));
-
-  o.filter = r.filter;
-  auto snap = parse_uint<uint32_t>("-s", r.snaplen, 0, defaults::kSnaplen);
-  if (!snap) return fail(snap.error());
-  if (*snap != 0 && *snap < 14)
-    return fail(
-        invalid_input("-s " + r.snaplen + ": too small to hold an Ethernet header (minimum 14)"));
-  o.snaplen = *snap;
-  auto count = parse_uint<uint64_t>("-c", r.count, 0, UINT64_MAX);
-  if (!count) return fail(count.error());
-  o.count = *count;
-  if (vm.count("duration")) {
-    auto d = parse_seconds("--duration", r.duration, 0.001, 366.0 * 86400);
-    if (!d) return fail(d.error());
-    o.duration = r.duration;
-  }
-  if (vm.count("token-file") && r.token_file.empty())
-    return fail(invalid_input("--token-file: expected a file name"));
-  o.token_file = r.token_file;
-
-  if (r.format != "pcapng" && r.format != "pcap")
-    return fail(invalid_input("--format '" + r.format + "': expected pcapng or pcap"));
-  o.pcapng = r.format == "pcapng";
-  if (vm.count("write") && r.write_path.empty())
-    return fail(invalid_input("-w: expected a path, or - for standard output"));
-  if (r.write_path.empty() && stdout_is_terminal)
-    return fail(invalid_input(
-        "-w PATH is required when standard output is a terminal (-w - writes there anyway)"));
-  o.write_path = r.write_path.empty() ? "-" : r.write_path;
-  auto window = parse_seconds("--reorder-window", r.reorder_window, 0, 3600);
-  if (!window) return fail(window.error());
-  o.reorder_window_s = *window;
-  auto idle = parse_seconds("--idle-timeout", r.idle_timeout, 0.1, 86400);
-  if (!idle) return fail(idle.error());
-  o.idle_timeout_s = *idle;
-  auto wait = parse_seconds("--stop-wait", r.stop_wait, 0, 3600);
-  if (!wait) return fail(wait.error());
-  o.stop_wait_s = *wait;
+  for (auto stage : {parse_connection, parse_targets, parse_request})
+    if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
+  if (Result<void> r2 = parse_output(r, vm, stdout_is_terminal, o); !r2) return fail(r2.error());
   res.options = std::move(o);
   return res;
 }

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <thread>
 
+#include "metrics/listen_socket.h"
+
 namespace xcap::metrics {
 
 namespace asio = boost::asio;
@@ -117,38 +119,15 @@ MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& addr,
                                                             CollectFn collect) {
-  auto norm = parse_listen_address(addr);
-  if (!norm) return norm.error();
-  const auto colon = norm->rfind(':');
-  std::string host = norm->substr(0, colon);
-  if (host.front() == '[') host = host.substr(1, host.size() - 2);
-  const auto port = uint16_t(std::stoi(norm->substr(colon + 1)));
-
+  auto at = split_listen_address(addr);
+  if (!at) return at.error();
   auto impl = std::make_unique<Impl>();
   impl->collect = std::move(collect);
-  beast::error_code ec;
-  const tcp::endpoint ep(asio::ip::make_address(host), port);
-  auto& a = impl->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) {
-    impl->accept();
-    impl->thread = std::thread([io = &impl->io] { io->run(); });
-    return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
-  }
-  // Asio's error codes on Linux are errno values (system category).
-  const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
-  Error e{err ? kind_of_errno(err) : ErrorKind::System, err, ec.message()};
-  if (ec == asio::error::address_in_use)
-    e.message = "port " + std::to_string(port) + " on " + host +
-                " is already in use by another program; pick another port";
-  else if (ec == boost::system::errc::address_not_available)
-    e.message = host + " is not an address of this host";
-  else if (ec == asio::error::access_denied)
-    e.message = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
-  return e.context(*norm + ": cannot listen");
+  // Not v6_only: [::] takes IPv4 scrapers too (where net.ipv6.bindv6only is 0, the default).
+  if (auto bound = listen_on(impl->acceptor, *at, /*v6_only=*/false); !bound) return bound.error();
+  impl->accept();
+  impl->thread = std::thread([io = &impl->io] { io->run(); });
+  return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
 }
 
 MetricsServer::~MetricsServer() {

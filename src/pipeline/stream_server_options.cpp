@@ -2,29 +2,20 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-
 #include "common/log.h"
+#include "common/token_file.h"
 
 namespace xcap::pipeline {
 namespace {
 
-// The first line, without surrounding white space: the format of `openssl rand -hex 32 >F`.
+// The token, and a warning when every user of the host can read it.
 Result<std::string> read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    Error e = errno_error("--token-file '" + path + "': cannot read");
-    e.kind = ErrorKind::InvalidInput;
-    return e;
-  }
-  std::string line;
-  std::getline(in, line);
-  const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
-  if (b == std::string::npos) return invalid_input("--token-file '" + path + "': is empty");
+  auto token = read_token_file(path, "--token-file");
+  if (!token) return token;
   struct stat st {};
   if (stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
     log_info("--token-file %s is readable by every user of this host (chmod 600 it)", path.c_str());
-  return line.substr(b, e - b + 1);
+  return token;
 }
 
 }  // namespace

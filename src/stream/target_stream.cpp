@@ -93,11 +93,15 @@ asio::awaitable<void> TargetStream::run() {
   end(std::move(e));
 }
 
-asio::awaitable<StreamEnd> TargetStream::follow() {
-  using Kind = StreamEnd::Kind;
-  co_await conn_.connect(target_.host, target_.port, idle_);
-  if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
+// The response's body as it is read: the parser, and the last piece it gave.
+struct TargetStream::BodyReader {
+  beast::flat_buffer buf;
+  http::response_parser<http::buffer_body> parser;
+  std::vector<uint8_t> chunk = std::vector<uint8_t>(kReadBytes);
+  size_t got = 0;  // bytes of chunk the last read_body filled
+};
 
+asio::awaitable<void> TargetStream::send_request() {
   http::request<http::empty_body> req{http::verb::get, path_, 11};
   req.set(http::field::host, host_port(target_.host, target_.port));
   req.set(http::field::user_agent, "xcap/" XCAP_VERSION);
@@ -106,69 +110,79 @@ asio::awaitable<StreamEnd> TargetStream::follow() {
   conn_.tcp().expires_after(idle_);
   co_await conn_.with_stream(
       [&](auto& s) { return http::async_write(s, req, asio::use_awaitable); });
+}
 
-  beast::flat_buffer buf;
-  http::response_parser<http::buffer_body> parser;
+asio::awaitable<boost::system::error_code> TargetStream::read_body(BodyReader& r) {
+  r.parser.get().body().data = r.chunk.data();
+  r.parser.get().body().size = r.chunk.size();
+  // While stopping, the stop timer bounds the wait; idle_ is the longest silence otherwise.
+  conn_.tcp().expires_after(idle_);
+  boost::system::error_code ec;
+  co_await conn_.with_stream([&](auto& s) {
+    return http::async_read_some(s, r.buf, r.parser, asio::redirect_error(asio::use_awaitable, ec));
+  });
+  if (ec == http::error::need_buffer) ec = {};  // the chunk is full: not an error
+  r.got = r.chunk.size() - r.parser.get().body().size;
+  co_return ec;
+}
+
+asio::awaitable<std::string> TargetStream::refusal(BodyReader& r, unsigned status) {
+  std::string text;
+  boost::system::error_code ec;
+  // Up to kErrorBodyBytes: the reason is one line, and a body without end must not hold us.
+  while (!r.parser.is_done() && text.size() < kErrorBodyBytes && !ec) {
+    ec = co_await read_body(r);
+    text.append(reinterpret_cast<const char*>(r.chunk.data()), r.got);
+  }
+  const std::string line = first_line(text);
+  co_return "HTTP " + std::to_string(status) + ": " +
+      (line.empty() ? std::string(r.parser.get().reason()) : line);
+}
+
+StreamEnd TargetStream::read_failure(const boost::system::error_code& ec) const {
+  using Kind = StreamEnd::Kind;
+  if (cut_) return {Kind::Stopped, cut_reason_};
+  if (ec == beast::error::timeout && stopping_)
+    return {Kind::Stopped, "no final statistics before the connection timed out"};
+  if (ec == beast::error::timeout)
+    return {Kind::Failed, "nothing received for " + seconds_text(idle_)};
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+      ec == asio::error::connection_reset) {
+    if (stopping_)
+      return {Kind::Stopped, "the server closed the connection without final statistics"};
+    return {Kind::Failed, "connection closed before the end of the stream"};
+  }
+  return {stopping_ ? Kind::Stopped : Kind::Failed, describe_network_error(ec)};
+}
+
+asio::awaitable<StreamEnd> TargetStream::follow() {
+  using Kind = StreamEnd::Kind;
+  co_await conn_.connect(target_.host, target_.port, idle_);
+  if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
+  co_await send_request();
+
+  BodyReader r;
   // A stream has no end in sight. (Not boost::none: Boost 1.74 compares a Content-Length
   // with an empty limit as exceeding it.)
-  parser.body_limit(std::numeric_limits<uint64_t>::max());
+  r.parser.body_limit(std::numeric_limits<uint64_t>::max());
   conn_.tcp().expires_after(idle_);
   co_await conn_.with_stream(
-      [&](auto& s) { return http::async_read_header(s, buf, parser, asio::use_awaitable); });
-
-  std::vector<uint8_t> chunk(kReadBytes);
-  const unsigned status = parser.get().result_int();
-  if (status != 200) {  // the reason is the body's one line
-    std::string text;
-    boost::system::error_code ec;
-    while (!parser.is_done() && text.size() < kErrorBodyBytes && !ec) {
-      parser.get().body().data = chunk.data();
-      parser.get().body().size = chunk.size();
-      conn_.tcp().expires_after(idle_);
-      co_await conn_.with_stream([&](auto& s) {
-        return http::async_read_some(s, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
-      });
-      if (ec == http::error::need_buffer) ec = {};
-      text.append(reinterpret_cast<const char*>(chunk.data()),
-                  chunk.size() - parser.get().body().size);
-    }
-    std::string why = "HTTP " + std::to_string(status);
-    const std::string line = first_line(text);
-    why += ": " + (line.empty() ? std::string(parser.get().reason()) : line);
-    co_return StreamEnd{Kind::Failed, why};
+      [&](auto& s) { return http::async_read_header(s, r.buf, r.parser, asio::use_awaitable); });
+  if (const unsigned status = r.parser.get().result_int(); status != 200) {
+    std::string why = co_await refusal(r, status);
+    co_return StreamEnd{Kind::Failed, std::move(why)};
   }
   connected_ = true;
   cb_.connected();
 
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
-    // While stopping, the stop timer bounds the wait; idle_ is the longest silence otherwise.
-    conn_.tcp().expires_after(idle_);
-    boost::system::error_code ec;
-    co_await conn_.with_stream([&](auto& s) {
-      return http::async_read_some(s, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
-    });
-    if (ec == http::error::need_buffer) ec = {};
-    if (const size_t n = chunk.size() - parser.get().body().size; n > 0) {
-      if (std::string bad = cb_.body(chunk.data(), n); !bad.empty())
+  while (!r.parser.is_done()) {
+    const boost::system::error_code ec = co_await read_body(r);
+    if (r.got > 0) {
+      if (std::string bad = cb_.body(r.chunk.data(), r.got); !bad.empty())
         co_return StreamEnd{Kind::Failed, bad};
     }
-    if (!ec) continue;
-    if (cut_) co_return StreamEnd{Kind::Stopped, cut_reason_};
-    if (ec == beast::error::timeout && stopping_)
-      co_return StreamEnd{Kind::Stopped, "no final statistics before the connection timed out"};
-    if (ec == beast::error::timeout)
-      co_return StreamEnd{Kind::Failed, "nothing received for " + seconds_text(idle_)};
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-        ec == asio::error::connection_reset) {
-      if (stopping_)
-        co_return StreamEnd{Kind::Stopped,
-                            "the server closed the connection without final statistics"};
-      co_return StreamEnd{Kind::Failed, "connection closed before the end of the stream"};
-    }
-    co_return StreamEnd{stopping_ ? Kind::Stopped : Kind::Failed, describe_network_error(ec)};
+    if (ec) co_return read_failure(ec);
   }
   co_return StreamEnd{Kind::Complete, ""};
 }

@@ -51,8 +51,21 @@ class TargetStream : public std::enable_shared_from_this<TargetStream> {
   void cut(std::string reason);
 
  private:
+  struct BodyReader;  // the response being read (target_stream.cpp)
+
   asio::awaitable<void> run();
+  // Connects, asks, reads the body to its end: every step of one target's stream.
   asio::awaitable<StreamEnd> follow();
+  // The steps of follow; each is awaited at once, so the BodyReader (follow's) outlives it.
+  asio::awaitable<void> send_request();
+  // One read of the body into r.chunk (r.got bytes), within idle_. need_buffer (the chunk is
+  // full) is no error.
+  asio::awaitable<boost::system::error_code> read_body(BodyReader& r);
+  // A status other than 200: "HTTP 403: " and the body's first line, the server's reason.
+  asio::awaitable<std::string> refusal(BodyReader& r, unsigned status);
+  // How a failed read ends the stream: a cut or a stop is Stopped, a silence or a close
+  // before the end is Failed.
+  StreamEnd read_failure(const boost::system::error_code& ec) const;
   void end(StreamEnd e);
 
   asio::io_context& io_;

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,7 +16,7 @@
 #include <thread>
 
 #include "common/log.h"
-#include "metrics/metrics_server.h"
+#include "metrics/listen_socket.h"
 #include "sink/fanout/capture_request.h"
 #include "sink/fanout/stream_auth.h"
 
@@ -331,26 +330,41 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (state_->stopping)
       return refuse(http::status::service_unavailable, "the server is stopping");
 
-    ServerState::Stream entry;
-    entry.info.client = peer_;
-    entry.info.filter = req->filter;
-    entry.info.format = req->pcapng ? "pcapng" : "pcap";
-    entry.info.snaplen = req->snaplen;
-    entry.info.count = req->count;
-    entry.info.start = std::chrono::system_clock::now();
-    entry.client_ip = peer_ip_;
+    const ServerState::Stream entry = stream_entry(*req);
     http::status refused{};
     std::string why;
     // Take the slot first, so two clients cannot both pass the limit; the host comes after.
     stream_id_ = state_->add_stream(entry, &refused, &why);
     if (!stream_id_) return refuse(refused, why);
+    if (Result<void> sub = subscribe(*req); !sub)
+      return refuse(http::status::service_unavailable, sub.error().message);
+    log_started(*req, entry.info.format);
+    send_head(req->pcapng);
+    if (req->duration.count()) end_after(req->duration);
+  }
 
+  // This stream's entry in the server's table: its limits count it, GET /captures lists it.
+  ServerState::Stream stream_entry(const CaptureRequest& req) const {
+    ServerState::Stream entry;
+    entry.info.client = peer_;
+    entry.info.filter = req.filter;
+    entry.info.format = req.pcapng ? "pcapng" : "pcap";
+    entry.info.snaplen = req.snaplen;
+    entry.info.count = req.count;
+    entry.info.start = std::chrono::system_clock::now();
+    entry.client_ip = peer_ip_;
+    return entry;
+  }
+
+  // Subscribes this stream (slot stream_id_) with the host. When the host refuses, the slot is
+  // given back, so the refused client does not count against the limits.
+  Result<void> subscribe(const CaptureRequest& req) {
     SubscriptionConfig sc;
-    sc.filter = req->program;
-    sc.snaplen = req->snaplen;
-    sc.pcapng = req->pcapng;
+    sc.filter = req.program;
+    sc.snaplen = req.snaplen;
+    sc.pcapng = req.pcapng;
     sc.buffer_bytes = state_->cfg.stream_buffer_bytes;
-    sc.count = req->count;
+    sc.count = req.count;
     sc.client = peer_;
     auto sub = state_->host.subscribe(std::move(sc));
     if (!sub) {
@@ -360,26 +374,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       stream_id_ = 0;
       state_->streams_changed.notify_all();
-      return refuse(http::status::service_unavailable, sub.error().message);
+      return sub.error();
     }
     sub_ = *sub;
-    {
-      std::lock_guard lock(state_->mu);
-      state_->streams.at(stream_id_).sub = sub_;
-    }
-    log_info("stream %s: started (filter %s, %s, snaplen %u%s%s)", peer_.c_str(),
-             req->filter.empty() ? "none" : quote_filter(req->filter).c_str(),
-             entry.info.format.c_str(), req->snaplen,
-             req->count ? (", count " + std::to_string(req->count)).c_str() : "",
-             req->duration.count()
-                 ? (", duration " + std::to_string(req->duration.count()) + " ms").c_str()
-                 : "");
+    std::lock_guard lock(state_->mu);
+    state_->streams.at(stream_id_).sub = sub_;
+    return ok();
+  }
 
+  void log_started(const CaptureRequest& req, const std::string& format) const {
+    log_info("stream %s: started (filter %s, %s, snaplen %u%s%s)", peer_.c_str(),
+             req.filter.empty() ? "none" : quote_filter(req.filter).c_str(), format.c_str(),
+             req.snaplen, req.count ? (", count " + std::to_string(req.count)).c_str() : "",
+             req.duration.count()
+                 ? (", duration " + std::to_string(req.duration.count()) + " ms").c_str()
+                 : "");
+  }
+
+  // The 200 and its headers; once they are out, the body is pumped and the client watched.
+  void send_head(bool pcapng) {
     chunked_ = version() >= 11;
     head_ = std::make_shared<http::response<http::empty_body>>(http::status::ok, version());
     head_->set(http::field::server, "xcap");
     head_->set(http::field::content_type,
-               req->pcapng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap");
+               pcapng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap");
     head_->set(http::field::cache_control, "no-store");
     head_->keep_alive(false);
     if (chunked_) head_->chunked(true);  // HTTP/1.0: the body ends when the connection does
@@ -393,26 +411,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                self->watch_client();
                                self->pump();
                              });
-    if (req->duration.count()) {
-      duration_timer_.expires_after(req->duration);
-      duration_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-        if (!ec && self->stream_id_)
-          self->state_->host.unsubscribe(self->sub_, "end: duration reached");
-      });
-    }
+  }
+
+  // duration=: once it has passed, the host ends the subscription, and the stream ends as it
+  // does at any other end.
+  void end_after(std::chrono::milliseconds duration) {
+    duration_timer_.expires_after(duration);
+    duration_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && self->stream_id_)
+        self->state_->host.unsubscribe(self->sub_, "end: duration reached");
+    });
   }
 
   // A client that half-closes its end (xcap stream on Ctrl-C) asks the stream to end: it
   // still reads, and gets the rest, the last statistics block and the last chunk. A reset or
   // any other error ends it at once. Anything the client sends is dropped.
   void watch_client() {
-    stream_.async_read_some(asio::buffer(discard_),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
-                                return self->end_stream("end: client closed");
-                              if (ec) return self->client_gone();
-                              self->watch_client();
-                            });
+    stream_.async_read_some(
+        asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+            return self->end_stream("end: client closed");
+          if (ec) return self->client_gone();
+          self->watch_client();
+        });
   }
 
   // Sends what the subscription holds; looks again after kPollInterval when it holds nothing.
@@ -583,62 +604,32 @@ struct StreamServer::Impl {
   }
 };
 
-namespace {
-
-Error listen_error(const beast::error_code& ec, const std::string& host, uint16_t port) {
-  // Asio's error codes on Linux are errno values (system category).
-  const int err = ec.category() == boost::system::system_category() ? ec.value() : 0;
-  Error e{err ? kind_of_errno(err) : ErrorKind::System, err, ec.message()};
-  if (ec == asio::error::address_in_use)
-    e.message = "port " + std::to_string(port) + " on " + host +
-                " is already in use by another program; pick another port";
-  else if (ec == boost::system::errc::address_not_available)
-    e.message = host + " is not an address of this host";
-  else if (ec == asio::error::access_denied)
-    e.message = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
-  return e;
-}
-
-}  // namespace
-
 StreamServer::StreamServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<StreamServer>> StreamServer::start(const StreamServerConfig& cfg,
                                                           StreamHost& host) {
-  auto norm = metrics::parse_listen_address(cfg.listen);
-  if (!norm) return norm.error();
-  const auto colon = norm->rfind(':');
-  std::string addr = norm->substr(0, colon);
-  if (addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
-  const auto port = uint16_t(std::stoi(norm->substr(colon + 1)));
-  const auto ip = asio::ip::make_address(addr);
-  if (cfg.token.empty() && !ip.is_loopback())
-    return invalid_input(*norm +
+  auto at = metrics::split_listen_address(cfg.listen);
+  if (!at) return at.error();
+  if (cfg.token.empty() && !at->ip.is_loopback())
+    return invalid_input(at->text +
                          ": without a token the streaming server listens on a loopback address "
                          "only (127.0.0.1, [::1]); set a token to listen on " +
-                         (ip.is_unspecified() ? "every address" : addr));
+                         (at->ip.is_unspecified() ? "every address" : at->host));
   if (cfg.max_streams == 0 || cfg.max_streams_per_client == 0)
-    return invalid_input(*norm + ": the stream limits must be at least 1");
+    return invalid_input(at->text + ": the stream limits must be at least 1");
 
   auto impl = std::make_shared<Impl>();
   impl->state = std::make_shared<ServerState>(cfg, host);
   const bool tls = !cfg.tls_cert.empty() || !cfg.tls_key.empty() || !cfg.tls_client_ca.empty();
   if (tls) {
     auto ctx = make_tls_context({cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca});
-    if (!ctx) return ctx.error().context(*norm);
+    if (!ctx) return ctx.error().context(at->text);
     impl->state->tls = std::move(*ctx);
   }
 
-  beast::error_code ec;
-  const tcp::endpoint ep(ip, port);
-  auto& a = *impl->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec && ip.is_v6()) a.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) impl->local = a.local_endpoint(ec);
-  if (ec) return listen_error(ec, addr, port).context(*norm + ": cannot listen");
+  auto bound = metrics::listen_on(*impl->acceptor, *at, /*v6_only=*/true);
+  if (!bound) return bound.error();
+  impl->local = *bound;
 
   const std::string url = std::string(tls ? "https://" : "http://") + endpoint_text(impl->local);
   std::string security =
