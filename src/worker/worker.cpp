@@ -88,7 +88,16 @@ void Worker::sleep_ns(uint64_t ns) {
   nanosleep(&ts, nullptr);
 }
 
-void Worker::run() {
+// Partly filled blocks go on after their flush delay; the clock offset is read once a second.
+void Worker::housekeeping(uint64_t now, uint64_t& next_clock_refresh) {
+  for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
+  if (now >= next_clock_refresh) {
+    src_.refresh_clock();
+    next_clock_refresh = now + 1'000'000'000;
+  }
+}
+
+void Worker::setup_thread() {
   if (cfg_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -103,7 +112,7 @@ void Worker::run() {
   if (cfg_.rt_priority > 0) {
     // A worker that loses its core for a scheduler slice (1.5 ms seen on a shared VM) overflows
     // its RX ring; as a real-time thread nothing but interrupts and higher priorities preempt
-    // it. It still sleeps after spin_ns of silence, so an idle capture starves no one.
+    // it. It still naps and blocks when the ring is drained, so it starves no one.
     sched_param sp{};
     sp.sched_priority = cfg_.rt_priority;
     if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
@@ -115,7 +124,10 @@ void Worker::run() {
   char name[16];
   snprintf(name, sizeof name, "xcap-q%u", src_.queue());
   pthread_setname_np(pthread_self(), name);  // fails only for names over 15 characters
+}
 
+void Worker::run() {
+  setup_thread();
   // Adaptive polling (README "Tuning"). A full batch means the ring holds more: the next is
   // taken at once, so under load the worker spins. A partial one means the ring is drained:
   // the worker naps and lets the next frames gather, like a NIC's interrupt coalescing; each
@@ -133,11 +145,7 @@ void Worker::run() {
     const unsigned got = process_batch(block ? cfg_.idle_poll_ms : 0);
     if (!got && src_.exhausted()) break;
     const uint64_t now = monotonic_ns();
-    for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
-    if (now >= next_clock_refresh) {
-      src_.refresh_clock();
-      next_clock_refresh = now + 1'000'000'000;
-    }
+    housekeeping(now, next_clock_refresh);
     if (block && now - blocked_at > cfg_.nap_max_ns) nap_ns = cfg_.nap_min_ns;
     block = false;
     gathered += got;

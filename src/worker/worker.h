@@ -67,6 +67,8 @@ class Worker {
 
  private:
   void run();
+  void setup_thread();  // pinning, real-time priority, name
+  void housekeeping(uint64_t now, uint64_t& next_clock_refresh);
   uint64_t next_nap(uint64_t nap_ns, unsigned gathered) const;
   static void sleep_ns(uint64_t ns);
   unsigned process_batch(int timeout_ms);
