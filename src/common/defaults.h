@@ -12,10 +12,6 @@ inline constexpr unsigned kMaxBatchSize = 256;
 inline constexpr uint32_t kRxRing = 4096;          // AF_XDP RX ring descriptors
 inline constexpr uint32_t kFillRingPerRxSlot = 2;  // fill ring = UMEM frames = 2 x RX ring
 inline constexpr uint32_t kFrameSize = 4096;       // UMEM frame when the MTU says nothing smaller
-// A worker's nap after a batch that drained its ring (adaptive polling, worker/worker.cpp):
-// the longest one bounds the latency it adds, and a burst must fit in the RX ring during it.
-inline constexpr uint64_t kWorkerNapMinNs = 50'000;
-inline constexpr uint64_t kWorkerNapMaxNs = 2'000'000;
 // Streaming (--listen): limits on clients, and each client's own buffer.
 inline constexpr unsigned kMaxStreams = 8;
 inline constexpr unsigned kMaxStreamsPerClient = 2;

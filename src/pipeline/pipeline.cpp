@@ -260,7 +260,6 @@ void Pipeline::start_workers() {
     const bool pin = opt_.pin_workers && !opt_.replay();
     wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
     wc.rt_priority = opt_.rt_priority;
-    wc.nap_target = std::max(1u, opt_.rx_ring / 8);
     if (shared_) wc.iface_id = shared_->iface_id;
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {
