@@ -56,10 +56,10 @@ const char* kServeUsage =
     "ending every stream with its last statistics block.\n"
     "\n"
     "Examples:\n"
-    "  xcap serve -i eth1 --listen 127.0.0.1:9494\n"
-    "  xcap serve -i eth1 --listen :9494 --token-file /etc/xcap/token --tls-cert c.pem "
+    "  xcap serve -i eth1 --listen 127.0.0.1:9470\n"
+    "  xcap serve -i eth1 --listen :9470 --token-file /etc/xcap/token --tls-cert c.pem "
     "--tls-key k.pem\n"
-    "  curl -N 'http://127.0.0.1:9494/capture?filter=tcp+port+443' | wireshark -k -i -\n"
+    "  curl -N 'http://127.0.0.1:9470/capture?filter=tcp+port+443' | wireshark -k -i -\n"
     "\n";
 
 // The capture options xcap serve refuses: it streams only, for as long as clients ask.
