@@ -18,7 +18,7 @@ class Doorbell {
   // A producer, after its hand-off (or whoever asks the consumer to stop).
   void ring() {
     rings_.fetch_add(1, std::memory_order_release);
-    rings_.notify_all();
+    rings_.notify_one();  // one consumer: the writer
   }
 
  private:
