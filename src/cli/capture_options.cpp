@@ -183,9 +183,11 @@ po::options_description describe_tuning(Raw& r) {
       text("packets per worker batch, 1-", defaults::kMaxBatchSize) +
           text(" (default ", defaults::kBatchSize) + ")");
   add(d, "rx-ring", arg(&r.rx_ring, "N"),
-      text("AF_XDP RX ring descriptors, power of two; default ", defaults::kRxRing));
+      text("AF_XDP RX ring descriptors, power of two, 64-65536; default ", defaults::kRxRing) +
+          ": the frames a queue holds while its worker is off its core");
   add(d, "fill-ring", arg(&r.fill_ring, "N"),
-      "fill ring = UMEM frames per queue, power of two >= 2 x rx-ring (default 2 x rx-ring)");
+      "fill ring = UMEM frames per queue, power of two >= rx-ring (default = rx-ring); "
+      "UMEM memory = fill-ring x frame-size");
   add(d, "frame-size", arg(&r.frame_size, "auto|2048|4096"),
       "UMEM frame size; auto (default): 2048 when the interface MTU fits in one, else 4096");
   add(d, "busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets");
@@ -462,13 +464,13 @@ Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions
   if (!rx || !power_of_two(*rx))
     return invalid_input("--rx-ring '" + r.rx_ring + "': expected a power of two from 64 to 65536");
   o.rx_ring = *rx;
-  const uint32_t min_fill = defaults::kFillRingPerRxSlot * o.rx_ring;
-  o.fill_ring = min_fill;
+  const uint32_t min_fill = o.rx_ring;
+  o.fill_ring = defaults::kFillRingPerRxSlot * o.rx_ring;
   if (!r.fill_ring.empty()) {
     auto fr = parse_uint<uint32_t>("--fill-ring", r.fill_ring, min_fill, 1 << 18);
     if (!fr || !power_of_two(*fr))
       return invalid_input("--fill-ring '" + r.fill_ring +
-                           "': expected a power of two, at least twice --rx-ring (" +
+                           "': expected a power of two, at least --rx-ring (" +
                            std::to_string(min_fill) + ")");
     o.fill_ring = *fr;
   }

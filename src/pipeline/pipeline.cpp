@@ -21,9 +21,10 @@ unsigned cpu_count() {
 }
 
 // Moves this thread, and so every thread it starts from now on (the file writer, the metrics
-// server), to the cores no worker is pinned to. A worker spins on its ring; any other thread
-// that wakes on its core preempts it, and a full-rate ring overflows in well under a
-// millisecond. Workers set their own affinity. With no core to spare, nothing changes.
+// server), to the cores no worker is pinned to. Any other thread that runs on a worker's core
+// delays the worker's next batch (a napping worker wakes a scheduler tick late behind it),
+// and the RX ring fills meanwhile. Workers set their own affinity. With no core to spare,
+// nothing changes.
 void keep_off_worker_cores(const std::vector<uint32_t>& queues) {
   const unsigned ncpu = cpu_count();
   cpu_set_t set;
@@ -260,6 +261,7 @@ void Pipeline::start_workers() {
     const bool pin = opt_.pin_workers && !opt_.replay();
     wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
     wc.rt_priority = opt_.rt_priority;
+    wc.nap_target = std::max(1u, opt_.rx_ring / 8);
     if (shared_) wc.iface_id = shared_->iface_id;
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {

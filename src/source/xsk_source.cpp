@@ -152,8 +152,8 @@ void XskSource::enable_busy_poll(int fd) const {
 }
 
 Result<std::unique_ptr<XskSource>> XskSource::open(const XskConfig& cfg, int xsks_map_fd) {
-  if (cfg.fill_size < 2 * cfg.rx_size)
-    return invalid_input("the fill ring must be at least twice the RX ring");
+  if (cfg.fill_size < cfg.rx_size)
+    return invalid_input("the fill ring must be at least as large as the RX ring");
   std::unique_ptr<XskSource> self(new XskSource(cfg));
   self->rings_ = std::make_unique<Rings>();
   if (auto r = self->create_umem(); !r) return r.error();

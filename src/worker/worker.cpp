@@ -16,16 +16,13 @@
 namespace xcap::worker {
 namespace {
 
+// The precise clock, not the coarse one: naps are sized from intervals of tens of
+// microseconds, which the coarse clock (a tick, 4 ms at HZ=250) cannot measure. The vDSO
+// makes it a few nanoseconds, read once per batch.
 uint64_t monotonic_ns() {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
 }
 
 }  // namespace
@@ -82,7 +79,28 @@ unsigned Worker::process_batch(int timeout_ms) {
   return n;
 }
 
-void Worker::run() {
+uint64_t Worker::next_nap(uint64_t nap_ns, unsigned gathered, uint64_t elapsed_ns) const {
+  const uint64_t want = elapsed_ns * cfg_.nap_target / gathered;
+  const uint64_t step = std::clamp(want, nap_ns / 2, nap_ns * 2);
+  return std::clamp(step, cfg_.nap_min_ns, cfg_.nap_max_ns);
+}
+
+void Worker::sleep_ns(uint64_t ns) {
+  if (!ns) return;
+  timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+  nanosleep(&ts, nullptr);
+}
+
+// Partly filled blocks go on after their flush delay; the clock offset is read once a second.
+void Worker::housekeeping(uint64_t now, uint64_t& next_clock_refresh) {
+  for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
+  if (now >= next_clock_refresh) {
+    src_.refresh_clock();
+    next_clock_refresh = now + 1'000'000'000;
+  }
+}
+
+void Worker::setup_thread() {
   if (cfg_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -97,7 +115,7 @@ void Worker::run() {
   if (cfg_.rt_priority > 0) {
     // A worker that loses its core for a scheduler slice (1.5 ms seen on a shared VM) overflows
     // its RX ring; as a real-time thread nothing but interrupts and higher priorities preempt
-    // it. It still sleeps after spin_ns of silence, so an idle capture starves no one.
+    // it. It still naps and blocks when the ring is drained, so it starves no one.
     sched_param sp{};
     sp.sched_priority = cfg_.rt_priority;
     if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
@@ -109,32 +127,45 @@ void Worker::run() {
   char name[16];
   snprintf(name, sizeof name, "xcap-q%u", src_.queue());
   pthread_setname_np(pthread_self(), name);  // fails only for names over 15 characters
+}
 
-  // Housekeeping (partial-block flush, clock offset, the spin deadline) needs the time, but
-  // not on every turn: a clock read per empty spin costs more than the spin itself.
-  constexpr unsigned kTurnsPerClockRead = 32;
-  uint64_t now = monotonic_ns();
-  uint64_t next_clock_refresh = 0;
-  uint64_t last_packet = now;
-  unsigned turns = 0;
+void Worker::run() {
+  setup_thread();
+  // Adaptive polling (README "Tuning"). A full batch means the ring holds more: the next is
+  // taken at once, so under load the worker spins. A partial one means the ring is drained:
+  // the worker naps and lets the next frames gather, like a NIC's interrupt coalescing; each
+  // wake-up costs a context switch, so at 200 kpps a wake-up per frame would cost more than
+  // the frames. The nap is sized to gather about nap_target frames at the rate just seen
+  // (halving or doubling at most per step, within [nap_min_ns, nap_max_ns]), well inside
+  // the ring. A nap that brought nothing means a pause: the worker blocks in poll() until a
+  // frame arrives. After a long pause (longer than the longest nap) it starts again from the
+  // shortest nap, since traffic that starts may start fast; a sender that pauses between
+  // bursts keeps the nap it had.
+  uint64_t next_clock_refresh = 0, nap_ns = cfg_.nap_min_ns, blocked_at = 0;
+  uint64_t cycle_start = monotonic_ns();  // when the frames counted in gathered began to come
+  unsigned gathered = 0;                  // frames taken since the last nap or block
+  bool block = false;
   while (!draining_.load(std::memory_order_acquire)) {
-    // Under load, spin on the ring: sleeping in poll() makes the kernel wake this thread for
-    // every few frames, and those wake-ups cost more than the frames. Sleep only after the
-    // ring stayed empty for spin_ns.
-    bool spin = now - last_packet < cfg_.spin_ns;
-    bool got = process_batch(spin ? 0 : cfg_.idle_poll_ms) != 0;
+    const unsigned got = process_batch(block ? cfg_.idle_poll_ms : 0);
     if (!got && src_.exhausted()) break;
-    if (!got && spin && ++turns % kTurnsPerClockRead) {
-      cpu_relax();
+    const uint64_t now = monotonic_ns();
+    housekeeping(now, next_clock_refresh);
+    if (block) {
+      if (now - blocked_at > cfg_.nap_max_ns) nap_ns = cfg_.nap_min_ns;
+      cycle_start = now;
+      block = false;
+    }
+    gathered += got;
+    if (got >= batch_.size()) continue;
+    if (!gathered) {  // a nap that brought nothing: a pause
+      block = true;
+      blocked_at = now;
       continue;
     }
-    now = monotonic_ns();
-    if (got) last_packet = now;
-    for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
-    if (now >= next_clock_refresh) {
-      src_.refresh_clock();
-      next_clock_refresh = now + 1'000'000'000;
-    }
+    nap_ns = next_nap(nap_ns, gathered, std::max<uint64_t>(now - cycle_start, 1));
+    gathered = 0;
+    cycle_start = now;
+    sleep_ns(nap_ns);
   }
   // Drain: XDP is detached, so the ring only holds what was already delivered. It is empty
   // for good once several consecutive short polls find nothing.

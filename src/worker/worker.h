@@ -34,9 +34,13 @@ struct WorkerStages {
 struct WorkerConfig {
   unsigned batch_size = defaults::kBatchSize;  // 1..kMaxBatchSize
   int cpu = -1;                                // core to pin to; -1 = no pinning
-  int rt_priority = 0;           // SCHED_FIFO priority (--rt-priority); 0 = normal scheduling
-  int idle_poll_ms = 100;        // how long receive() may sleep when the ring is empty
-  uint64_t spin_ns = 2'000'000;  // keep polling without sleeping this long after the last packet
+  int rt_priority = 0;     // SCHED_FIFO priority (--rt-priority); 0 = normal scheduling
+  int idle_poll_ms = 100;  // how long receive() may block in poll() when the ring is empty
+  // Adaptive polling (worker.cpp): after a batch that drained the ring, nap long enough to
+  // gather about nap_target frames at the rate just seen, within [nap_min_ns, nap_max_ns].
+  uint64_t nap_min_ns = defaults::kWorkerNapMinNs;
+  uint64_t nap_max_ns = defaults::kWorkerNapMaxNs;
+  unsigned nap_target = defaults::kRxRing / 8;
   // The pcapng interface of frames no stage assigned one (xcap serve with several -i: each
   // interface's own); 0 leaves them on interface 0.
   uint32_t iface_id = 0;
@@ -62,6 +66,10 @@ class Worker {
 
  private:
   void run();
+  void setup_thread();  // pinning, real-time priority, name
+  void housekeeping(uint64_t now, uint64_t& next_clock_refresh);
+  uint64_t next_nap(uint64_t nap_ns, unsigned gathered, uint64_t elapsed_ns) const;
+  static void sleep_ns(uint64_t ns);
   unsigned process_batch(int timeout_ms);
 
   WorkerConfig cfg_;

@@ -42,7 +42,8 @@ TEST(CaptureOptions, DefaultsOnLoopback) {
   EXPECT_GT(o.ifindex, 0);
   EXPECT_EQ(o.mode, XCAP_MODE_MIRROR);
   EXPECT_EQ(o.snaplen, 262144u);
-  EXPECT_EQ(o.fill_ring, 2 * o.rx_ring);
+  EXPECT_EQ(o.rx_ring, 32768u);  // README "Tuning": bench/default_loss chose it
+  EXPECT_EQ(o.fill_ring, o.rx_ring);
   EXPECT_EQ(o.vxlan_ports, std::vector<uint16_t>{4789});
   EXPECT_EQ(o.queues, std::vector<uint32_t>{0});
   EXPECT_TRUE(o.write_path.empty());
@@ -142,7 +143,13 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({"-i", "lo", "--vxlan-port", "70000"}, "--vxlan-port");
   expect_usage_error({"-i", "lo", "--metrics", "nowhere"}, "--metrics");
   expect_usage_error({"-i", "lo", "--rx-ring", "1000"}, "--rx-ring");
-  expect_usage_error({"-i", "lo", "--fill-ring", "1024"}, "--fill-ring");
+  expect_usage_error({"-i", "lo", "--fill-ring", "1024"}, "--fill-ring");  // below --rx-ring
+  expect_usage_error({"-i", "lo", "--rx-ring", "4096", "--fill-ring", "2048"}, "--fill-ring");
+  expect_usage_error({"-i", "lo", "--rx-ring", "4096", "--fill-ring", "6000"}, "--fill-ring");
+  auto bigger_fill = parse({"-i", "lo", "--rx-ring", "4096", "--fill-ring", "8192"});
+  ASSERT_TRUE(bigger_fill.options) << bigger_fill.message;
+  EXPECT_EQ(bigger_fill.options->rx_ring, 4096u);
+  EXPECT_EQ(bigger_fill.options->fill_ring, 8192u);
   expect_usage_error({"-i", "lo", "--batch-size", "0"}, "--batch-size");
   expect_usage_error({"-i", "lo", "--rt-priority", "100"}, "--rt-priority");
   expect_usage_error({"-i", "lo", "--frame-size", "1024"}, "--frame-size");
