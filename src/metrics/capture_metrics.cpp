@@ -27,6 +27,14 @@ void render_socket(const std::string& in, const std::string& q, const QueueSnaps
   b.counter("xcap_missing_metadata_packets_total",
             "Frames without XDP metadata, timestamped in user space instead",
             {{"iface", in}, {"queue", q}}, double(s.missing_meta));
+  b.gauge("xcap_socket_info",
+          "How a queue's AF_XDP socket was bound, always 1: zero-copy (the driver's own "
+          "buffers) or copy mode, and whether frames longer than a UMEM frame arrive whole",
+          {{"iface", in},
+           {"queue", q},
+           {"mode", s.zero_copy ? "zero-copy" : "copy"},
+           {"multi_buffer", s.multi_buffer ? "true" : "false"}},
+          1);
 }
 
 void render_decap(const std::string& in, const std::string& q, const QueueSnapshot& s,

@@ -23,6 +23,7 @@ struct QueueSnapshot {
   bool socket = false;
   uint64_t xsk_ring_full = 0, fill_ring_empty = 0, invalid_descs = 0, fill_ring_empty_events = 0,
            missing_meta = 0, too_big = 0;
+  bool zero_copy = false, multi_buffer = false;  // how the socket was bound
   // Decapsulation (when on).
   bool decap = false;
   uint64_t decapsulated = 0, decap_dropped = 0, inner_kept = 0;

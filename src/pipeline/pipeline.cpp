@@ -291,10 +291,11 @@ Result<void> Pipeline::arm() {
   }
   // Every queue has its socket and worker: from here on a frame for capture is captured.
   if (auto r = prog_->start_capturing(); !r) return r.error();
-  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s", opt_.iface.c_str(),
+  const source::XskSource& first = *queues_.front().socket;
+  log_info("capturing on %s: %zu queue(s), %s mode, decap %s, AF_XDP %s%s", opt_.iface.c_str(),
            opt_.queues.size(), opt_.mode == XCAP_MODE_SPAN ? "span" : "mirror",
-           std::string(to_string(opt_.decap)).c_str(),
-           queues_.front().socket->zero_copy() ? "zero-copy" : "copy");
+           std::string(to_string(opt_.decap)).c_str(), first.zero_copy() ? "zero-copy" : "copy",
+           first.multi_buffer() ? ", multi-buffer" : "");
   return ok();
 }
 
@@ -376,6 +377,8 @@ metrics::QueueSnapshot Pipeline::queue_snapshot(const QueuePipeline& q) const {
     s.fill_ring_empty_events = k.fill_ring_empty_events;
     s.missing_meta = q.socket->missing_meta();
     s.too_big = q.socket->too_big();
+    s.zero_copy = q.socket->zero_copy();
+    s.multi_buffer = q.socket->multi_buffer();
   }
   if (const worker::DecapStage* d = q.worker->decap()) {
     const worker::DecapCounters& dc = d->counters();

@@ -118,6 +118,18 @@ TEST(Metrics, ExposesCountersPerQueueAtScrapeTime) {
            {"xcap_xdp_verdicts_total{" + ifc + ",verdict=\"redirect\"}", 1000},
            {"xcap_xdp_classified_packets_total{" + ifc + ",kind=\"vxlan\"}", 1000}})
     EXPECT_EQ(metric(m, series), want) << series << "\n" << ::testing::PrintToString(m);
+  // veth has no zero-copy: the socket fell back to copy mode and says so, in the metric and in
+  // the start line, which also says whether frames arrive whole (multi-buffer).
+  const bool multi_buffer = cap->err().find("AF_XDP copy, multi-buffer") != std::string::npos;
+  EXPECT_NE(cap->err().find("AF_XDP copy"), std::string::npos) << cap->err();
+  for (const char* mode : {"copy", "zero-copy"})
+    for (const bool mb : {true, false}) {
+      const std::string series = "xcap_socket_info{" + q + ",mode=\"" + mode +
+                                 "\",multi_buffer=\"" + (mb ? "true" : "false") + "\"}";
+      const bool expected = std::string(mode) == "copy" && mb == multi_buffer;
+      EXPECT_EQ(metric(m, series), expected ? std::optional<uint64_t>(1) : std::nullopt)
+          << series << "\n" << ::testing::PrintToString(m);
+    }
   cap->signal(SIGINT);
   EXPECT_EQ(cap->wait(30), 0) << cap->err();
 }
