@@ -287,4 +287,22 @@ XdpCounters XcapProgram::counters() const {
   return out;
 }
 
+bool XcapProgram::still_attached() const {
+  if (!attached_ || !prog_) return false;
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts_.ifindex);
+  if (libxdp_get_error(mp) || !mp) return false;
+  const uint32_t id = xdp_program__id(prog_);
+  bool found = false;
+  if (xdp_multiprog__is_legacy(mp)) {
+    const xdp_program* p = xdp_multiprog__main_prog(mp);
+    found = p && xdp_program__id(p) == id;
+  } else {
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p && !found;
+         p = xdp_multiprog__next_prog(p, mp))
+      found = xdp_program__id(p) == id;
+  }
+  xdp_multiprog__close(mp);
+  return found;
+}
+
 }  // namespace xcap::bpf_loader

@@ -58,6 +58,10 @@ class XcapProgram {
   // Stops steering packets; safe to call twice. Sockets can still drain what they hold.
   void detach();
   bool attached() const { return attached_; }
+  // Asks the kernel whether this program still runs on the interface, alone or in libxdp's
+  // dispatcher: `ip link set dev X xdp off` or another tool's detach ends a capture silently
+  // otherwise. A netlink query: for /healthz, not the packet path.
+  bool still_attached() const;
 
   int xsks_map_fd() const;
   // The largest frame the AF_XDP sockets take whole, for sockets bound without XDP_USE_SG;

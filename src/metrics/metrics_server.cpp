@@ -27,8 +27,8 @@ constexpr auto kRequestTimeout = std::chrono::seconds(5);
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const CollectFn& collect)
-      : stream_(std::move(socket)), collect_(collect) {}
+  Session(tcp::socket socket, const CollectFn& collect, const HealthFn& health)
+      : stream_(std::move(socket)), collect_(collect), health_(health) {}
 
   void read() {
     request_ = {};
@@ -57,9 +57,13 @@ class Session : public std::enable_shared_from_this<Session> {
       res->result(http::status::ok);
       res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res->body() = prometheus::TextSerializer().Serialize(b.take());
+    } else if (path == "/healthz") {
+      const HealthAnswer h = health_ ? health_() : HealthAnswer{};
+      res->result(h.ok ? http::status::ok : http::status::service_unavailable);
+      res->body() = h.reason + "\n";
     } else {
       res->result(http::status::not_found);
-      res->body() = "not found: xcap serves /metrics\n";
+      res->body() = "not found: xcap serves /metrics and /healthz\n";
     }
     if (res->result() != http::status::ok) res->set(http::field::content_type, "text/plain");
     res->prepare_payload();
@@ -76,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   const CollectFn& collect_;  // the server's, which outlives every session (joined thread)
+  const HealthFn& health_;    // likewise
 };
 
 }  // namespace
@@ -84,12 +89,13 @@ struct MetricsServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   CollectFn collect;
+  HealthFn health;
   std::thread thread;
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;  // closing
-      if (!ec) std::make_shared<Session>(std::move(socket), collect)->read();
+      if (!ec) std::make_shared<Session>(std::move(socket), collect, health)->read();
       accept();
     });
   }
@@ -118,11 +124,12 @@ Result<std::string> parse_listen_address(const std::string& s) {
 MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& addr,
-                                                            CollectFn collect) {
+                                                            CollectFn collect, HealthFn health) {
   auto at = split_listen_address(addr);
   if (!at) return at.error();
   auto impl = std::make_unique<Impl>();
   impl->collect = std::move(collect);
+  impl->health = std::move(health);
   // Not v6_only: [::] takes IPv4 scrapers too (where net.ipv6.bindv6only is 0, the default).
   if (auto bound = listen_on(impl->acceptor, *at, /*v6_only=*/false); !bound) return bound.error();
   impl->accept();

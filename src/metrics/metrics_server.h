@@ -16,13 +16,21 @@
 namespace xcap::metrics {
 
 using CollectFn = std::function<void(FamilyBuilder&)>;
+// GET /healthz: 200 with reason when ok, else 503 with it (pipeline/health.h says when).
+struct HealthAnswer {
+  bool ok = true;
+  std::string reason = "ok";
+};
+using HealthFn = std::function<HealthAnswer()>;
 
 class MetricsServer {
  public:
   // Binds and listens now, so a busy or bad address is an error before the capture starts.
   // addr is what parse_listen_address returns. Errors start with the address; a port in use is
   // of kind Busy.
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect);
+  // health: what /healthz answers; without one it answers 200 "ok" while the server runs.
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& addr, CollectFn collect,
+                                                      HealthFn health = {});
   ~MetricsServer();  // closes every connection and joins the server thread
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/monotonic_clock.h"
 #include "metrics/capture_metrics.h"
 #include "pipeline/stream_server_options.h"
 
@@ -301,13 +302,34 @@ Result<void> Pipeline::arm() {
 
 Result<void> Pipeline::serve_metrics() {
   if (opt_.metrics_addr.empty()) return ok();
-  auto m = metrics::MetricsServer::start(opt_.metrics_addr, [this](metrics::FamilyBuilder& b) {
-    metrics::render_capture_metrics(snapshot(), b);
-  });
+  auto m = metrics::MetricsServer::start(
+      opt_.metrics_addr,
+      [this](metrics::FamilyBuilder& b) { metrics::render_capture_metrics(snapshot(), b); },
+      [this] {
+        const Health h = health();
+        return metrics::HealthAnswer{h.ok, h.reason};
+      });
   if (!m) return m.error();
   metrics_ = std::move(m.value());
   log_info("metrics on http://%s/metrics", opt_.metrics_addr.c_str());
   return ok();
+}
+
+Health Pipeline::health() {
+  HealthInputs in;
+  in.iface = opt_.iface;
+  in.xdp = !opt_.replay();
+  in.xdp_attached = prog_ && prog_->still_attached();
+  for (const QueuePipeline& q : queues_)
+    in.queues.emplace_back(q.source->queue(), q.worker && q.worker->running());
+  if (file_) {
+    const sink::FileRingStats st = file_->stats();
+    in.file = true;
+    in.file_failed = file_->failed();
+    in.write_started_ns = st.write_started_ns;
+    in.backpressure_drops = st.backpressure_drops;
+  }
+  return health_.evaluate(in, monotonic_ns());
 }
 
 bool Pipeline::interface_gone() const {

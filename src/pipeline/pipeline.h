@@ -23,6 +23,7 @@
 #include "metrics/capture_snapshot.h"
 #include "metrics/metrics_server.h"
 #include "pipeline/capture_options.h"
+#include "pipeline/health.h"
 #include "sink/fanout/fanout.h"
 #include "sink/fanout/stream_server.h"
 #include "sink/file/file_ring.h"
@@ -86,6 +87,8 @@ class Pipeline {
   void stop();
   // Every counter, read now (any thread: the metrics server calls it per scrape).
   metrics::CaptureSnapshot snapshot() const;
+  // What GET /healthz answers (health.h): asks the kernel whether XDP is still attached.
+  Health health();
   // The XDP program (live capture), for xcap serve's filter changes; null for a replay.
   bpf_loader::XcapProgram* program() { return prog_.get(); }
   // The output failed (not merely closed by its reader), or the replayed file could not be
@@ -121,6 +124,7 @@ class Pipeline {
   worker::CaptureLimit limit_;
   std::vector<QueuePipeline> queues_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
+  HealthCheck health_;
   bool stopped_ = false;
   bool close_failed_ = false;
 };

@@ -11,21 +11,10 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/monotonic_clock.h"
 #include "worker/filter_stage.h"
 
 namespace xcap::worker {
-namespace {
-
-// The precise clock, not the coarse one: naps are sized from intervals of tens of
-// microseconds, which the coarse clock (a tick, 4 ms at HZ=250) cannot measure. The vDSO
-// makes it a few nanoseconds, read once per batch.
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
-
-}  // namespace
 
 Worker::Worker(const WorkerConfig& cfg, source::Source& src, WorkerStages stages,
                std::vector<sink::WorkerSink*> sinks, CaptureLimit& limit)
@@ -42,6 +31,7 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
+  running_.store(true, std::memory_order_release);
   thread_ = std::thread([this] { run(); });
 }
 void Worker::drain() {
@@ -172,6 +162,7 @@ void Worker::run() {
   for (int quiet = 0; quiet < 3 && !src_.exhausted();) quiet = process_batch(10) ? 0 : quiet + 1;
   for (sink::WorkerSink* s : sinks_) s->seal();
   finished_.store(src_.exhausted(), std::memory_order_release);
+  running_.store(false, std::memory_order_release);
 }
 
 }  // namespace xcap::worker

@@ -60,6 +60,8 @@ class Worker {
   void join();
   // The source was exhausted and everything it gave went to the sinks.
   bool finished() const { return finished_.load(std::memory_order_acquire); }
+  // Between start() and the end of its thread: what /healthz calls capturing.
+  bool running() const { return running_.load(std::memory_order_acquire); }
   const WorkerCounters& counters() const { return counters_; }
   const DecapStage* decap() const { return stages_.decap.get(); }
   const MirrorSelect* mirror_select() const { return stages_.select.get(); }
@@ -82,6 +84,7 @@ class Worker {
   std::vector<PacketView> batch_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> finished_{false};
+  std::atomic<bool> running_{false};
   std::thread thread_;
 };
 

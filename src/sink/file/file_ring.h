@@ -74,6 +74,7 @@ struct FileRingStats {
   uint64_t files_deleted = 0;       // removed because of -W
   uint64_t backpressure_drops = 0;  // packets dropped because no free block (writer behind)
   uint64_t write_error_drops = 0;   // packets lost because a write failed (disk full, EPIPE)
+  uint64_t write_started_ns = 0;    // CLOCK_MONOTONIC start of the write in progress; 0: none
 };
 
 struct RecordBlock;

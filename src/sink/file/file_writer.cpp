@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/monotonic_clock.h"
 #include "sink/file/file_namer.h"
 #include "sink/file/file_recovery.h"
 #include "sink/file/pcap_format.h"
@@ -318,6 +319,11 @@ void FileWriter::trim(OutputFile& f) {
 
 size_t FileWriter::write_out(OutputFile& f, const uint8_t* p, size_t n, int* err) {
   size_t done = 0;
+  write_started_ns_.store(monotonic_ns(), std::memory_order_relaxed);
+  struct WriteDone {
+    std::atomic<uint64_t>& started;
+    ~WriteDone() { started.store(0, std::memory_order_relaxed); }
+  } write_done{write_started_ns_};
   while (done < n) {
     const ssize_t w = ::write(f.fd, p + done, n - done);
     if (w > 0) {
@@ -425,6 +431,9 @@ void FileWriter::add_stats(FileRingStats& s) const {
   s.files_completed += files_completed_.get();
   s.files_deleted += files_deleted_.get();
   s.write_error_drops += write_error_drops_.get();
+  const uint64_t started = write_started_ns_.load(std::memory_order_relaxed);
+  if (started && (!s.write_started_ns || started < s.write_started_ns))
+    s.write_started_ns = started;
 }
 
 std::vector<std::string> FileWriter::completed_files() const {

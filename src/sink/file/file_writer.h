@@ -130,6 +130,10 @@ class FileWriter {
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> closed_{false};
+  // CLOCK_MONOTONIC ns when the write() now in progress began; 0 between writes. /healthz
+  // reads it: a write that does not return (a reader that stopped reading, a hung disk) is a
+  // stalled writer even when no packet comes to be dropped.
+  std::atomic<uint64_t> write_started_ns_{0};
   SingleWriterCounter written_packets_, written_bytes_, files_completed_, files_deleted_,
       write_error_drops_;
 

@@ -1,0 +1,17 @@
+// The monotonic clock in nanoseconds: the precise one (vDSO, a few ns), not CLOCK_MONOTONIC_COARSE,
+// whose tick (4 ms at HZ=250) is too coarse for a worker's naps.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace xcap {
+
+inline uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace xcap
