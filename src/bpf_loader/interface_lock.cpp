@@ -5,12 +5,19 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "common/log.h"
 
 namespace xcap::bpf_loader {
+
+std::string InterfaceLock::default_dir() {
+  const char* d = getenv("RUNTIME_DIRECTORY");
+  // systemd may list several directories, separated by ':'; xcap's unit names one.
+  return d && *d ? std::string(d).substr(0, std::string(d).find(':')) : "/run/xcap";
+}
 
 Result<InterfaceLock> InterfaceLock::acquire(const std::string& ifname, const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)

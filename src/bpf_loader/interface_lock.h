@@ -15,8 +15,10 @@ namespace xcap::bpf_loader {
 class InterfaceLock {
  public:
   // Error "interface X is already in use by xcap (pid N)" when another capture holds it.
-  static Result<InterfaceLock> acquire(const std::string& ifname,
-                                       const std::string& dir = "/run/xcap");
+  static Result<InterfaceLock> acquire(const std::string& ifname, const std::string& dir);
+  // The directory of the locks: $RUNTIME_DIRECTORY when set (systemd's RuntimeDirectory=xcap,
+  // which makes it /run/xcap owned by the service's user), else /run/xcap.
+  static std::string default_dir();
 
   InterfaceLock(InterfaceLock&&) = default;
   InterfaceLock& operator=(InterfaceLock&&) = default;

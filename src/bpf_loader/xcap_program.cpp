@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <sys/mount.h>
@@ -34,6 +35,19 @@ Error libxdp_error(int rc, std::string what) {
 
 xdp_attach_mode to_libxdp(XdpMode m) {
   return m == XdpMode::Skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+}
+
+// The kernel's flags for the same mode, for libbpf's netlink calls.
+uint32_t xdp_flags(XdpMode m) {
+  return m == XdpMode::Skb ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+// The id of the program attached to ifindex in mode, asked over netlink (no capability
+// needed); 0 when none.
+uint32_t attached_prog_id(int ifindex, XdpMode m) {
+  uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, int(xdp_flags(m)), &id) != 0) return 0;
+  return id;
 }
 
 // libbpf and libxdp narrate every step (the dispatcher probe, skipped ELF sections); xcap says
@@ -191,12 +205,11 @@ Result<std::unique_ptr<XcapProgram>> XcapProgram::attach(const ProgramOptions& o
   self->opts_ = opts;
   if (auto r = self->open(); !r) return r.error();
   if (auto r = self->attach_in_a_mode(); !r) return r.error();
-  bool dispatcher = false;
-  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts.ifindex);
-      mp && !libxdp_get_error(mp)) {
-    dispatcher = !xdp_multiprog__is_legacy(mp);
-    xdp_multiprog__close(mp);
-  }
+  // Over netlink, not libxdp's query: reading another program's id back into an fd takes
+  // CAP_SYS_ADMIN, which the service does not hold (deploy/systemd). Our own program on the
+  // interface means a single program; another one (libxdp's dispatcher) carries ours.
+  self->interface_prog_id_ = attached_prog_id(opts.ifindex, self->mode_);
+  const bool dispatcher = self->interface_prog_id_ != xdp_program__id(self->prog_);
   log_info("XDP program attached to %s in %s mode (%s)", opts.ifname.c_str(),
            self->mode_ == XdpMode::Native ? "native" : "skb",
            dispatcher ? "libxdp dispatcher"
@@ -247,7 +260,17 @@ Result<void> XcapProgram::start_capturing() {
 void XcapProgram::detach() {
   if (!attached_) return;
   attached_ = false;
-  int rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
+  int rc = 0;
+  if (interface_prog_id_ == xdp_program__id(prog_)) {
+    // A single program: detach it over netlink, only if it is still ours (XDP_FLAGS_REPLACE),
+    // which needs CAP_NET_ADMIN alone; libxdp's detach would first read the interface's
+    // program back by id (CAP_SYS_ADMIN).
+    LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(prog_));
+    rc = bpf_xdp_detach(opts_.ifindex, xdp_flags(mode_) | XDP_FLAGS_REPLACE, &o);
+    if (rc == -EEXIST) rc = 0;  // someone replaced or removed it already: nothing of ours left
+  } else {
+    rc = xdp_program__detach(prog_, opts_.ifindex, to_libxdp(mode_), 0);
+  }
   char name[IF_NAMESIZE];
   if (rc && if_indextoname(unsigned(opts_.ifindex), name))  // a deleted interface took it along
     log_error("%s",
@@ -289,20 +312,9 @@ XdpCounters XcapProgram::counters() const {
 
 bool XcapProgram::still_attached() const {
   if (!attached_ || !prog_) return false;
-  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(opts_.ifindex);
-  if (libxdp_get_error(mp) || !mp) return false;
-  const uint32_t id = xdp_program__id(prog_);
-  bool found = false;
-  if (xdp_multiprog__is_legacy(mp)) {
-    const xdp_program* p = xdp_multiprog__main_prog(mp);
-    found = p && xdp_program__id(p) == id;
-  } else {
-    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p && !found;
-         p = xdp_multiprog__next_prog(p, mp))
-      found = xdp_program__id(p) == id;
-  }
-  xdp_multiprog__close(mp);
-  return found;
+  // The interface still runs what we attached: our program, or the dispatcher that carries it.
+  // (A dispatcher that lost our program to another tool is not seen; it keeps its id.)
+  return interface_prog_id_ && attached_prog_id(opts_.ifindex, mode_) == interface_prog_id_;
 }
 
 }  // namespace xcap::bpf_loader

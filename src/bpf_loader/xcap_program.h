@@ -102,6 +102,8 @@ class XcapProgram {
   xdp_program* prog_ = nullptr;
   XdpMode mode_ = XdpMode::Native;
   bool attached_ = false;
+  uint32_t interface_prog_id_ = 0;  // what the interface ran right after attach (ours, or
+                                    // libxdp's dispatcher)
   Fd xdp_filter_;
   std::string xdp_filter_reason_;
 };

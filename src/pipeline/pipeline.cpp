@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/capabilities.h"
 #include "common/log.h"
 #include "common/monotonic_clock.h"
 #include "metrics/capture_metrics.h"
@@ -126,7 +127,11 @@ Pipeline::~Pipeline() {
 }
 
 Result<void> Pipeline::acquire_interface() {
-  auto lock = bpf_loader::InterfaceLock::acquire(opt_.iface);
+  const uint64_t umem_bytes =
+      uint64_t(opt_.queues.size()) * opt_.fill_ring * std::max<uint32_t>(opt_.frame_size, 2048);
+  if (auto r = check_capture_capabilities(umem_bytes); !r) return r.error();
+  auto lock =
+      bpf_loader::InterfaceLock::acquire(opt_.iface, bpf_loader::InterfaceLock::default_dir());
   if (!lock) return lock.error();
   lock_.emplace(std::move(lock.value()));
   if (auto r = bpf_loader::ensure_bpffs(); !r) return r.error();
