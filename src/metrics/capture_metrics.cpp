@@ -140,6 +140,16 @@ void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
             {{"iface", s.input}, {"where", "worker"}}, double(worker_excluded));
   if (s.file) render_files(s, b);
   if (s.stream) render_streams(s, b);
+  if (s.health) {
+    b.gauge("xcap_healthy",
+            "1 while GET /healthz answers 200: XDP attached, every worker running, the writer "
+            "keeping up",
+            {{"iface", s.input}}, s.healthy ? 1 : 0);
+    b.gauge("xcap_xdp_attached",
+            "1 while the kernel still runs xcap's XDP program on the interface (0: detached by "
+            "another tool, nothing is captured)",
+            {{"iface", s.input}}, s.xdp_attached ? 1 : 0);
+  }
 }
 
 void render_build_info(FamilyBuilder& b) {

@@ -59,6 +59,10 @@ struct CaptureSnapshot {
   FileSnapshot files;
   bool stream = false;
   StreamSnapshot streams;
+  // What /healthz would answer now, and whether XDP is still attached (a live capture's
+  // scrape; unset in a replay or xcap serve's totals).
+  bool health = false;
+  bool healthy = false, xdp_attached = false;
 
   uint64_t xdp_count(xcap_counter c) const { return xdp_counters[c]; }
   // Packets captured: in the files when writing, else handed to the (counting) sinks.

@@ -309,7 +309,15 @@ Result<void> Pipeline::serve_metrics() {
   if (opt_.metrics_addr.empty()) return ok();
   auto m = metrics::MetricsServer::start(
       opt_.metrics_addr,
-      [this](metrics::FamilyBuilder& b) { metrics::render_capture_metrics(snapshot(), b); },
+      [this](metrics::FamilyBuilder& b) {
+        metrics::CaptureSnapshot s = snapshot();
+        if (prog_) {
+          s.health = true;
+          s.healthy = health().ok;
+          s.xdp_attached = prog_->still_attached();
+        }
+        metrics::render_capture_metrics(s, b);
+      },
       [this] {
         const Health h = health();
         return metrics::HealthAnswer{h.ok, h.reason};

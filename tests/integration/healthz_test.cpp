@@ -47,6 +47,10 @@ TEST(Healthz, OkWhileCapturingAnd503OnceXdpIsDetached) {
                          std::chrono::seconds(10), std::chrono::milliseconds(50)));
   EXPECT_EQ(a.status, 200) << a.body;
   EXPECT_EQ(a.body, "ok\n");
+  const std::string ifc = "{iface=\"" + lab.cap_if() + "\"}";
+  Scrape m = scrape_metrics(port);
+  EXPECT_EQ(metric(m, "xcap_healthy" + ifc), 1u);
+  EXPECT_EQ(metric(m, "xcap_xdp_attached" + ifc), 1u);
 
   // Another tool takes the interface's XDP away: nothing is captured any more.
   ASSERT_EQ(sh_quiet("ip link set dev " + lab.cap_if() + " xdp off"), 0);
@@ -55,6 +59,9 @@ TEST(Healthz, OkWhileCapturingAnd503OnceXdpIsDetached) {
   EXPECT_NE(a.body.find("XDP program is no longer attached to " + lab.cap_if()),
             std::string::npos)
       << a.body;
+  m = scrape_metrics(port);
+  EXPECT_EQ(metric(m, "xcap_healthy" + ifc), 0u);
+  EXPECT_EQ(metric(m, "xcap_xdp_attached" + ifc), 0u);
   cap->signal(SIGINT);
   EXPECT_EQ(cap->wait(30), 0) << cap->err();
 }
