@@ -127,6 +127,27 @@ void render_files(const CaptureSnapshot& s, FamilyBuilder& b) {
   drop(b, in, "any", "write_error", s.files.write_error_drops);
 }
 
+// Per mirror source, summed over the queues; interface 0 (the capture interface) is not a
+// source, and a source no queue saw is left out.
+void render_sources(const CaptureSnapshot& s, FamilyBuilder& b) {
+  std::vector<uint64_t> packets(s.source_names.size()), bytes(s.source_names.size());
+  for (const QueueSnapshot& q : s.queues)
+    for (size_t id = 0; id < q.source_packets.size() && id < packets.size(); id++) {
+      packets[id] += q.source_packets[id];
+      bytes[id] += q.source_bytes[id];
+    }
+  for (size_t id = 1; id < packets.size(); id++) {
+    if (!packets[id]) continue;
+    const LabelList labels{{"iface", s.input}, {"source", s.source_names[id]}};
+    b.counter("xcap_source_packets_total",
+              "Packets captured per mirror source (tunnel endpoint and VNI; with pcapng or "
+              "--split source)",
+              labels, double(packets[id]));
+    b.counter("xcap_source_bytes_total", "Bytes (wire length) captured per mirror source", labels,
+              double(bytes[id]));
+  }
+}
+
 void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
   uint64_t worker_excluded = 0;
   for (const QueueSnapshot& q : s.queues) {
@@ -140,6 +161,7 @@ void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
             {{"iface", s.input}, {"where", "worker"}}, double(worker_excluded));
   if (s.file) render_files(s, b);
   if (s.stream) render_streams(s, b);
+  if (!s.source_names.empty()) render_sources(s, b);
   if (s.health) {
     b.gauge("xcap_healthy",
             "1 while GET /healthz answers 200: XDP attached, every worker running, the writer "

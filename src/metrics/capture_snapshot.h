@@ -34,6 +34,8 @@ struct QueueSnapshot {
   // The file sink (when writing): blocks this worker could not hand on.
   bool file = false;
   uint64_t writer_backpressure = 0;
+  // Per mirror source (pcapng interface id), when decapsulation names sources.
+  std::vector<uint64_t> source_packets, source_bytes;
 };
 
 struct FileSnapshot {
@@ -59,6 +61,8 @@ struct CaptureSnapshot {
   FileSnapshot files;
   bool stream = false;
   StreamSnapshot streams;
+  // The mirror sources' names by interface id (QueueSnapshot::source_packets' index).
+  std::vector<std::string> source_names;
   // What /healthz would answer now, and whether XDP is still attached (a live capture's
   // scrape; unset in a replay or xcap serve's totals).
   bool health = false;

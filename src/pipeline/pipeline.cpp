@@ -415,6 +415,13 @@ metrics::QueueSnapshot Pipeline::queue_snapshot(const QueuePipeline& q) const {
     s.zero_copy = q.socket->zero_copy();
     s.multi_buffer = q.socket->multi_buffer();
   }
+  if (const worker::SourceCounters* sc = q.worker->source_counters(); sc && interfaces_) {
+    const uint32_t n = std::min(interfaces_->published(), worker::SourceCounters::kSlots);
+    for (uint32_t id = 0; id < n; id++) {
+      s.source_packets.push_back(sc->packets(id));
+      s.source_bytes.push_back(sc->bytes(id));
+    }
+  }
   if (const worker::DecapStage* d = q.worker->decap()) {
     const worker::DecapCounters& dc = d->counters();
     s.decap = true;
@@ -449,6 +456,12 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
     s.file = true;
     s.files = {fs.written_packets,   fs.written_bytes,   fs.backpressure_drops,
                fs.write_error_drops, fs.files_completed, fs.files_deleted};
+  }
+  if (interfaces_) {
+    const uint32_t n = std::min(interfaces_->published(), worker::SourceCounters::kSlots);
+    for (uint32_t id = 0; id < n; id++)
+      s.source_names.push_back(id == worker::SourceCounters::kSlots - 1 ? "other"
+                                                                        : interfaces_->at(id).name);
   }
   if (own_fanout_) {  // a shared fanout is its owner's to report
     s.stream = true;

@@ -43,6 +43,8 @@ class DecapStage {
   // frames user space owns until it releases them.
   unsigned apply(PacketView* batch, unsigned n);
   const DecapCounters& counters() const { return counters_; }
+  // Frames leave apply() with their mirror source's interface id (pcapng, --split source).
+  bool names_sources() const { return sources_ != nullptr; }
 
  private:
   Decapsulator decap_;

@@ -23,7 +23,10 @@ Worker::Worker(const WorkerConfig& cfg, source::Source& src, WorkerStages stages
       stages_(std::move(stages)),
       sinks_(std::move(sinks)),
       limit_(limit),
-      batch_(std::clamp(cfg.batch_size, 1u, defaults::kMaxBatchSize)) {}
+      batch_(std::clamp(cfg.batch_size, 1u, defaults::kMaxBatchSize)) {
+  if (stages_.decap && stages_.decap->names_sources())
+    source_counters_ = std::make_unique<SourceCounters>();
+}
 
 Worker::~Worker() {
   drain();
@@ -61,6 +64,7 @@ unsigned Worker::process_batch(int timeout_ms) {
   if (cfg_.iface_id)
     for (unsigned i = 0; i < take; i++)
       if (!batch[i].iface_id) batch[i].iface_id = cfg_.iface_id;
+  if (source_counters_) source_counters_->count(batch, take);
   if (take)
     for (sink::WorkerSink* s : sinks_) s->append(std::span<const PacketView>(batch, take));
   counters_.delivered.add(take);

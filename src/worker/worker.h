@@ -19,6 +19,7 @@
 #include "worker/capture_limit.h"
 #include "worker/decap_stage.h"
 #include "worker/mirror_select.h"
+#include "worker/source_counters.h"
 #include "worker/worker_counters.h"
 
 namespace xcap::worker {
@@ -65,6 +66,8 @@ class Worker {
   const WorkerCounters& counters() const { return counters_; }
   const DecapStage* decap() const { return stages_.decap.get(); }
   const MirrorSelect* mirror_select() const { return stages_.select.get(); }
+  // Per mirror source, when decapsulation names sources; else null.
+  const SourceCounters* source_counters() const { return source_counters_.get(); }
 
  private:
   void run();
@@ -80,6 +83,7 @@ class Worker {
   std::vector<sink::WorkerSink*> sinks_;
   CaptureLimit& limit_;
   WorkerCounters counters_;
+  std::unique_ptr<SourceCounters> source_counters_;
   // Allocated once: a stack array here would be zeroed on every poll, empty ones included.
   std::vector<PacketView> batch_;
   std::atomic<bool> draining_{false};

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 
 #include "common/lab.h"
 #include "common/pcap_file.h"
+#include "common/temp_dir.h"
 #include "common/wait_until.h"
 #include "common/xcap_run.h"
 
@@ -128,8 +130,47 @@ TEST(Metrics, ExposesCountersPerQueueAtScrapeTime) {
                                  "\",multi_buffer=\"" + (mb ? "true" : "false") + "\"}";
       const bool expected = std::string(mode) == "copy" && mb == multi_buffer;
       EXPECT_EQ(metric(m, series), expected ? std::optional<uint64_t>(1) : std::nullopt)
-          << series << "\n" << ::testing::PrintToString(m);
+          << series << "\n"
+          << ::testing::PrintToString(m);
     }
+  cap->signal(SIGINT);
+  EXPECT_EQ(cap->wait(30), 0) << cap->err();
+}
+
+TEST(Metrics, CountsPacketsPerMirrorSource) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcmetsrc", "198.18.87");
+  TempDir dir;
+  const int port = free_port();
+  std::string why;
+  // pcapng: decapsulation names each mirror source (an interface per source in the file).
+  auto cap = start_capture(lab.cap_if(),
+                           {"-w", dir / "s.pcapng", "--format", "pcapng", "--metrics",
+                            "127.0.0.1:" + std::to_string(port)},
+                           &why);
+  ASSERT_TRUE(cap) << why;
+  for (const char* vni : {"100", "200"}) {
+    auto gen = lab.send({"--template", "vxlan", "--vni", vni, "--count", "700", "--quiet"});
+    ASSERT_EQ(gen.status, 0) << gen.output;
+  }
+  const std::string ifc = "iface=\"" + lab.cap_if() + "\"";
+  Scrape m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = scrape_metrics(port);
+        return metric(m, "xcap_captured_packets_total{" + ifc + "}") == 1400u;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(20)));
+  std::map<std::string, uint64_t> per_source;
+  for (const auto& [series, v] : m)
+    if (series.rfind("xcap_source_packets_total{", 0) == 0) per_source[series] = uint64_t(v);
+  ASSERT_EQ(per_source.size(), 2u) << ::testing::PrintToString(m);
+  for (const auto& [series, n] : per_source) {
+    EXPECT_EQ(n, 700u) << series;
+    EXPECT_TRUE(series.find("vni100") != std::string::npos ||
+                series.find("vni200") != std::string::npos)
+        << series;
+  }
   cap->signal(SIGINT);
   EXPECT_EQ(cap->wait(30), 0) << cap->err();
 }
