@@ -8,6 +8,7 @@
 
 #include "live_frames_sender.h"
 #include "options.h"
+#include "parallel_send.h"
 #include "pcap_frames.h"
 #include "send_loop.h"
 #include "templates.h"
@@ -103,17 +104,24 @@ int main(int argc, char** argv) {
               ifindex);
   }
 
-  auto sender = LiveFramesSender::open(config);
-  if (!sender) return fail(sender.error());
-  if (!o.quiet && !(*sender)->parked())
-    fprintf(stderr,
-            "xcap-gen: not parked in the XDP dispatcher (%s): each kernel call costs "
-            "milliseconds, so chunks get larger\n",
-            (*sender)->park_note().c_str());
-
   auto peer_before = read_peer_counters(o.iface);
-  block_stop_signals();
-  SendStats st = run_send_loop(**sender, plan);
+  SendStats st;
+  if (o.threads > 1) {
+    block_stop_signals();
+    auto all = run_parallel(config, plan, o.threads, o.first_cpu);
+    if (!all) return fail(all.error());
+    st = *all;
+  } else {
+    auto sender = LiveFramesSender::open(config);
+    if (!sender) return fail(sender.error());
+    if (!o.quiet && !(*sender)->parked())
+      fprintf(stderr,
+              "xcap-gen: not parked in the XDP dispatcher (%s): each kernel call costs "
+              "milliseconds, so chunks get larger\n",
+              (*sender)->park_note().c_str());
+    block_stop_signals();
+    st = run_send_loop(**sender, plan);
+  }
   auto peer_after = read_peer_counters(o.iface);
 
   double secs = double(st.elapsed_ns) / 1e9;

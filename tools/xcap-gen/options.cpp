@@ -138,7 +138,9 @@ Result<GenOptions> to_options(const po::variables_map& vm) {
   if (auto r = check_ranges(vm, {{"count", 0, INT64_MAX},
                                  {"rate", 0, INT64_MAX},
                                  {"loop", 0, INT64_MAX},
-                                 {"batch-size", 0, 256}});
+                                 {"batch-size", 0, 256},
+                                 {"threads", 1, 256},
+                                 {"first-cpu", 0, 4095}});
       !r)
     return r.error();
   o.count = uint64_t(num(vm, "count"));
@@ -146,6 +148,12 @@ Result<GenOptions> to_options(const po::variables_map& vm) {
   o.rate = uint64_t(num(vm, "rate"));
   o.loop = uint64_t(num(vm, "loop"));
   o.batch_size = uint32_t(num(vm, "batch-size"));
+  o.threads = unsigned(num(vm, "threads"));
+  o.first_cpu = unsigned(num(vm, "first-cpu"));
+  if (!vm["first-cpu"].defaulted() && o.threads < 2)
+    return invalid_input("--first-cpu places --threads senders (use taskset for one)");
+  if (o.threads > 1 && vm.count("seq"))
+    return invalid_input("--seq numbers one sender's frames: not with --threads");
   o.quiet = vm.count("quiet") > 0;
 
   TemplateSpec& s = o.spec;
@@ -237,6 +245,11 @@ ParseOutcome parse_options(int argc, char** argv) {
     ("any-address", "allow addresses outside 198.18.0.0/15 and 2001:db8::/32")
     ("batch-size", po::value<int64_t>()->default_value(0)->value_name("N"),
      "frames per kernel batch (1..256; 0 = kernel default, 64)")
+    ("threads", po::value<int64_t>()->default_value(1)->value_name("N"),
+     "senders, each on its own core (thread t on CPU first-cpu + t): a multi-queue veth "
+     "delivers what CPU c sends to rx queue c % queues; --count and --rate are shared out")
+    ("first-cpu", po::value<int64_t>()->default_value(0)->value_name("K"),
+     "--threads: the first sender's core (the others follow, wrapping around)")
     ("quiet,q", "no progress lines; only the summary");
   // clang-format on
 

@@ -18,6 +18,8 @@ struct GenOptions {
   uint64_t rate = 0;        // frames per second, 0 = as fast as possible
   uint64_t loop = 1;        // --pcap passes, 0 = until --count or SIGINT
   uint32_t batch_size = 0;  // 0 = kernel default (64)
+  unsigned threads = 1;     // senders, thread t pinned to CPU (first_cpu + t) % cores
+  unsigned first_cpu = 0;
   bool quiet = false;
 };
 
