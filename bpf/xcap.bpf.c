@@ -81,6 +81,28 @@ struct {
   __type(value, struct xcap_filter_args);
 } xcap_filter_args SEC(".maps");
 
+/* Early wake-up of napping workers (struct xcap_wake in xcap_abi.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, XCAP_MAX_QUEUES);
+  __type(key, __u32);
+  __type(value, struct xcap_wake);
+} xcap_wake SEC(".maps");
+
+struct xcap_wake_ring {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, XCAP_WAKE_RING_BYTES);
+};
+
+/* Queue -> its worker's ring buffer (user space creates them and puts them here). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, XCAP_MAX_QUEUES);
+  __type(key, __u32);
+  __array(values, struct xcap_wake_ring);
+} xcap_wake_rings SEC(".maps");
+
 /* Set by user space through skel->rodata->xcap_cfg before load; the verifier then sees the
  * values as constants and prunes the branches of the other modes. */
 const volatile struct xcap_config xcap_cfg = {
@@ -270,6 +292,17 @@ static __always_inline int xcap_is_self(const struct xcap_parsed *p, struct xcap
          (to && xcap_same_addr((const __u8 *)&ip->daddr, xcap_self.addr, 4));
 }
 
+/* Counts a frame for queue's socket while its worker naps; at the threshold, wakes it once.
+ * Frames the filter then drops count too: the worker wakes a little early, never late. */
+static __always_inline void xcap_wake_check(__u32 queue) {
+  struct xcap_wake *w = bpf_map_lookup_elem(&xcap_wake, &queue);
+  if (!w || !w->armed) return;
+  if (++w->pending < xcap_cfg.wake_threshold) return;
+  w->armed = 0;
+  void *ring = bpf_map_lookup_elem(&xcap_wake_rings, &queue);
+  if (ring) bpf_ringbuf_output(ring, &queue, sizeof(queue), 0);
+}
+
 /* For capture: metadata in front of the frame, then (through the filter, if installed) to the
  * queue's AF_XDP socket. */
 static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
@@ -290,6 +323,7 @@ static __always_inline int xcap_capture(struct xdp_md *ctx, __u16 flags,
     xcap_count(XCAP_CNT_TOO_BIG, 1);
     return XDP_DROP;
   }
+  if (xcap_cfg.wake_threshold) xcap_wake_check(queue);
 
   /* Found now: bpf_xdp_adjust_meta below invalidates the parse's packet pointers. */
   struct xcap_filter_args view = {};

@@ -59,7 +59,21 @@ struct xcap_config {
    * frame of a tunnel stripped there, the frame itself otherwise. */
   __u16 decap;
   __u16 pad2;
+  /* Early wake-up (struct xcap_wake): frames that make a queue's napping worker wake at once;
+   * 0: never. */
+  __u32 wake_threshold;
 };
+
+/* ARRAY xcap_wake (mmapped by user space), one per queue: a worker that naps arms its entry;
+ * the program counts the frames it steers to that queue meanwhile and, at
+ * xcap_cfg.wake_threshold, disarms it and writes a record to the queue's ring buffer in
+ * xcap_wake_rings, which wakes the worker: a burst cuts a nap short, so naps can be long at
+ * ordinary rates without a burst overflowing the RX ring. */
+struct xcap_wake {
+  __u32 armed;   /* user space: 1 while napping */
+  __u32 pending; /* frames steered since armed */
+};
+#define XCAP_WAKE_RING_BYTES 4096 /* one page: a few records at most are ever in it */
 
 /* PERCPU_ARRAY xcap_filter_args, one entry: the main program writes where the frame to filter
  * lies, then tail-calls the filter program (PROG_ARRAY xcap_filter_progs, slot 0), which reads

@@ -7,6 +7,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -151,6 +152,7 @@ Result<void> XcapProgram::open() {
     cfg.vxlan_ports[i] = i < opts_.vxlan_ports.size() ? opts_.vxlan_ports[i] : 0;
   cfg.geneve_port = opts_.geneve_port;
   cfg.decap = opts_.decap;
+  cfg.wake_threshold = opts_.wake_threshold;
   // SEC("xdp.frags"): multi-buffer frames (jumbo frames, a veth or NIC MTU above a page) reach
   // the program instead of keeping it off the interface. Said to libxdp too, so a dispatcher
   // it builds is loaded frags-capable (it must be, to run a frags program).
@@ -279,6 +281,7 @@ void XcapProgram::detach() {
 
 XcapProgram::~XcapProgram() {
   detach();
+  if (wake_) munmap(wake_, wake_bytes_);
   if (prog_) xdp_program__close(prog_);  // the bpf_object stays the skeleton's to destroy
   if (skel_) xcap_bpf__destroy(skel_);
 }
@@ -289,6 +292,23 @@ Result<void> XcapProgram::set_max_frame(uint32_t bytes, bool linear_only) {
 
 Result<void> XcapProgram::set_self_endpoint(const std::string& address, uint16_t port) {
   return bpf_loader::set_self_endpoint(skel_, address, port);
+}
+
+int XcapProgram::wake_rings_fd() const {
+  return bpf_map__fd(skel_->maps.xcap_wake_rings);
+}
+
+xcap_wake* XcapProgram::wake_slot(uint32_t queue) {
+  if (queue >= XCAP_MAX_QUEUES) return nullptr;
+  if (!wake_) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    wake_bytes_ = (sizeof(xcap_wake) * XCAP_MAX_QUEUES + page - 1) / page * page;
+    void* m = mmap(nullptr, wake_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   bpf_map__fd(skel_->maps.xcap_wake), 0);
+    if (m == MAP_FAILED) return nullptr;
+    wake_ = static_cast<xcap_wake*>(m);
+  }
+  return &wake_[queue];
 }
 
 int XcapProgram::xsks_map_fd() const {

@@ -34,6 +34,8 @@ struct ProgramOptions {
   // Tunnels the worker strips (XCAP_META_F_VXLAN/GENEVE/GRE; see decap_tunnels()): the XDP
   // filter judges their inner frame, as the worker's filter does. Set it from --decap.
   uint16_t decap = XCAP_META_F_VXLAN | XCAP_META_F_GENEVE | XCAP_META_F_GRE;
+  // Frames for a queue that end its worker's nap at once (xcap_wake); 0: naps run their course.
+  uint32_t wake_threshold = 0;
 };
 
 // ProgramOptions::decap for a --decap mode.
@@ -64,6 +66,10 @@ class XcapProgram {
   bool still_attached() const;
 
   int xsks_map_fd() const;
+  // Early wake-up of napping workers (source/wake_channel.h): the queue -> ring buffer map,
+  // and a queue's entry of the xcap_wake array, mapped into this process (null on failure).
+  int wake_rings_fd() const;
+  xcap_wake* wake_slot(uint32_t queue);
   // The largest frame the AF_XDP sockets take whole, for sockets bound without XDP_USE_SG;
   // 0 (the default) while they chain descriptors. Frames for capture beyond it are dropped at
   // XDP and counted as XCAP_CNT_TOO_BIG; with linear_only (a kernel that copies only the
@@ -102,6 +108,8 @@ class XcapProgram {
   xdp_program* prog_ = nullptr;
   XdpMode mode_ = XdpMode::Native;
   bool attached_ = false;
+  xcap_wake* wake_ = nullptr;  // the mmapped xcap_wake array, XCAP_MAX_QUEUES entries
+  size_t wake_bytes_ = 0;
   uint32_t interface_prog_id_ = 0;  // what the interface ran right after attach (ours, or
                                     // libxdp's dispatcher)
   Fd xdp_filter_;

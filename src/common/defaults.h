@@ -21,6 +21,11 @@ inline constexpr uint32_t kFrameSize = 4096;       // UMEM frame when the MTU sa
 // wake-up, must fit in the RX ring: 2 ms + 6 ms at 4 Mpps is 32,000 frames.
 inline constexpr uint64_t kWorkerNapMinNs = 50'000;
 inline constexpr uint64_t kWorkerNapMaxNs = 2'000'000;
+// With early wake-up (source/wake_channel.h) a burst ends the nap after 1/kWakeRingFraction of
+// the ring, so naps at ordinary rates can be long: fewer wake-ups, less CPU. The longest is
+// also the most a frame waits before a worker takes it.
+inline constexpr uint64_t kWorkerNapMaxWokenNs = 10'000'000;
+inline constexpr uint32_t kWakeRingFraction = 4;
 // Streaming (--listen): limits on clients, and each client's own buffer.
 inline constexpr unsigned kMaxStreams = 8;
 inline constexpr unsigned kMaxStreamsPerClient = 2;

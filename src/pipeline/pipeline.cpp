@@ -191,6 +191,7 @@ Result<void> Pipeline::attach_program() {
   po.geneve_port = opt_.geneve_port;
   po.xdp_mode = opt_.xdp_mode;
   po.decap = bpf_loader::decap_tunnels(opt_.decap);
+  po.wake_threshold = std::max(1u, opt_.rx_ring / defaults::kWakeRingFraction);
   auto prog = bpf_loader::XcapProgram::attach(po);
   if (!prog) return prog.error();
   prog_ = std::move(prog.value());
@@ -225,6 +226,13 @@ Result<void> Pipeline::open_sockets() {
     xc.multi_buffer = !(mb && std::string(mb) == "off");
     auto s = source::XskSource::open(xc, prog_->xsks_map_fd());
     if (!s) return s.error();
+    // Without early wake-up the worker keeps its naps short (start_workers): a burst must
+    // fit in the ring during one.
+    auto wake = source::WakeChannel::open(prog_->wake_rings_fd(), prog_->wake_slot(q), q);
+    if (wake)
+      (*s)->set_wake(std::move(wake.value()));
+    else
+      log_info("queue %u: no early wake-up (%s): shorter naps", q, wake.error().message.c_str());
     QueuePipeline qp;
     qp.socket = s->get();
     qp.source = std::move(s.value());
@@ -268,6 +276,7 @@ void Pipeline::start_workers() {
     wc.cpu = pin ? int(qp.source->queue() % ncpu) : -1;
     wc.rt_priority = opt_.rt_priority;
     wc.nap_target = std::max(1u, opt_.rx_ring / 8);
+    if (qp.socket && qp.socket->wakes_early()) wc.nap_max_ns = defaults::kWorkerNapMaxWokenNs;
     if (shared_) wc.iface_id = shared_->iface_id;
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {

@@ -3,6 +3,8 @@
 // packet. The views a receive() returns stay valid until the next release().
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 
 #include "common/packet_view.h"
@@ -20,6 +22,13 @@ class Source {
   virtual bool exhausted() const { return false; }
   // Called by the worker about once a second: re-read clocks and the like.
   virtual void refresh_clock() {}
+  // The worker's nap (adaptive polling): sleeps up to ns. A source that can tell when frames
+  // pile up ends it early (XskSource with a WakeChannel); true then.
+  virtual bool nap(uint64_t ns) {
+    const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+    nanosleep(&ts, nullptr);
+    return false;
+  }
   virtual uint32_t queue() const = 0;
 };
 

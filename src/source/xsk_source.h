@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "common/single_writer_counter.h"
 #include "source/source.h"
+#include "source/wake_channel.h"
 
 struct xsk_socket;
 struct xsk_umem;
@@ -84,6 +85,11 @@ class XskSource final : public Source {
   int fd() const;
   // Re-reads the TAI-UTC offset (leap seconds, clock steps); the worker calls it once a second.
   void refresh_clock() override;
+  // With a WakeChannel the nap ends as soon as the XDP program has steered its threshold of
+  // frames to this queue; without one it is a plain sleep.
+  bool nap(uint64_t ns) override { return wake_ ? wake_->nap(ns) : Source::nap(ns); }
+  void set_wake(std::unique_ptr<WakeChannel> wake) { wake_ = std::move(wake); }
+  bool wakes_early() const { return wake_ != nullptr; }
 
  private:
   explicit XskSource(const XskConfig& cfg);
@@ -96,6 +102,7 @@ class XskSource final : public Source {
   struct Rings;
   XskConfig cfg_;
   std::unique_ptr<Rings> rings_;
+  std::unique_ptr<WakeChannel> wake_;
   void* umem_area_ = nullptr;
   size_t umem_bytes_ = 0;
   xsk_umem* umem_ = nullptr;

@@ -79,12 +79,6 @@ uint64_t Worker::next_nap(uint64_t nap_ns, unsigned gathered, uint64_t elapsed_n
   return std::clamp(step, cfg_.nap_min_ns, cfg_.nap_max_ns);
 }
 
-void Worker::sleep_ns(uint64_t ns) {
-  if (!ns) return;
-  timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
-  nanosleep(&ts, nullptr);
-}
-
 // Partly filled blocks go on after their flush delay; the clock offset is read once a second.
 void Worker::housekeeping(uint64_t now, uint64_t& next_clock_refresh) {
   for (sink::WorkerSink* s : sinks_) s->flush_if_idle(now);
@@ -159,7 +153,7 @@ void Worker::run() {
     nap_ns = next_nap(nap_ns, gathered, std::max<uint64_t>(now - cycle_start, 1));
     gathered = 0;
     cycle_start = now;
-    sleep_ns(nap_ns);
+    src_.nap(nap_ns);
   }
   // Drain: XDP is detached, so the ring only holds what was already delivered. It is empty
   // for good once several consecutive short polls find nothing.

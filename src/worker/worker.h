@@ -74,7 +74,6 @@ class Worker {
   void setup_thread();  // pinning, real-time priority, name
   void housekeeping(uint64_t now, uint64_t& next_clock_refresh);
   uint64_t next_nap(uint64_t nap_ns, unsigned gathered, uint64_t elapsed_ns) const;
-  static void sleep_ns(uint64_t ns);
   unsigned process_batch(int timeout_ms);
 
   WorkerConfig cfg_;
