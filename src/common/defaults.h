@@ -16,5 +16,7 @@ inline constexpr uint32_t kFrameSize = 4096;       // UMEM frame when the MTU sa
 inline constexpr unsigned kMaxStreams = 8;
 inline constexpr unsigned kMaxStreamsPerClient = 2;
 inline constexpr uint64_t kStreamBufferMiB = 64;
+// --ringbuf-size (local mode): each interface's BPF ring buffer, KiB.
+inline constexpr uint32_t kRingbufKiB = 16384;
 
 }  // namespace xcap::defaults

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xcap's local mode ("copy and pass"): the host's own traffic, both directions, captured
+ * without taking a packet from it. Two entry programs share this object's maps:
+ *
+ *   xcap_local_in  (XDP, ingress)     every frame the interface receives
+ *   xcap_local_out (TC, egress: tcx)  every packet the host sends through it
+ *
+ * Each counts the packet, hands it to the kernel filter if one is installed (tail call into
+ * slot XCAP_LOCAL_SLOT_FILTER of its prog array; the filter tail-calls the copy program of
+ * slot XCAP_LOCAL_SLOT_COPY when it selects the packet, or leaves it undecided), and copies the
+ * first snaplen bytes behind a struct xcap_local_record into a BPF ring buffer. The packet always
+ * goes on: XDP_PASS, TCX_NEXT.
+ *
+ * Bytes beyond the linear part (XDP fragments, skb pages of a GSO packet) are read with
+ * bpf_xdp_load_bytes / bpf_skb_load_bytes into a per-CPU scratch record, which
+ * bpf_ringbuf_output copies into the ring: a ring record is only as long as what it holds.
+ * A GSO packet (TC egress sees super-packets of up to 64 KiB) is one record of skb->len.
+ *
+ * Wake-ups: a record is written with BPF_RB_NO_WAKEUP (a wake-up per record costs the host
+ * most of its packet rate); user space drains on a short interval with ring_buffer__consume().
+ * Once more than wakeup_bytes wait, records force a wake-up, so a burst never waits for the
+ * interval. A record that finds the ring full is lost and counted (XCAP_LCNT_RINGBUF_FULL):
+ * the host never waits for xcap. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
+
+#include "xcap_abi.h"
+
+#ifndef TCX_NEXT
+#define TCX_NEXT -1 /* linux/bpf.h of 6.6: go on with the next program (TC_ACT_UNSPEC) */
+#endif
+
+#define XCAP_DIR_SLOT_IN 0
+#define XCAP_DIR_SLOT_OUT 1
+
+/* The ring buffers: entry 0, or one per CPU. User space creates them (their size is its
+ * option) and puts them here before arming. */
+struct xcap_local_ring {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 16); /* replaced by user space before load */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, XCAP_LOCAL_MAX_RINGS);
+  __type(key, __u32);
+  __array(values, struct xcap_local_ring);
+} xcap_local_rings SEC(".maps");
+
+/* A record being assembled: slot 2 * cpu + direction (an XDP run and a TC run on one CPU never
+ * share one). max_entries is set to 2 x the CPUs by user space before load. */
+struct xcap_local_scratch {
+  struct xcap_local_record rec;
+  __u8 data[XCAP_LOCAL_MAX_CAPLEN];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, struct xcap_local_scratch);
+} xcap_local_scratch SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2 * XCAP_LCNT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} xcap_local_counters SEC(".maps");
+
+/* Slot 0: where the packet to filter lies (struct xcap_filter_args), for the tail call. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct xcap_filter_args);
+} xcap_filter_args SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __u32);
+} xcap_local_xdp_progs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __u32);
+} xcap_local_tc_progs SEC(".maps");
+
+const volatile struct xcap_local_config xcap_local_cfg = {
+    .snaplen = XCAP_LOCAL_MAX_CAPLEN,
+    .per_cpu = 0,
+    .wakeup_bytes = 1 << 20,
+};
+
+/* Written by user space through the .bss map: armed once the rings are in place, and whether a
+ * filter sits in slot XCAP_LOCAL_SLOT_FILTER of each prog array. */
+__u32 xcap_local_capturing = 0;
+__u32 xcap_local_filter_in = 0;
+__u32 xcap_local_filter_out = 0;
+
+static __always_inline void xcap_lcount(__u32 dir, __u32 idx, __u64 n) {
+  __u32 key = dir * XCAP_LCNT_MAX + idx;
+  __u64 *v = bpf_map_lookup_elem(&xcap_local_counters, &key);
+  if (v) *v += n;
+}
+
+static __always_inline __u32 xcap_wire_len(void *ctx, int tc) {
+  if (tc) return ((struct __sk_buff *)ctx)->len;
+  return bpf_xdp_get_buff_len((struct xdp_md *)ctx);
+}
+
+static __always_inline __u32 xcap_linear_len(void *ctx, int tc) {
+  if (tc) {
+    struct __sk_buff *skb = ctx;
+    return (__u32)((long)skb->data_end - (long)skb->data);
+  }
+  struct xdp_md *x = ctx;
+  return (__u32)((long)x->data_end - (long)x->data);
+}
+
+/* Reads len (1..XCAP_LOCAL_MAX_CAPLEN) packet bytes into dst. */
+static __always_inline long xcap_load(void *ctx, int tc, __u8 *dst, __u32 len) {
+  if (tc) return bpf_skb_load_bytes(ctx, 0, dst, len);
+  return bpf_xdp_load_bytes(ctx, 0, dst, len);
+}
+
+/* One record into the ring: header, then min(wire length, snaplen) bytes. */
+static __always_inline void xcap_local_copy(void *ctx, int tc, __u8 flags) {
+  __u32 dir = tc ? XCAP_DIR_SLOT_OUT : XCAP_DIR_SLOT_IN;
+  __u32 cpu = bpf_get_smp_processor_id();
+  __u32 slot = cpu * 2 + dir;
+  __u32 ring_idx = xcap_local_cfg.per_cpu ? cpu : 0;
+  struct xcap_local_scratch *s = bpf_map_lookup_elem(&xcap_local_scratch, &slot);
+  void *ring = bpf_map_lookup_elem(&xcap_local_rings, &ring_idx);
+  if (!s || !ring) {
+    xcap_lcount(dir, XCAP_LCNT_NOT_READY, 1);
+    return;
+  }
+  __u32 wire = xcap_wire_len(ctx, tc);
+  __u32 len = wire < xcap_local_cfg.snaplen ? wire : xcap_local_cfg.snaplen;
+  s->rec.tai_ns = bpf_ktime_get_tai_ns();
+  s->rec.wire_len = wire;
+  s->rec.direction = tc ? XCAP_DIR_OUTBOUND : XCAP_DIR_INBOUND;
+  s->rec.flags = flags;
+  if (tc) {
+    struct __sk_buff *skb = ctx;
+    s->rec.ifindex = skb->ifindex;
+    s->rec.gso_segs = skb->gso_segs;
+  } else {
+    s->rec.ifindex = ((struct xdp_md *)ctx)->ingress_ifindex;
+    s->rec.gso_segs = 0;
+  }
+  /* The verifier must see 1 <= size <= the scratch space on the very register the helper
+   * gets. A check on len alone is not enough: the compiler may test one copy and pass another
+   * ("invalid zero-sized read", "R4 min value is negative"). Behind the barrier, a mask
+   * bounds the register itself: (len - 1) & (MAX - 1) + 1 is len for 1 <= len <= MAX. */
+  if (len > XCAP_LOCAL_MAX_CAPLEN) len = XCAP_LOCAL_MAX_CAPLEN;
+  if (len) {
+    asm volatile("" : "+r"(len));
+    len = ((len - 1) & (XCAP_LOCAL_MAX_CAPLEN - 1)) + 1;
+    if (xcap_load(ctx, tc, s->data, len) != 0) {
+      xcap_lcount(dir, XCAP_LCNT_LOAD_FAILED, 1);
+      s->rec.flags |= XCAP_LOCAL_F_LOAD_FAILED;
+      len = 0;
+    }
+  }
+  s->rec.caplen = len;
+  __u64 waiting = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+  __u64 wake = waiting > xcap_local_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+  __u64 size = sizeof(s->rec) + len;
+  asm volatile("" : "+r"(size));
+  size &= 2 * XCAP_LOCAL_MAX_CAPLEN - 1; /* a no-op: sizeof(rec) + MAX < 2 * MAX */
+  if (size > sizeof(*s)) return;
+  if (bpf_ringbuf_output(ring, s, size, wake) == 0)
+    xcap_lcount(dir, XCAP_LCNT_COPIED, 1);
+  else
+    xcap_lcount(dir, XCAP_LCNT_RINGBUF_FULL, 1);
+}
+
+static __always_inline int xcap_local_entry(void *ctx, int tc) {
+  __u32 dir = tc ? XCAP_DIR_SLOT_OUT : XCAP_DIR_SLOT_IN;
+  int pass = tc ? TCX_NEXT : XDP_PASS;
+  __u32 wire = xcap_wire_len(ctx, tc);
+  xcap_lcount(dir, XCAP_LCNT_PACKETS, 1);
+  xcap_lcount(dir, XCAP_LCNT_BYTES, wire);
+  if (!xcap_local_capturing) {
+    xcap_lcount(dir, XCAP_LCNT_NOT_READY, 1);
+    return pass;
+  }
+  if (tc ? xcap_local_filter_out : xcap_local_filter_in) {
+    __u32 zero = 0;
+    struct xcap_filter_args *a = bpf_map_lookup_elem(&xcap_filter_args, &zero);
+    if (a) {
+      a->off = 0;
+      a->caplen = wire;
+      a->limit = 0;
+      a->scratch = 0;
+      a->partial = xcap_linear_len(ctx, tc) < wire;
+      a->selected = 0;
+      if (tc)
+        bpf_tail_call(ctx, &xcap_local_tc_progs, XCAP_LOCAL_SLOT_FILTER);
+      else
+        bpf_tail_call(ctx, &xcap_local_xdp_progs, XCAP_LOCAL_SLOT_FILTER);
+    }
+    /* The slot is empty (a filter being replaced): copy unfiltered. */
+  }
+  xcap_local_copy(ctx, tc, 0);
+  return pass;
+}
+
+/* The filter's verdict "selected" (args.selected) or "undecided" lands here. */
+static __always_inline int xcap_local_copy_entry(void *ctx, int tc) {
+  __u32 zero = 0;
+  struct xcap_filter_args *a = bpf_map_lookup_elem(&xcap_filter_args, &zero);
+  __u8 flags = a && a->selected ? XCAP_LOCAL_F_FILTERED : 0;
+  xcap_local_copy(ctx, tc, flags);
+  return tc ? TCX_NEXT : XDP_PASS;
+}
+
+/* First in the object: libxdp takes the first program of its section. */
+SEC("xdp.frags")
+int xcap_local_in(struct xdp_md *ctx) {
+  return xcap_local_entry(ctx, 0);
+}
+
+SEC("xdp.frags")
+int xcap_local_in_copy(struct xdp_md *ctx) {
+  return xcap_local_copy_entry(ctx, 0);
+}
+
+SEC("tc")
+int xcap_local_out(struct __sk_buff *skb) {
+  return xcap_local_entry(skb, 1);
+}
+
+SEC("tc")
+int xcap_local_out_copy(struct __sk_buff *skb) {
+  return xcap_local_copy_entry(skb, 1);
+}
+
+/* libxdp: run early in a multi-program dispatcher; chain on to the next program on XDP_PASS. */
+struct {
+  __uint(priority, 10);
+  __uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xcap_local_in);
+
+char LICENSE[] SEC("license") = "GPL";
