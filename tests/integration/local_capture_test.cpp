@@ -1,0 +1,218 @@
+// Local mode end to end (--mode local, copy and pass): the host's own traffic through a veth
+// lab, captured in both directions by xcap's XDP (ingress) and TC (egress) programs while
+// tcpdump captures the same interface, and the host keeps every packet.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "common/fd.h"
+#include "common/lab.h"
+#include "common/pcap_file.h"
+#include "common/pcapng_records.h"
+#include "common/wait_until.h"
+#include "common/xcap_run.h"
+
+namespace xcap::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A TCP server on the capture end (root namespace) that sends `bytes` to one client in the
+// lab's namespace (bash reading /dev/tcp), for a bounded transfer both captures see.
+class TcpServer {
+ public:
+  explicit TcpServer(const std::string& ip) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    const int one = 1;
+    setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(fd_.get(), 1))
+      throw std::runtime_error("TcpServer: bind/listen failed");
+    socklen_t len = sizeof a;
+    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ip_ = ip;
+  }
+  uint16_t port() const { return port_; }
+
+  // Seconds from accept to the client's close after reading everything; nullopt on failure.
+  std::optional<double> transfer(const Lab& lab, uint64_t bytes) {
+    const std::string cmd =
+        "cat </dev/tcp/" + ip_ + "/" + std::to_string(port_) + " >/dev/null";
+    Subprocess client(lab.in_ns({"/bin/bash", "-c", cmd}));
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (poll(&p, 1, 10'000) != 1) return std::nullopt;
+    Fd c(accept(fd_.get(), nullptr, nullptr));
+    if (!c.valid()) return std::nullopt;
+    const auto start = Clock::now();
+    std::vector<char> buf(1 << 20, 'x');
+    for (uint64_t sent = 0; sent < bytes;) {
+      ssize_t n = send(c.get(), buf.data(), std::min<uint64_t>(buf.size(), bytes - sent), 0);
+      if (n <= 0) return std::nullopt;
+      sent += uint64_t(n);
+    }
+    shutdown(c.get(), SHUT_WR);
+    char b;
+    pollfd q{c.get(), POLLIN, 0};
+    if (poll(&q, 1, 30'000) != 1 || recv(c.get(), &b, 1, 0) != 0) return std::nullopt;
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (client.wait(30) != 0) return std::nullopt;
+    return s;
+  }
+
+ private:
+  Fd fd_;
+  uint16_t port_ = 0;
+  std::string ip_;
+};
+
+// tcpdump on an interface, writing pcap (-s 65535, the most a local-mode record keeps).
+class Tcpdump {
+ public:
+  Tcpdump(const std::string& iface, const std::string& path, const std::string& filter = "")
+      : proc_(argv(iface, path, filter)) {}
+  bool started() { return proc_.wait_for_stderr("listening on", 20); }
+  int stop() {
+    proc_.signal(SIGINT);
+    return proc_.wait(30);
+  }
+  std::string err() const { return proc_.err(); }
+
+ private:
+  static std::vector<std::string> argv(const std::string& iface, const std::string& path,
+                                       const std::string& filter) {
+    std::vector<std::string> a{"/usr/bin/tcpdump", "-i", iface, "-s", "65535", "-B", "65536",
+                               "-n", "-U", "--immediate-mode", "-w", path};
+    if (!filter.empty()) a.push_back(filter);
+    return a;
+  }
+  Subprocess proc_;
+};
+
+std::unique_ptr<Subprocess> start_local(const std::vector<std::string>& ifaces,
+                                        const std::vector<std::string>& args, std::string* why) {
+  std::vector<std::string> a{bin("xcap"), "capture"};
+  for (const auto& i : ifaces) a.insert(a.end(), {"-i", i});
+  a.insert(a.end(), {"--mode", "local", "--stats-json"});
+  a.insert(a.end(), args.begin(), args.end());
+  auto p = std::make_unique<Subprocess>(a);
+  if (!p->wait_for_stderr("capturing on", 30)) {
+    *why = "xcap did not start: " + p->err();
+    return nullptr;
+  }
+  return p;
+}
+
+std::map<std::string, uint64_t> stop_and_stats(Subprocess& p) {
+  p.signal(SIGINT);
+  EXPECT_EQ(p.wait(60), 0) << p.err();
+  const std::string err = p.err();
+  const size_t at = err.rfind("{\"captured\"");
+  if (at == std::string::npos) return {};
+  return parse_flat_json(err.substr(at, err.find('\n', at) - at)).value_or(std::map<std::string, uint64_t>{});
+}
+
+bool ipv4_tcp_port(const std::vector<uint8_t>& d, uint16_t port) {
+  if (d.size() < 38 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6) return false;
+  const size_t l4 = 14 + size_t(d[14] & 0x0f) * 4;
+  if (d.size() < l4 + 4) return false;
+  const uint16_t sport = uint16_t(d[l4] << 8 | d[l4 + 1]), dport = uint16_t(d[l4 + 2] << 8 | d[l4 + 3]);
+  return sport == port || dport == port;
+}
+
+bool from_ip(const std::vector<uint8_t>& d, const std::string& ip) {
+  in_addr a{};
+  inet_pton(AF_INET, ip.c_str(), &a);
+  return d.size() >= 30 && std::memcmp(d.data() + 26, &a, 4) == 0;
+}
+
+struct Directions {
+  std::vector<std::vector<uint8_t>> in, out;
+  std::vector<uint32_t> in_len, out_len;
+};
+
+// tcpdump's packets of the connection, by direction (outbound: sent from the capture end).
+Directions tcpdump_side(const std::string& path, uint16_t port, const std::string& cap_ip) {
+  Directions d;
+  for (const PcapRecord& r : read_pcap_records(path)) {
+    if (!ipv4_tcp_port(r.data, port)) continue;
+    const bool out = from_ip(r.data, cap_ip);
+    (out ? d.out : d.in).push_back(r.data);
+    (out ? d.out_len : d.in_len).push_back(r.len);
+  }
+  return d;
+}
+
+// xcap's, by the direction its records carry (epb_flags), which must agree with the addresses.
+Directions xcap_side(const std::string& path, uint16_t port, const std::string& cap_ip) {
+  Directions d;
+  PcapngFile f = read_pcapng(path);
+  EXPECT_TRUE(f.error.empty()) << f.error;
+  for (const PcapngPacket& p : f.packets) {
+    if (!ipv4_tcp_port(p.data, port)) continue;
+    EXPECT_TRUE(p.has_flags) << "a local-mode record without epb_flags";
+    const bool out = (p.flags & 3) == 2;
+    EXPECT_EQ(out, from_ip(p.data, cap_ip)) << "direction flag " << p.flags;
+    (out ? d.out : d.in).push_back(p.data);
+    (out ? d.out_len : d.in_len).push_back(p.len);
+  }
+  return d;
+}
+
+void expect_same(const std::vector<std::vector<uint8_t>>& a, const std::vector<uint32_t>& alen,
+                 const std::vector<std::vector<uint8_t>>& b, const std::vector<uint32_t>& blen,
+                 const char* what) {
+  EXPECT_EQ(a.size(), b.size()) << what << ": xcap vs tcpdump packet count";
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i] || alen[i] != blen[i]) {
+      ADD_FAILURE() << what << ": packet " << i << " differs (xcap " << a[i].size() << "/"
+                    << alen[i] << " bytes, tcpdump " << b[i].size() << "/" << blen[i] << ")";
+      return;
+    }
+}
+
+TEST(LocalCapture, BothDirectionsMatchTcpdumpByteForByte) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  TempDir dir;
+  TcpServer server(lab.cap_ip());
+  Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap");
+  ASSERT_TRUE(td.started()) << td.err();
+  std::string why;
+  auto cap = start_local({lab.cap_if()}, {"-s", "65535", "-w", dir / "x.pcapng", "--format",
+                                          "pcapng"},
+                         &why);
+  ASSERT_TRUE(cap) << why;
+  ASSERT_TRUE(server.transfer(lab, 32u << 20)) << "the transfer did not complete";
+  std::this_thread::sleep_for(200ms);  // the last ACKs reach both captures
+  auto stats = stop_and_stats(*cap);
+  ASSERT_EQ(td.stop(), 0) << td.err();
+  EXPECT_EQ(stats["ringbuf_full"], 0u) << cap->err();
+
+  const Directions x = xcap_side(dir / "x.pcapng", server.port(), lab.cap_ip());
+  const Directions t = tcpdump_side(dir / "tcpdump.pcap", server.port(), lab.cap_ip());
+  EXPECT_GT(t.out.size(), 100u) << "the transfer's data segments";
+  EXPECT_GT(t.in.size(), 100u) << "the client's ACKs";
+  expect_same(x.out, x.out_len, t.out, t.out_len, "outbound");
+  expect_same(x.in, x.in_len, t.in, t.in_len, "inbound");
+}
+
+}  // namespace
+}  // namespace xcap::test
