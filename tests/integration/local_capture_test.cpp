@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -212,6 +213,179 @@ TEST(LocalCapture, BothDirectionsMatchTcpdumpByteForByte) {
   EXPECT_GT(t.in.size(), 100u) << "the client's ACKs";
   expect_same(x.out, x.out_len, t.out, t.out_len, "outbound");
   expect_same(x.in, x.in_len, t.in, t.in_len, "inbound");
+}
+
+
+// Throughput of the same transfer, best of several, with and without capture, interleaved so
+// that whatever else the machine does weighs on both alike.
+TEST(LocalCapture, HostKeepsAtLeastNinetyPercentOfItsThroughput) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  TempDir dir;
+  TcpServer server(lab.cap_ip());
+  const uint64_t kBytes = 128u << 20;
+  double best_without = 0, best_with = 0;
+  for (int round = 0; round < 4; round++) {
+    auto bare = server.transfer(lab, kBytes);
+    ASSERT_TRUE(bare) << "transfer without capture failed";
+    best_without = std::max(best_without, double(kBytes) / *bare);
+    std::string why;
+    auto cap = start_local({lab.cap_if()}, {"-s", "256", "-w", dir / "t.pcapng", "--format",
+                                            "pcapng"},
+                           &why);
+    ASSERT_TRUE(cap) << why;
+    auto with = server.transfer(lab, kBytes);
+    ASSERT_TRUE(with) << "transfer with capture failed";
+    best_with = std::max(best_with, double(kBytes) / *with);
+    auto stats = stop_and_stats(*cap);
+    EXPECT_GT(stats["local_copied"], 1000u) << cap->err();
+    EXPECT_EQ(stats["ringbuf_full"], 0u) << cap->err();
+  }
+  printf("transfer of %llu MB: best %.0f MB/s without capture, %.0f MB/s with\n",
+         (unsigned long long)(kBytes >> 20), best_without / 1e6, best_with / 1e6);
+  RecordProperty("mb_per_s_without", int(best_without / 1e6));
+  RecordProperty("mb_per_s_with", int(best_with / 1e6));
+  EXPECT_GE(best_with, 0.9 * best_without)
+      << "with capture " << best_with / 1e6 << " MB/s, without " << best_without / 1e6 << " MB/s";
+}
+
+// The filter selects in the kernel (both programs) exactly what tcpdump's selects.
+TEST(LocalCapture, FilterSelectsWhatTcpdumpSelects) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  TempDir dir;
+  TcpServer server(lab.cap_ip());
+  const std::string expr = "tcp port " + std::to_string(server.port()) +
+                           " and tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-push) != 0";
+  Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap", expr);
+  ASSERT_TRUE(td.started()) << td.err();
+  std::string why;
+  auto cap = start_local({lab.cap_if()},
+                         {"-s", "65535", "-w", dir / "x.pcapng", "--format", "pcapng", "-f", expr},
+                         &why);
+  ASSERT_TRUE(cap) << why;
+  EXPECT_NE(cap->err().find("runs in the kernel"), std::string::npos) << cap->err();
+  ASSERT_TRUE(server.transfer(lab, 8u << 20));
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "3", "-i", "0.2", lab.gen_ip()}).status, 0);
+  std::this_thread::sleep_for(200ms);
+  auto stats = stop_and_stats(*cap);
+  ASSERT_EQ(td.stop(), 0) << td.err();
+  // The client's pure ACKs and the 6 ICMP packets were left in the kernel; every packet the
+  // programs saw armed is copied or excluded there.
+  EXPECT_GT(stats["filter_excluded"], 6u) << cap->err();
+  EXPECT_EQ(stats["local_seen"], stats["local_copied"] + stats["filter_excluded"] +
+                                     stats["not_ready"])
+      << cap->err();
+  EXPECT_EQ(stats["captured"], stats["local_copied"]) << cap->err();
+
+  const Directions x = xcap_side(dir / "x.pcapng", server.port(), lab.cap_ip());
+  const Directions t = tcpdump_side(dir / "tcpdump.pcap", server.port(), lab.cap_ip());
+  EXPECT_EQ(read_pcapng(dir / "x.pcapng").packets.size(), x.in.size() + x.out.size())
+      << "only the connection's packets";
+  EXPECT_GT(t.out.size(), 0u);
+  EXPECT_GT(t.in.size(), 0u) << "the client's SYN and FIN";
+  expect_same(x.out, x.out_len, t.out, t.out_len, "outbound");
+  expect_same(x.in, x.in_len, t.in, t.in_len, "inbound");
+}
+
+bool icmp_echo(const PcapngPacket& p, uint8_t type) {
+  const auto& d = p.data;
+  return d.size() >= 42 && d[12] == 0x08 && d[13] == 0x00 && d[23] == 1 &&
+         d[14 + size_t(d[14] & 0x0f) * 4] == type;
+}
+
+// Two interfaces in one capture: each is its own pcapng interface, its records on it.
+TEST(LocalCapture, TwoInterfacesEachOnItsOwnPcapngInterface) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab a("xcloc2", "198.18.62"), b("xcloc3", "198.18.63");
+  TempDir dir;
+  std::string why;
+  auto cap = start_local({a.cap_if(), b.cap_if()}, {"-w", dir / "two.pcapng", "--format", "pcapng"},
+                         &why);
+  ASSERT_TRUE(cap) << why;
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "3", "-i", "0.2", a.gen_ip()}).status, 0);
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "4", "-i", "0.2", b.gen_ip()}).status, 0);
+  stop_and_stats(*cap);
+  PcapngFile f = read_pcapng(dir / "two.pcapng");
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  ASSERT_EQ(f.interfaces, (std::vector<std::string>{a.cap_if(), b.cap_if()}));
+  unsigned req[2] = {}, rep[2] = {};
+  for (const PcapngPacket& p : f.packets) {
+    ASSERT_LT(p.iface, 2u);
+    const std::string& gen = p.iface ? b.gen_ip() : a.gen_ip();
+    if (icmp_echo(p, 8)) {
+      EXPECT_EQ(p.flags & 3, 2u) << "an echo request leaves the host";
+      EXPECT_FALSE(from_ip(p.data, gen));
+      req[p.iface]++;
+    }
+    if (icmp_echo(p, 0)) {
+      EXPECT_EQ(p.flags & 3, 1u) << "an echo reply arrives";
+      EXPECT_TRUE(from_ip(p.data, gen)) << "a reply on the other interface's pcapng interface";
+      rep[p.iface]++;
+    }
+  }
+  EXPECT_EQ(req[0], 3u);
+  EXPECT_EQ(rep[0], 3u);
+  EXPECT_EQ(req[1], 4u);
+  EXPECT_EQ(rep[1], 4u);
+}
+
+// A ring too small for a burst (the consumer stopped meanwhile) loses records and counts each
+// one: captured + ringbuf_full equals what tcpdump saw.
+TEST(LocalCapture, FullRingCountsExactlyWhatItMissed) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc4", "198.18.64");
+  TempDir dir;
+  const std::string expr = "udp dst port 5678";
+  Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap", expr);
+  ASSERT_TRUE(td.started()) << td.err();
+  std::string why;
+  auto cap = start_local({lab.cap_if()}, {"--ringbuf-size", "4", "-w", dir / "x.pcapng",
+                                          "--format", "pcapng", "-f", expr},
+                         &why);
+  ASSERT_TRUE(cap) << why;
+  ASSERT_EQ(kill(cap->pid(), SIGSTOP), 0);
+  auto sent = lab.send({"--count", "2000", "--rate", "20000", "--quiet"});
+  ASSERT_EQ(kill(cap->pid(), SIGCONT), 0);
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  std::this_thread::sleep_for(300ms);
+  auto stats = stop_and_stats(*cap);
+  ASSERT_EQ(td.stop(), 0) << td.err();
+  const size_t seen = read_pcap_records(dir / "tcpdump.pcap").size();
+  EXPECT_EQ(seen, 2000u) << "tcpdump saw the whole burst";
+  EXPECT_GT(stats["ringbuf_full"], 0u) << cap->err();
+  EXPECT_EQ(stats["captured"] + stats["ringbuf_full"], seen) << cap->err();
+  EXPECT_EQ(stats["ring"], stats["ringbuf_full"]) << "the stats line's ring column";
+  EXPECT_EQ(read_pcapng(dir / "x.pcapng").packets.size(), stats["captured"]);
+}
+
+std::string sh_out(const std::string& cmd) {
+  return run({"/bin/sh", "-c", cmd}).output;
+}
+
+bool xdp_on(const std::string& iface) {
+  return sh_out("ip -d link show dev " + iface).find("xdp") != std::string::npos;
+}
+
+// Programs of ours still loaded (a program stays loaded while anything attaches it).
+bool local_programs_loaded() {
+  return sh_out("bpftool prog show").find("xcap_local") != std::string::npos;
+}
+
+// After the capture ends, nothing of it is left on the interface.
+TEST(LocalCapture, DetachesCleanly) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  std::string why;
+  auto cap = start_local({lab.cap_if()}, {}, &why);
+  ASSERT_TRUE(cap) << why;
+  EXPECT_TRUE(xdp_on(lab.cap_if()));
+  EXPECT_TRUE(local_programs_loaded());
+  stop_and_stats(*cap);
+  EXPECT_FALSE(xdp_on(lab.cap_if())) << sh_out("ip -d link show dev " + lab.cap_if());
+  EXPECT_TRUE(wait_until([] { return !local_programs_loaded(); }, 5s))
+      << sh_out("bpftool prog show; bpftool link show; bpftool net show");
+  EXPECT_EQ(sh_out("bpftool net show dev " + lab.cap_if()).find("xcap"), std::string::npos);
 }
 
 }  // namespace
