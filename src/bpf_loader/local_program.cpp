@@ -191,6 +191,13 @@ void LocalProgram::detach() {
 LocalProgram::~LocalProgram() {
   detach();
   tc_.reset();
+  // libxdp 1.3 keeps a reference to an XDP program it attached without its dispatcher until the
+  // process ends (xcap serve attaches and detaches many times): the rings leave that program
+  // now, so their memory goes with this object.
+  if (skel_ && !rings_.empty()) {
+    const int outer = bpf_map__fd(skel_->maps.xcap_local_rings);
+    for (uint32_t i = 0; i < rings_.size(); i++) bpf_map_delete_elem(outer, &i);
+  }
   if (prog_) xdp_program__close(prog_);
   if (skel_) xcap_local_bpf__destroy(skel_);
 }

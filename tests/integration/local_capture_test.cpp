@@ -388,5 +388,132 @@ TEST(LocalCapture, DetachesCleanly) {
   EXPECT_EQ(sh_out("bpftool net show dev " + lab.cap_if()).find("xcap"), std::string::npos);
 }
 
+// Another TC egress program (tcx) that counts the packets it sees and lets them go on, as a
+// host's own tooling would: attached while this object lives.
+class CountingTcProgram {
+ public:
+  explicit CountingTcProgram(int ifindex) {
+    map_ = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "xcloc_count", 4, 8, 1, nullptr));
+    if (!map_.valid()) throw std::runtime_error("CountingTcProgram: map");
+    const bpf_insn insns[] = {
+        {BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0},
+        {BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4},
+        {BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_.get()},
+        {0, 0, 0, 0, 0},
+        {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem},
+        {BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0},
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1},
+        {BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD},
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1},  // TCX_NEXT
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    prog_ = Fd(bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "xcloc_other", "GPL", insns,
+                             sizeof insns / sizeof insns[0], nullptr));
+    if (!prog_.valid()) throw std::runtime_error("CountingTcProgram: load");
+    link_ = Fd(bpf_link_create(prog_.get(), ifindex, bpf_attach_type(47 /* TCX_EGRESS */), nullptr));
+    if (!link_.valid()) throw std::runtime_error("CountingTcProgram: tcx attach");
+  }
+  uint64_t count() const {
+    uint32_t key = 0;
+    uint64_t v = 0;
+    bpf_map_lookup_elem(map_.get(), &key, &v);
+    return v;
+  }
+
+ private:
+  Fd map_, prog_, link_;
+};
+
+unsigned outbound_echo_requests(const std::string& path) {
+  unsigned n = 0;
+  for (const PcapngPacket& p : read_pcapng(path).packets)
+    if (icmp_echo(p, 8) && (p.flags & 3) == 2) n++;
+  return n;
+}
+
+// Other TC egress programs keep working, whether attached before xcap or after it (tcx runs
+// them in order; xcap's returns TCX_NEXT), and stay when xcap goes.
+TEST(LocalCapture, OtherTcProgramsKeepWorking) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  TempDir dir;
+  const int ifindex = int(if_nametoindex(lab.cap_if().c_str()));
+  CountingTcProgram before(ifindex);
+  std::string why;
+  auto cap = start_local({lab.cap_if()}, {"-w", dir / "c.pcapng", "--format", "pcapng", "icmp"},
+                         &why);
+  ASSERT_TRUE(cap) << why;
+  CountingTcProgram after(ifindex);
+  const uint64_t b0 = before.count(), a0 = after.count();
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "4", "-i", "0.2", lab.gen_ip()}).status, 0);
+  EXPECT_GE(before.count() - b0, 4u);
+  EXPECT_GE(after.count() - a0, 4u) << "xcap's program ended the tcx chain";
+  stop_and_stats(*cap);
+  EXPECT_EQ(outbound_echo_requests(dir / "c.pcapng"), 4u);
+  const uint64_t b1 = before.count(), a1 = after.count();
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "2", "-i", "0.2", lab.gen_ip()}).status, 0);
+  EXPECT_GE(before.count() - b1, 2u);
+  EXPECT_GE(after.count() - a1, 2u);
+  EXPECT_FALSE(local_programs_loaded());
+}
+
+// A capture killed with SIGKILL: its tcx link went with its fd; its XDP program stays
+// attached until the next capture on the interface removes it.
+TEST(LocalCapture, NextCaptureRemovesWhatAKilledOneLeft) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  std::string why;
+  auto first = start_local({lab.cap_if()}, {}, &why);
+  ASSERT_TRUE(first) << why;
+  first->signal(SIGKILL);
+  first->wait(10);
+  auto second = start_local({lab.cap_if()}, {}, &why);
+  ASSERT_TRUE(second) << why;
+  stop_and_stats(*second);
+  EXPECT_FALSE(xdp_on(lab.cap_if()));
+  EXPECT_TRUE(wait_until([] { return !local_programs_loaded(); }, 5s))
+      << sh_out("bpftool prog show");
+}
+
+// xcap serve --mode local: nothing attached until a client subscribes; the client's stream has
+// both directions; the programs go with the last client.
+TEST(LocalCapture, ServeAttachesOnlyWhileSubscribed) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc5", "198.18.65");
+  TempDir dir;
+  const int port = free_port();
+  Subprocess serve({bin("xcap"), "serve", "-i", lab.cap_if(), "--mode", "local", "--listen",
+                    "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(serve.wait_for_stderr("serving", 30)) << serve.err();
+  EXPECT_FALSE(xdp_on(lab.cap_if())) << "attached before any client";
+  Subprocess ping({"/usr/bin/ping", "-c", "40", "-i", "0.2", lab.gen_ip()});
+  const std::string path = dir / "s.pcapng";
+  auto curl = run({"/usr/bin/curl", "-sS", "-N", "--fail-with-body", "-o", path, "-G",
+                   "--data-urlencode", "filter=icmp", "--data-urlencode", "count=6",
+                   "http://127.0.0.1:" + std::to_string(port) + "/capture"},
+                  30);
+  ASSERT_EQ(curl.status, 0) << curl.output << serve.err();
+  PcapngFile f = read_pcapng(path);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  unsigned in = 0, out = 0;
+  for (const PcapngPacket& p : f.packets) {
+    if (icmp_echo(p, 8)) out += (p.flags & 3) == 2;
+    if (icmp_echo(p, 0)) in += (p.flags & 3) == 1;
+  }
+  EXPECT_EQ(in + out, 6u);
+  EXPECT_GE(in, 2u);
+  EXPECT_GE(out, 2u);
+  EXPECT_TRUE(wait_until([&] { return !xdp_on(lab.cap_if()); }, 10s)) << serve.err();
+  // The TC program goes with its tcx link. (libxdp 1.3 keeps its own reference to the XDP
+  // program until the process ends, detached, its rings released: xcap_local_in stays listed.)
+  EXPECT_TRUE(wait_until(
+      [] { return sh_out("bpftool prog show").find("xcap_local_out") == std::string::npos; }, 5s))
+      << sh_out("bpftool prog show");
+  serve.signal(SIGINT);
+  EXPECT_EQ(serve.wait(30), 0) << serve.err();
+  EXPECT_TRUE(wait_until([] { return !local_programs_loaded(); }, 5s));
+}
+
 }  // namespace
 }  // namespace xcap::test
