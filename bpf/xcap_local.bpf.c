@@ -12,8 +12,7 @@
  * goes on: XDP_PASS, TCX_NEXT.
  *
  * Bytes beyond the linear part (XDP fragments, skb pages of a GSO packet) are read with
- * bpf_xdp_load_bytes / bpf_skb_load_bytes into a per-CPU scratch record, which
- * bpf_ringbuf_output copies into the ring: a ring record is only as long as what it holds.
+ * bpf_xdp_load_bytes / bpf_skb_load_bytes straight into the reserved ring record (one copy).
  * A GSO packet (TC egress sees super-packets of up to 64 KiB) is one record of skb->len.
  *
  * Wake-ups: a record is written with BPF_RB_NO_WAKEUP (a wake-up per record costs the host
@@ -47,19 +46,6 @@ struct {
   __type(key, __u32);
   __array(values, struct xcap_local_ring);
 } xcap_local_rings SEC(".maps");
-
-/* A record being assembled: slot 2 * cpu + direction (an XDP run and a TC run on one CPU never
- * share one). max_entries is set to 2 x the CPUs by user space before load. */
-struct xcap_local_scratch {
-  struct xcap_local_record rec;
-  __u8 data[XCAP_LOCAL_MAX_CAPLEN];
-};
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 2);
-  __type(key, __u32);
-  __type(value, struct xcap_local_scratch);
-} xcap_local_scratch SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -128,57 +114,83 @@ static __always_inline long xcap_load(void *ctx, int tc, __u8 *dst, __u32 len) {
   return bpf_xdp_load_bytes(ctx, 0, dst, len);
 }
 
-/* One record into the ring: header, then min(wire length, snaplen) bytes. */
-static __always_inline void xcap_local_copy(void *ctx, int tc, __u8 flags) {
-  __u32 dir = tc ? XCAP_DIR_SLOT_OUT : XCAP_DIR_SLOT_IN;
-  __u32 cpu = bpf_get_smp_processor_id();
-  __u32 slot = cpu * 2 + dir;
-  __u32 ring_idx = xcap_local_cfg.per_cpu ? cpu : 0;
-  struct xcap_local_scratch *s = bpf_map_lookup_elem(&xcap_local_scratch, &slot);
-  void *ring = bpf_map_lookup_elem(&xcap_local_rings, &ring_idx);
-  if (!s || !ring) {
-    xcap_lcount(dir, XCAP_LCNT_NOT_READY, 1);
-    return;
-  }
-  __u32 wire = xcap_wire_len(ctx, tc);
-  __u32 len = wire < xcap_local_cfg.snaplen ? wire : xcap_local_cfg.snaplen;
-  s->rec.tai_ns = bpf_ktime_get_tai_ns();
-  s->rec.wire_len = wire;
-  s->rec.direction = tc ? XCAP_DIR_OUTBOUND : XCAP_DIR_INBOUND;
-  s->rec.flags = flags;
-  if (tc) {
-    struct __sk_buff *skb = ctx;
-    s->rec.ifindex = skb->ifindex;
-    s->rec.gso_segs = skb->gso_segs;
-  } else {
-    s->rec.ifindex = ((struct xdp_md *)ctx)->ingress_ifindex;
-    s->rec.gso_segs = 0;
-  }
-  /* The verifier must see 1 <= size <= the scratch space on the very register the helper
-   * gets. A check on len alone is not enough: the compiler may test one copy and pass another
-   * ("invalid zero-sized read", "R4 min value is negative"). Behind the barrier, a mask
-   * bounds the register itself: (len - 1) & (MAX - 1) + 1 is len for 1 <= len <= MAX. */
-  if (len > XCAP_LOCAL_MAX_CAPLEN) len = XCAP_LOCAL_MAX_CAPLEN;
+/* One record of data room `room` (a power of two, a constant at each call): reserved in the
+ * ring, filled in place, submitted. len (1..room, or 0) bytes are read into it. Returns
+ * whether the ring had room. */
+static __always_inline int xcap_emit(void *ring, void *ctx, int tc,
+                                     const struct xcap_local_record *h, __u32 len, __u32 room,
+                                     __u64 wake) {
+  struct xcap_local_record *r = bpf_ringbuf_reserve(ring, sizeof(*r) + room, 0);
+  if (!r) return 0;
+  *r = *h;
   if (len) {
+    /* The verifier must see 1 <= len <= room on the very register the helper gets. A check
+     * on len alone is not enough: the compiler may test one copy and pass another ("invalid
+     * zero-sized read", "R4 min value is negative"). Behind the barrier, a mask bounds the
+     * register itself: ((len - 1) & (room - 1)) + 1 is len for 1 <= len <= room. */
     asm volatile("" : "+r"(len));
-    len = ((len - 1) & (XCAP_LOCAL_MAX_CAPLEN - 1)) + 1;
-    if (xcap_load(ctx, tc, s->data, len) != 0) {
-      xcap_lcount(dir, XCAP_LCNT_LOAD_FAILED, 1);
-      s->rec.flags |= XCAP_LOCAL_F_LOAD_FAILED;
+    len = ((len - 1) & (room - 1)) + 1;
+    if (xcap_load(ctx, tc, (__u8 *)(r + 1), len) != 0) {
+      xcap_lcount(tc, XCAP_LCNT_LOAD_FAILED, 1);
+      r->flags |= XCAP_LOCAL_F_LOAD_FAILED;
       len = 0;
     }
   }
-  s->rec.caplen = len;
+  r->caplen = len;
+  bpf_ringbuf_submit(r, wake);
+  return 1;
+}
+
+/* One record into the ring: header, then min(wire length, snaplen) bytes, read straight into
+ * the ring. A reservation has a constant size, so the record takes the smallest power-of-two
+ * room that holds the bytes (at most twice what they need); caplen says how many are real. */
+static __always_inline void xcap_local_copy(void *ctx, int tc, __u8 flags) {
+  __u32 dir = tc ? XCAP_DIR_SLOT_OUT : XCAP_DIR_SLOT_IN;
+  __u32 ring_idx = xcap_local_cfg.per_cpu ? bpf_get_smp_processor_id() : 0;
+  void *ring = bpf_map_lookup_elem(&xcap_local_rings, &ring_idx);
+  if (!ring) {
+    xcap_lcount(dir, XCAP_LCNT_NOT_READY, 1);
+    return;
+  }
+  struct xcap_local_record h = {};
+  __u32 wire = xcap_wire_len(ctx, tc);
+  __u32 len = wire < xcap_local_cfg.snaplen ? wire : xcap_local_cfg.snaplen;
+  if (len > XCAP_LOCAL_MAX_CAPLEN) len = XCAP_LOCAL_MAX_CAPLEN;
+  h.tai_ns = bpf_ktime_get_tai_ns();
+  h.wire_len = wire;
+  h.direction = tc ? XCAP_DIR_OUTBOUND : XCAP_DIR_INBOUND;
+  h.flags = flags;
+  if (tc) {
+    struct __sk_buff *skb = ctx;
+    h.ifindex = skb->ifindex;
+    h.gso_segs = skb->gso_segs;
+  } else {
+    h.ifindex = ((struct xdp_md *)ctx)->ingress_ifindex;
+  }
   __u64 waiting = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
   __u64 wake = waiting > xcap_local_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-  __u64 size = sizeof(s->rec) + len;
-  asm volatile("" : "+r"(size));
-  size &= 2 * XCAP_LOCAL_MAX_CAPLEN - 1; /* a no-op: sizeof(rec) + MAX < 2 * MAX */
-  if (size > sizeof(*s)) return;
-  if (bpf_ringbuf_output(ring, s, size, wake) == 0)
-    xcap_lcount(dir, XCAP_LCNT_COPIED, 1);
+  int room;
+  if (len <= 128)
+    room = xcap_emit(ring, ctx, tc, &h, len, 128, wake);
+  else if (len <= 256)
+    room = xcap_emit(ring, ctx, tc, &h, len, 256, wake);
+  else if (len <= 512)
+    room = xcap_emit(ring, ctx, tc, &h, len, 512, wake);
+  else if (len <= 1024)
+    room = xcap_emit(ring, ctx, tc, &h, len, 1024, wake);
+  else if (len <= 2048)
+    room = xcap_emit(ring, ctx, tc, &h, len, 2048, wake);
+  else if (len <= 4096)
+    room = xcap_emit(ring, ctx, tc, &h, len, 4096, wake);
+  else if (len <= 8192)
+    room = xcap_emit(ring, ctx, tc, &h, len, 8192, wake);
+  else if (len <= 16384)
+    room = xcap_emit(ring, ctx, tc, &h, len, 16384, wake);
+  else if (len <= 32768)
+    room = xcap_emit(ring, ctx, tc, &h, len, 32768, wake);
   else
-    xcap_lcount(dir, XCAP_LCNT_RINGBUF_FULL, 1);
+    room = xcap_emit(ring, ctx, tc, &h, len, XCAP_LOCAL_MAX_CAPLEN, wake);
+  xcap_lcount(dir, room ? XCAP_LCNT_COPIED : XCAP_LCNT_RINGBUF_FULL, 1);
 }
 
 static __always_inline int xcap_local_entry(void *ctx, int tc) {

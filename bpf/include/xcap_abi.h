@@ -121,7 +121,7 @@ enum xcap_counter {
  * go on (XDP_PASS, TCX_NEXT). */
 #define XCAP_LOCAL_MAX_CAPLEN 65536 /* bytes a record holds at most (a GSO packet is <= 64 KiB) */
 #define XCAP_LOCAL_MAX_RINGS 1024   /* xcap_local_rings entries: one ring, or one per CPU */
-#define XCAP_LOCAL_MAX_CPUS 1024    /* scratch slots: two per CPU (ingress, egress) */
+#define XCAP_LOCAL_MAX_CPUS 1024    /* per-CPU rings: CPUs at most */
 /* Prog array slots (xcap_local_xdp_progs, xcap_local_tc_progs). */
 #define XCAP_LOCAL_SLOT_FILTER 0 /* the translated filter (src/filter/xdp_filter_translator.h) */
 #define XCAP_LOCAL_SLOT_COPY 1   /* the copy program the filter hands selected packets to */

@@ -65,8 +65,6 @@ Result<void> LocalProgram::open() {
   if (cpus > XCAP_LOCAL_MAX_CPUS)
     return make_error(ErrorKind::Unsupported, std::to_string(cpus) + " CPUs: local mode takes " +
                                                   std::to_string(XCAP_LOCAL_MAX_CPUS));
-  if (bpf_map__set_max_entries(skel_->maps.xcap_local_scratch, 2 * cpus))
-    return errno_error("cannot size the local-mode scratch map");
   if (auto r = create_rings(); !r) return r;
   // The first ring is the template of xcap_local_rings' entries (their size).
   if (int rc = bpf_map__set_inner_map_fd(skel_->maps.xcap_local_rings, rings_.front().get()))

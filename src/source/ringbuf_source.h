@@ -1,22 +1,22 @@
 // RingbufSource: local mode's source (--mode local): the records bpf/xcap_local.bpf.c wrote
 // into one interface's BPF ring buffers (one, or one per CPU), both directions, in batches.
 //
-// The programs write with BPF_RB_NO_WAKEUP, so epoll sees no event for most records, and
-// ring_buffer__poll() would drain nothing: receive() drains with ring_buffer__consume(), and when
-// the rings are empty sleeps in ring_buffer__poll() for at most poll_interval_ms (a ring filling
-// past a quarter forces a wake-up sooner). Each record is copied out of the ring into this
-// source's arena (the ring's space goes back to the kernel as the callback returns); the views
-// point into the arena until release(). No allocation per packet: the arena is made once.
+// The records are read in place (RingReader): a view points into the ring until release(),
+// which gives the batch's space back to the kernel. No copy, no allocation per packet.
+// The programs write with BPF_RB_NO_WAKEUP, so epoll sees no event for most records (and
+// libbpf's ring_buffer__poll() would drain nothing): receive() reads whatever is complete, and
+// when the rings are empty sleeps in epoll_wait for at most poll_interval_ms; a ring filling
+// past a quarter forces a wake-up sooner.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/result.h"
+#include "source/ring_reader.h"
 #include "source/source.h"
-
-struct ring_buffer;
 
 namespace xcap::source {
 
@@ -29,27 +29,24 @@ struct RingbufConfig {
 class RingbufSource final : public Source {
  public:
   static Result<std::unique_ptr<RingbufSource>> open(const RingbufConfig& cfg);
-  ~RingbufSource() override;
   RingbufSource(const RingbufSource&) = delete;
   RingbufSource& operator=(const RingbufSource&) = delete;
 
   unsigned receive(PacketView* out, unsigned max, int timeout_ms) override;
-  void release() override {}
+  void release() override;
   void refresh_clock() override;
   uint32_t queue() const override { return cfg_.queue; }
   uint64_t bad_records() const { return bad_records_; }  // shorter than their header said
 
  private:
   explicit RingbufSource(const RingbufConfig& cfg);
-  static int on_record(void* self, void* data, size_t size);
-  int take(const void* data, size_t size);
+  unsigned read(PacketView* out, unsigned max);
+  void wait(int timeout_ms);
 
   RingbufConfig cfg_;
-  ring_buffer* rb_ = nullptr;
-  std::vector<uint8_t> arena_;
-  size_t used_ = 0;
-  PacketView* out_ = nullptr;
-  unsigned max_ = 0, n_ = 0;
+  std::vector<RingReader> rings_;
+  Fd epoll_;         // every ring's wake-ups
+  size_t first_ = 0;  // the ring read first next time (per-CPU rings take turns)
   int64_t tai_minus_utc_ns_ = 0;
   uint64_t bad_records_ = 0;  // written by the worker thread only; read at the end
 };
