@@ -2,8 +2,8 @@
 #include "bpf_loader/local_program.h"
 
 #include <bpf/bpf.h>
-#include <net/if.h>
 #include <bpf/libbpf.h>
+#include <net/if.h>
 #include <xdp/libxdp.h>
 
 #include <cerrno>
@@ -116,8 +116,8 @@ Result<void> LocalProgram::create_rings() {
     const std::string name = "xcap_ring" + std::to_string(i);
     int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name.c_str(), 0, 0, opts_.ring_bytes, nullptr);
     if (fd < 0)
-      return errno_error(-fd, "cannot create a ring buffer of " +
-                                  std::to_string(opts_.ring_bytes) + " bytes");
+      return errno_error(
+          -fd, "cannot create a ring buffer of " + std::to_string(opts_.ring_bytes) + " bytes");
     rings_.emplace_back(fd);
   }
   return ok();
@@ -141,8 +141,8 @@ Result<void> LocalProgram::make_rings() {
 }
 
 Result<void> LocalProgram::attach_egress() {
-  auto tc = TcEgress::attach(bpf_program__fd(skel_->progs.xcap_local_out), opts_.ifindex,
-                             opts_.ifname);
+  auto tc =
+      TcEgress::attach(bpf_program__fd(skel_->progs.xcap_local_out), opts_.ifindex, opts_.ifname);
   if (!tc) return tc.error();
   tc_ = std::move(tc.value());
   log_info("local mode: TC (egress) attached to %s (%s)", opts_.ifname.c_str(),
@@ -235,9 +235,9 @@ Result<Fd> LocalProgram::install(std::span<const CbpfInsn> program, LocalDirecti
 // The flag first: a packet that still sees it finds the slot empty and is copied unfiltered.
 void LocalProgram::remove(LocalDirection d) {
   const bool out = d == LocalDirection::Out;
-  if (auto r = update_bss(skel_, [out](auto& bss) {
-        (out ? bss.xcap_local_filter_out : bss.xcap_local_filter_in) = 0;
-      });
+  if (auto r = update_bss(
+          skel_,
+          [out](auto& bss) { (out ? bss.xcap_local_filter_out : bss.xcap_local_filter_in) = 0; });
       !r)
     log_debug("removing the local-mode filter: %s", r.error().message.c_str());
   const uint32_t slot = XCAP_LOCAL_SLOT_FILTER;

@@ -31,8 +31,8 @@ struct LocalProgramOptions {
   std::string ifname;
   int ifindex = 0;
   uint32_t snaplen = XCAP_LOCAL_MAX_CAPLEN;  // bytes copied per packet (capped at the maximum)
-  uint32_t ring_bytes = 16u << 20;  // each ring buffer: a power of two, at least a page
-  bool per_cpu = false;             // one ring per CPU instead of one for the interface
+  uint32_t ring_bytes = 16u << 20;           // each ring buffer: a power of two, at least a page
+  bool per_cpu = false;                      // one ring per CPU instead of one for the interface
   XdpMode xdp_mode = XdpMode::Auto;
 };
 

@@ -476,8 +476,8 @@ Result<void> parse_stream(const Raw& r, const po::variables_map& vm, CaptureOpti
 
 // --ringbuf-size and --ringbuf-per-cpu: local mode's only.
 Result<void> parse_ringbuf(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
-  const bool given = (vm.count("ringbuf-size") && !vm["ringbuf-size"].defaulted()) ||
-                     r.ringbuf_per_cpu;
+  const bool given =
+      (vm.count("ringbuf-size") && !vm["ringbuf-size"].defaulted()) || r.ringbuf_per_cpu;
   if (given && !o.local())
     return invalid_input(std::string(r.ringbuf_per_cpu ? "--ringbuf-per-cpu" : "--ringbuf-size") +
                          " applies to --mode local only");

@@ -29,7 +29,7 @@ struct ServerOptions {
 };
 
 struct CaptureOptions {
-  std::string iface;                // -i (live capture); in local mode the first of local_ifaces
+  std::string iface;  // -i (live capture); in local mode the first of local_ifaces
   // --mode local: every interface captured (-i repeated, or -i all expanded by the environment),
   // each on its own pcapng interface, and their indexes (environment).
   std::vector<std::string> local_ifaces;

@@ -144,7 +144,7 @@ Result<void> Pipeline::open_files() {
   const bool pcapng = opt_.format == sink::FileFormat::Pcapng;
   const bool streaming = !opt_.stream.listen.empty();  // streams are pcapng
   if (!interfaces_ && ((decap && (pcapng || opt_.split_by_source || streaming)) ||
-                      opt_.local_ifaces.size() > 1)) {  // split: the sources' files
+                       opt_.local_ifaces.size() > 1)) {  // split: the sources' files
     const uint32_t ethernet = linktype_value(LinkType::Ethernet);
     interfaces_ = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{input_, ethernet});
     for (size_t i = 1; i < opt_.local_ifaces.size(); i++)  // local mode: one per -i, in order

@@ -128,8 +128,8 @@ class Pipeline {
   const std::string input_;  // the interface, or the replayed file's name: labels, interface 0
   std::optional<bpf_loader::InterfaceLock> lock_;
   std::unique_ptr<bpf_loader::XcapProgram> prog_;
-  std::vector<bpf_loader::InterfaceLock> local_locks_;                // local mode
-  std::vector<std::unique_ptr<bpf_loader::LocalProgram>> local_;      // local mode, per -i
+  std::vector<bpf_loader::InterfaceLock> local_locks_;            // local mode
+  std::vector<std::unique_ptr<bpf_loader::LocalProgram>> local_;  // local mode, per -i
   std::shared_ptr<sink::InterfaceTable> interfaces_;  // pcapng or --split with decapsulation
   std::unique_ptr<sink::FileRing> file_;
   std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared

@@ -39,8 +39,7 @@ Result<void> Pipeline::attach_local() {
   for (auto& p : local_) {
     const char* name = p->options().ifname.c_str();
     if (auto r = p->replace_filter(opt_.filter->ethernet().instructions()); r)
-      log_info("filter \"%s\" runs in the kernel on %s (XDP and TC) and in the worker", expr,
-               name);
+      log_info("filter \"%s\" runs in the kernel on %s (XDP and TC) and in the worker", expr, name);
     else
       log_info("filter \"%s\" on %s: in the worker only where the kernel refused it: %s", expr,
                name, r.error().message.c_str());
@@ -69,11 +68,11 @@ Result<void> Pipeline::arm_local() {
     if (auto r = p->start_capturing(); !r) return r.error();
   std::string names;
   for (const std::string& n : opt_.local_ifaces) names += (names.empty() ? "" : ", ") + n;
-  log_info("capturing on %s: local mode (copy and pass, both directions), %s ring buffer%s of "
-           "%u KiB, decap %s",
-           names.c_str(), opt_.ringbuf_per_cpu ? "per-CPU" : "one", 
-           opt_.ringbuf_per_cpu ? "s" : "", opt_.ringbuf_bytes >> 10,
-           std::string(to_string(opt_.decap)).c_str());
+  log_info(
+      "capturing on %s: local mode (copy and pass, both directions), %s ring buffer%s of "
+      "%u KiB, decap %s",
+      names.c_str(), opt_.ringbuf_per_cpu ? "per-CPU" : "one", opt_.ringbuf_per_cpu ? "s" : "",
+      opt_.ringbuf_bytes >> 10, std::string(to_string(opt_.decap)).c_str());
   return ok();
 }
 

@@ -45,7 +45,7 @@ class RingbufSource final : public Source {
 
   RingbufConfig cfg_;
   std::vector<RingReader> rings_;
-  Fd epoll_;         // every ring's wake-ups
+  Fd epoll_;          // every ring's wake-ups
   size_t first_ = 0;  // the ring read first next time (per-CPU rings take turns)
   int64_t tai_minus_utc_ns_ = 0;
   uint64_t bad_records_ = 0;  // written by the worker thread only; read at the end

@@ -54,8 +54,7 @@ class TcpServer {
 
   // Seconds from accept to the client's close after reading everything; nullopt on failure.
   std::optional<double> transfer(const Lab& lab, uint64_t bytes) {
-    const std::string cmd =
-        "cat </dev/tcp/" + ip_ + "/" + std::to_string(port_) + " >/dev/null";
+    const std::string cmd = "cat </dev/tcp/" + ip_ + "/" + std::to_string(port_) + " >/dev/null";
     Subprocess client(lab.in_ns({"/bin/bash", "-c", cmd}));
     pollfd p{fd_.get(), POLLIN, 0};
     if (poll(&p, 1, 10'000) != 1) return std::nullopt;
@@ -98,8 +97,9 @@ class Tcpdump {
  private:
   static std::vector<std::string> argv(const std::string& iface, const std::string& path,
                                        const std::string& filter) {
-    std::vector<std::string> a{"/usr/bin/tcpdump", "-i", iface, "-s", "65535", "-B", "65536",
-                               "-n", "-U", "--immediate-mode", "-w", path};
+    std::vector<std::string> a{
+        "/usr/bin/tcpdump", "-i", iface, "-s", "65535", "-B", "65536", "-n", "-U",
+        "--immediate-mode", "-w", path};
     if (!filter.empty()) a.push_back(filter);
     return a;
   }
@@ -126,14 +126,16 @@ std::map<std::string, uint64_t> stop_and_stats(Subprocess& p) {
   const std::string err = p.err();
   const size_t at = err.rfind("{\"captured\"");
   if (at == std::string::npos) return {};
-  return parse_flat_json(err.substr(at, err.find('\n', at) - at)).value_or(std::map<std::string, uint64_t>{});
+  return parse_flat_json(err.substr(at, err.find('\n', at) - at))
+      .value_or(std::map<std::string, uint64_t>{});
 }
 
 bool ipv4_tcp_port(const std::vector<uint8_t>& d, uint16_t port) {
   if (d.size() < 38 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6) return false;
   const size_t l4 = 14 + size_t(d[14] & 0x0f) * 4;
   if (d.size() < l4 + 4) return false;
-  const uint16_t sport = uint16_t(d[l4] << 8 | d[l4 + 1]), dport = uint16_t(d[l4 + 2] << 8 | d[l4 + 3]);
+  const uint16_t sport = uint16_t(d[l4] << 8 | d[l4 + 1]),
+                 dport = uint16_t(d[l4 + 2] << 8 | d[l4 + 3]);
   return sport == port || dport == port;
 }
 
@@ -197,9 +199,8 @@ TEST(LocalCapture, BothDirectionsMatchTcpdumpByteForByte) {
   Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap");
   ASSERT_TRUE(td.started()) << td.err();
   std::string why;
-  auto cap = start_local({lab.cap_if()}, {"-s", "65535", "-w", dir / "x.pcapng", "--format",
-                                          "pcapng"},
-                         &why);
+  auto cap = start_local({lab.cap_if()},
+                         {"-s", "65535", "-w", dir / "x.pcapng", "--format", "pcapng"}, &why);
   ASSERT_TRUE(cap) << why;
   ASSERT_TRUE(server.transfer(lab, 32u << 20)) << "the transfer did not complete";
   std::this_thread::sleep_for(200ms);  // the last ACKs reach both captures
@@ -215,7 +216,6 @@ TEST(LocalCapture, BothDirectionsMatchTcpdumpByteForByte) {
   expect_same(x.in, x.in_len, t.in, t.in_len, "inbound");
 }
 
-
 // Throughput of the same transfer, best of several, with and without capture, interleaved so
 // that whatever else the machine does weighs on both alike.
 TEST(LocalCapture, HostKeepsAtLeastNinetyPercentOfItsThroughput) {
@@ -230,9 +230,8 @@ TEST(LocalCapture, HostKeepsAtLeastNinetyPercentOfItsThroughput) {
     ASSERT_TRUE(bare) << "transfer without capture failed";
     best_without = std::max(best_without, double(kBytes) / *bare);
     std::string why;
-    auto cap = start_local({lab.cap_if()}, {"-s", "256", "-w", dir / "t.pcapng", "--format",
-                                            "pcapng"},
-                           &why);
+    auto cap = start_local({lab.cap_if()},
+                           {"-s", "256", "-w", dir / "t.pcapng", "--format", "pcapng"}, &why);
     ASSERT_TRUE(cap) << why;
     std::this_thread::sleep_for(300ms);  // past its start-up (file blocks, first page faults)
     auto with = server.transfer(lab, kBytes);
@@ -261,9 +260,9 @@ TEST(LocalCapture, FilterSelectsWhatTcpdumpSelects) {
   Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap", expr);
   ASSERT_TRUE(td.started()) << td.err();
   std::string why;
-  auto cap = start_local({lab.cap_if()},
-                         {"-s", "65535", "-w", dir / "x.pcapng", "--format", "pcapng", "-f", expr},
-                         &why);
+  auto cap =
+      start_local({lab.cap_if()},
+                  {"-s", "65535", "-w", dir / "x.pcapng", "--format", "pcapng", "-f", expr}, &why);
   ASSERT_TRUE(cap) << why;
   EXPECT_NE(cap->err().find("runs in the kernel"), std::string::npos) << cap->err();
   ASSERT_TRUE(server.transfer(lab, 8u << 20));
@@ -274,8 +273,8 @@ TEST(LocalCapture, FilterSelectsWhatTcpdumpSelects) {
   // The client's pure ACKs and the 6 ICMP packets were left in the kernel; every packet the
   // programs saw armed is copied or excluded there.
   EXPECT_GT(stats["filter_excluded"], 6u) << cap->err();
-  EXPECT_EQ(stats["local_seen"], stats["local_copied"] + stats["filter_excluded"] +
-                                     stats["not_ready"])
+  EXPECT_EQ(stats["local_seen"],
+            stats["local_copied"] + stats["filter_excluded"] + stats["not_ready"])
       << cap->err();
   EXPECT_EQ(stats["captured"], stats["local_copied"]) << cap->err();
 
@@ -301,8 +300,8 @@ TEST(LocalCapture, TwoInterfacesEachOnItsOwnPcapngInterface) {
   Lab a("xcloc2", "198.18.62"), b("xcloc3", "198.18.63");
   TempDir dir;
   std::string why;
-  auto cap = start_local({a.cap_if(), b.cap_if()}, {"-w", dir / "two.pcapng", "--format", "pcapng"},
-                         &why);
+  auto cap =
+      start_local({a.cap_if(), b.cap_if()}, {"-w", dir / "two.pcapng", "--format", "pcapng"}, &why);
   ASSERT_TRUE(cap) << why;
   ASSERT_EQ(run({"/usr/bin/ping", "-c", "3", "-i", "0.2", a.gen_ip()}).status, 0);
   ASSERT_EQ(run({"/usr/bin/ping", "-c", "4", "-i", "0.2", b.gen_ip()}).status, 0);
@@ -341,9 +340,9 @@ TEST(LocalCapture, FullRingCountsExactlyWhatItMissed) {
   Tcpdump td(lab.cap_if(), dir / "tcpdump.pcap", expr);
   ASSERT_TRUE(td.started()) << td.err();
   std::string why;
-  auto cap = start_local({lab.cap_if()}, {"--ringbuf-size", "4", "-w", dir / "x.pcapng",
-                                          "--format", "pcapng", "-f", expr},
-                         &why);
+  auto cap = start_local(
+      {lab.cap_if()},
+      {"--ringbuf-size", "4", "-w", dir / "x.pcapng", "--format", "pcapng", "-f", expr}, &why);
   ASSERT_TRUE(cap) << why;
   ASSERT_EQ(kill(cap->pid(), SIGSTOP), 0);
   auto sent = lab.send({"--count", "2000", "--rate", "20000", "--quiet"});
@@ -412,7 +411,8 @@ class CountingTcProgram {
     prog_ = Fd(bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "xcloc_other", "GPL", insns,
                              sizeof insns / sizeof insns[0], nullptr));
     if (!prog_.valid()) throw std::runtime_error("CountingTcProgram: load");
-    link_ = Fd(bpf_link_create(prog_.get(), ifindex, bpf_attach_type(47 /* TCX_EGRESS */), nullptr));
+    link_ =
+        Fd(bpf_link_create(prog_.get(), ifindex, bpf_attach_type(47 /* TCX_EGRESS */), nullptr));
     if (!link_.valid()) throw std::runtime_error("CountingTcProgram: tcx attach");
   }
   uint64_t count() const {
@@ -442,8 +442,8 @@ TEST(LocalCapture, OtherTcProgramsKeepWorking) {
   const int ifindex = int(if_nametoindex(lab.cap_if().c_str()));
   CountingTcProgram before(ifindex);
   std::string why;
-  auto cap = start_local({lab.cap_if()}, {"-w", dir / "c.pcapng", "--format", "pcapng", "icmp"},
-                         &why);
+  auto cap =
+      start_local({lab.cap_if()}, {"-w", dir / "c.pcapng", "--format", "pcapng", "icmp"}, &why);
   ASSERT_TRUE(cap) << why;
   CountingTcProgram after(ifindex);
   const uint64_t b0 = before.count(), a0 = after.count();

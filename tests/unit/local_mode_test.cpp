@@ -50,8 +50,8 @@ std::vector<uint8_t> record(uint64_t tai, uint32_t wire, uint32_t caplen, uint8_
 
 TEST(LocalRecord, DecodesHeaderAndBytes) {
   static_assert(sizeof(xcap_local_record) == 24);
-  auto r = record(1'700'000'037'000'000'001ull, 1514, 100, XCAP_DIR_OUTBOUND,
-                  XCAP_LOCAL_F_FILTERED, 4);  // the ring pads records to 8 bytes
+  auto r = record(1'700'000'037'000'000'001ull, 1514, 100, XCAP_DIR_OUTBOUND, XCAP_LOCAL_F_FILTERED,
+                  4);  // the ring pads records to 8 bytes
   PacketView v;
   ASSERT_TRUE(source::decode_local_record(r.data(), r.size(), kLeap, v));
   EXPECT_EQ(v.ts_ns, 1'700'000'000'000'000'001ull);
@@ -197,8 +197,9 @@ TEST(LocalTotals, RingbufFullIsTheRingColumnAndInTheJson) {
   const std::string json = cli::stats_json(t, cli::accounting_of(s));
   EXPECT_NE(json.find("\"ringbuf_full\":8"), std::string::npos) << json;
   EXPECT_NE(json.find("\"local_copied\":22"), std::string::npos) << json;
-  EXPECT_EQ(cli::local_stats_line(a), "xcap: a0 in 10 copied, 3 ringbuf-full; out 12 copied, 4 "
-                                      "ringbuf-full");
+  EXPECT_EQ(cli::local_stats_line(a),
+            "xcap: a0 in 10 copied, 3 ringbuf-full; out 12 copied, 4 "
+            "ringbuf-full");
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ constexpr size_t raw_record_bytes(uint32_t caplen) {
 // Writes p (cut to caplen bytes) at dst, raw_record_bytes(caplen) bytes available.
 inline size_t encode_raw_record(uint8_t* dst, const PacketView& p, uint32_t caplen) {
   const RawRecordHeader h{p.ts_ns,    caplen,      p.wire_len > caplen ? p.wire_len : caplen,
-                          p.iface_id, p.link_type, p.direction, 0};
+                          p.iface_id, p.link_type, p.direction,
+                          0};
   std::memcpy(dst, &h, sizeof h);
   if (caplen) std::memcpy(dst + sizeof h, p.data, caplen);
   return raw_record_bytes(caplen);
