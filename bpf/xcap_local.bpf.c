@@ -21,11 +21,18 @@
  * interval. A record that finds the ring full is lost and counted (XCAP_LCNT_RINGBUF_FULL):
  * the host never waits for xcap. */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <xdp/xdp_helpers.h>
 
 #include "xcap_abi.h"
+#include "xcap_parse.h"
 
 #ifndef TCX_NEXT
 #define TCX_NEXT -1 /* linux/bpf.h of 6.6: go on with the next program (TC_ACT_UNSPEC) */
@@ -87,6 +94,9 @@ const volatile struct xcap_local_config xcap_local_cfg = {
 __u32 xcap_local_capturing = 0;
 __u32 xcap_local_filter_in = 0;
 __u32 xcap_local_filter_out = 0;
+/* xcap serve's streaming server: its own connections are never copied, or a client following
+ * the interface it connects through would receive its own stream, again and again. */
+struct xcap_self_endpoint xcap_self = {};
 
 static __always_inline void xcap_lcount(__u32 dir, __u32 idx, __u64 n) {
   __u32 key = dir * XCAP_LCNT_MAX + idx;
@@ -193,6 +203,48 @@ static __always_inline void xcap_local_copy(void *ctx, int tc, __u8 flags) {
   xcap_lcount(dir, room ? XCAP_LCNT_COPIED : XCAP_LCNT_RINGBUF_FULL, 1);
 }
 
+static __always_inline int xcap_addr_eq(const __u8 *a, const __u8 *b, int len) {
+#pragma unroll
+  for (int i = 0; i < 16; i++)
+    if (i < len && a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* Whether the packet is TCP from or to xcap_self (headers in the linear part only). */
+static __always_inline int xcap_local_is_self(void *ctx, int tc) {
+  struct xcap_cursor c;
+  if (tc) {
+    struct __sk_buff *skb = ctx;
+    c.pos = (void *)(long)skb->data;
+    c.end = (void *)(long)skb->data_end;
+  } else {
+    struct xdp_md *x = ctx;
+    c.pos = (void *)(long)x->data;
+    c.end = (void *)(long)x->data_end;
+  }
+  struct xcap_parsed p = {};
+  if (xcap_parse(&c, &p) || !p.is_ip || p.l4_proto != IPPROTO_TCP || p.later_fragment) return 0;
+  __u16 *ports = xcap_pull(&c, 2 * sizeof(__u16));
+  if (!ports) return 0;
+  __u16 port = xcap_self.port;
+  int from = ports[0] == port, to = ports[1] == port;
+  if (!from && !to) return 0;
+  if (xcap_self.any_addr) return 1;
+  int v6 = (p.flags & XCAP_META_F_IPV6) != 0;
+  if (v6 != !!xcap_self.ipv6) return 0;
+  const __u8 *src, *dst;
+  if (v6) {
+    const struct ipv6hdr *ip6 = p.l3;
+    src = (const __u8 *)&ip6->saddr, dst = (const __u8 *)&ip6->daddr;
+  } else {
+    const struct iphdr *ip = p.l3;
+    src = (const __u8 *)&ip->saddr, dst = (const __u8 *)&ip->daddr;
+  }
+  int len = v6 ? 16 : 4;
+  return (from && xcap_addr_eq(src, xcap_self.addr, len)) ||
+         (to && xcap_addr_eq(dst, xcap_self.addr, len));
+}
+
 static __always_inline int xcap_local_entry(void *ctx, int tc) {
   __u32 dir = tc ? XCAP_DIR_SLOT_OUT : XCAP_DIR_SLOT_IN;
   int pass = tc ? TCX_NEXT : XDP_PASS;
@@ -201,6 +253,10 @@ static __always_inline int xcap_local_entry(void *ctx, int tc) {
   xcap_lcount(dir, XCAP_LCNT_BYTES, wire);
   if (!xcap_local_capturing) {
     xcap_lcount(dir, XCAP_LCNT_NOT_READY, 1);
+    return pass;
+  }
+  if (xcap_self.port && xcap_local_is_self(ctx, tc)) {
+    xcap_lcount(dir, XCAP_LCNT_SELF, 1);
     return pass;
   }
   if (tc ? xcap_local_filter_out : xcap_local_filter_in) {

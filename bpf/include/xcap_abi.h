@@ -170,6 +170,7 @@ enum xcap_local_counter {
   XCAP_LCNT_FILTER_UNDECIDED, /* the kernel filter left it to user space */
   XCAP_LCNT_NOT_READY,   /* before user space armed the program: not copied */
   XCAP_LCNT_LOAD_FAILED, /* the packet bytes could not be read (recorded with caplen 0) */
+  XCAP_LCNT_SELF,        /* a TCP packet of xcap's own streaming server: never copied */
   XCAP_LCNT_MAX
 };
 

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
+#include "bpf_loader/program_state.h"
 #include "bpf_loader/xdp_filter_install.h"
 #include "common/log.h"
 #include "filter/xdp_filter_translator.h"
@@ -173,6 +175,12 @@ std::vector<int> LocalProgram::ring_fds() const {
 
 Result<void> LocalProgram::start_capturing() {
   return update_bss(skel_, [](auto& bss) { bss.xcap_local_capturing = 1; });
+}
+
+Result<void> LocalProgram::set_self_endpoint(const std::string& address, uint16_t port) {
+  auto e = self_endpoint(address, port);
+  if (!e) return e.error();
+  return update_bss(skel_, [&](auto& bss) { std::memcpy(&bss.xcap_self, &*e, sizeof *e); });
 }
 
 void LocalProgram::detach() {

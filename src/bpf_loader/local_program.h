@@ -55,6 +55,8 @@ class LocalProgram {
   std::vector<int> ring_fds() const;
   // Until armed, packets are counted (XCAP_LCNT_NOT_READY) and not copied.
   Result<void> start_capturing();
+  // xcap serve's streaming endpoint: its TCP connections are never copied (XCAP_LCNT_SELF).
+  Result<void> set_self_endpoint(const std::string& address, uint16_t port);
   // Detaches XDP and TC; safe to call twice. The rings keep what was written.
   void detach();
 

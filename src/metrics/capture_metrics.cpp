@@ -117,6 +117,9 @@ void render_local(const LocalSnapshot& l, FamilyBuilder& b) {
     b.counter("xcap_local_filter_undecided_packets_total",
               "Packets the kernel filter left to user space (a load past the linear part)",
               {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_FILTER_UNDECIDED]));
+    b.counter("xcap_local_stream_own_packets_total",
+              "Packets of xcap's own streaming connections: never copied",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_SELF]));
     b.counter("xcap_local_not_ready_packets_total",
               "Packets before the capture was armed: passed, neither captured nor dropped",
               {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_NOT_READY]));

@@ -32,6 +32,8 @@ Result<void> Pipeline::attach_local() {
     lo.xdp_mode = opt_.xdp_mode;
     auto prog = bpf_loader::LocalProgram::attach(lo);
     if (!prog) return prog.error().context("--mode local on " + lo.ifname);
+    if (self_port_)
+      if (auto r = (*prog)->set_self_endpoint(self_address_, self_port_); !r) return r.error();
     local_.push_back(std::move(prog.value()));
   }
   if (!opt_.filter) return ok();

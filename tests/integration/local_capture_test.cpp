@@ -516,5 +516,34 @@ TEST(LocalCapture, ServeAttachesOnlyWhileSubscribed) {
   EXPECT_TRUE(wait_until([] { return !local_programs_loaded(); }, 5s));
 }
 
+// A client following the interface it connects through: the server's own connection is never
+// copied, so the stream does not carry itself (every streamed packet would be captured again).
+TEST(LocalCapture, ServeNeverCapturesItsOwnStream) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc5", "198.18.65");
+  TempDir dir;
+  const std::string token = dir / "token";
+  std::ofstream(token) << "xcloc-secret\n";
+  const int port = free_port();
+  Subprocess serve({bin("xcap"), "serve", "-i", lab.cap_if(), "--mode", "local", "--listen",
+                    lab.cap_ip() + ":" + std::to_string(port), "--token-file", token});
+  ASSERT_TRUE(serve.wait_for_stderr("serving", 30)) << serve.err();
+  Subprocess ping({"/usr/bin/ping", "-c", "40", "-i", "0.2", lab.gen_ip()});
+  const std::string path = dir / "own.pcapng";
+  auto curl =
+      run(lab.in_ns({"/usr/bin/curl", "-sS", "-N", "--fail-with-body", "-o", path, "-H",
+                     "Authorization: Bearer xcloc-secret", "-G", "--data-urlencode", "count=12",
+                     "http://" + lab.cap_ip() + ":" + std::to_string(port) + "/capture"}),
+          30);
+  ASSERT_EQ(curl.status, 0) << curl.output << serve.err();
+  PcapngFile f = read_pcapng(path);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  EXPECT_EQ(f.packets.size(), 12u);
+  for (const PcapngPacket& p : f.packets)
+    EXPECT_FALSE(ipv4_tcp_port(p.data, uint16_t(port))) << "the stream's own connection";
+  serve.signal(SIGINT);
+  EXPECT_EQ(serve.wait(30), 0) << serve.err();
+}
+
 }  // namespace
 }  // namespace xcap::test
