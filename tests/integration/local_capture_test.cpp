@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/fd.h"
@@ -216,37 +217,68 @@ TEST(LocalCapture, BothDirectionsMatchTcpdumpByteForByte) {
   expect_same(x.in, x.in_len, t.in, t.in_len, "inbound");
 }
 
-// Throughput of the same transfer, best of several, with and without capture, interleaved so
-// that whatever else the machine does weighs on both alike.
+// The receiver's throughput (Mbit/s) in iperf3's output, or nullopt.
+std::optional<double> iperf3_receiver_mbps(const std::string& out) {
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (line.size() > 8 && line.compare(line.size() - 8, 8, "receiver") == 0) {
+      std::istringstream words(line);
+      std::vector<std::string> w;
+      for (std::string x; words >> x;) w.push_back(x);
+      if (w.size() >= 3) return std::stod(w[w.size() - 3]);
+    }
+  return std::nullopt;
+}
+
+// An iperf3 client (tools/setup installs iperf3) sending TCP for `seconds` from a lab's capture
+// end (root namespace) to the server in the lab's namespace.
+std::vector<std::string> iperf3_client(const Lab& lab, int seconds) {
+  return {"/usr/bin/iperf3", "-c", lab.gen_ip(), "-t", std::to_string(seconds), "-f", "m"};
+}
+
+// The host keeps at least 90% of its throughput while captured. Two labs carry the same TCP
+// transfer at the same time, one of them captured (headers, -s 256, as a host capture for
+// troubleshooting keeps; bench/local_mode measures whole copies): whatever else the machine
+// does (it is shared) weighs on both alike. The captured lab alternates; the median round
+// decides.
 TEST(LocalCapture, HostKeepsAtLeastNinetyPercentOfItsThroughput) {
   XCAP_REQUIRE_PRIVILEGED();
-  Lab lab("xcloc1", "198.18.61");
+  Lab a("xcloc1", "198.18.61"), b("xcloc6", "198.18.66");
   TempDir dir;
-  TcpServer server(lab.cap_ip());
-  const uint64_t kBytes = 512u << 20;
-  double best_without = 0, best_with = 0;
-  for (int round = 0; round < 5; round++) {
-    auto bare = server.transfer(lab, kBytes);
-    ASSERT_TRUE(bare) << "transfer without capture failed";
-    best_without = std::max(best_without, double(kBytes) / *bare);
+  Subprocess server_a(a.in_ns({"/usr/bin/iperf3", "-s", "-B", a.gen_ip()}));
+  Subprocess server_b(b.in_ns({"/usr/bin/iperf3", "-s", "-B", b.gen_ip()}));
+  for (const Lab* lab : {&a, &b})
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return run({"/usr/bin/iperf3", "-c", lab->gen_ip(), "-n", "1M"}).status == 0;
+        },
+        10s))
+        << "iperf3 server in " << lab->ns();
+  std::vector<double> ratios;
+  for (int round = 0; round < 6; round++) {
+    const Lab& captured = round % 2 ? b : a;
     std::string why;
-    auto cap = start_local({lab.cap_if()},
+    auto cap = start_local({captured.cap_if()},
                            {"-s", "256", "-w", dir / "t.pcapng", "--format", "pcapng"}, &why);
     ASSERT_TRUE(cap) << why;
     std::this_thread::sleep_for(300ms);  // past its start-up (file blocks, first page faults)
-    auto with = server.transfer(lab, kBytes);
-    ASSERT_TRUE(with) << "transfer with capture failed";
-    best_with = std::max(best_with, double(kBytes) / *with);
+    Subprocess ca(iperf3_client(a, 2)), cb(iperf3_client(b, 2));
+    ASSERT_EQ(ca.wait(30), 0) << ca.err();
+    ASSERT_EQ(cb.wait(30), 0) << cb.err();
     auto stats = stop_and_stats(*cap);
     EXPECT_GT(stats["local_copied"], 1000u) << cap->err();
     EXPECT_EQ(stats["ringbuf_full"], 0u) << cap->err();
+    auto ra = iperf3_receiver_mbps(ca.out()), rb = iperf3_receiver_mbps(cb.out());
+    ASSERT_TRUE(ra && rb) << ca.out() << cb.out();
+    const double with = round % 2 ? *rb : *ra, without = round % 2 ? *ra : *rb;
+    ratios.push_back(with / without);
+    printf("round %d: %.0f Mbit/s captured, %.0f Mbit/s not\n", round, with, without);
   }
-  printf("transfer of %llu MB: best %.0f MB/s without capture, %.0f MB/s with\n",
-         (unsigned long long)(kBytes >> 20), best_without / 1e6, best_with / 1e6);
-  RecordProperty("mb_per_s_without", int(best_without / 1e6));
-  RecordProperty("mb_per_s_with", int(best_with / 1e6));
-  EXPECT_GE(best_with, 0.9 * best_without)
-      << "with capture " << best_with / 1e6 << " MB/s, without " << best_without / 1e6 << " MB/s";
+  std::sort(ratios.begin(), ratios.end());
+  const double median = (ratios[2] + ratios[3]) / 2;
+  RecordProperty("throughput_ratio_percent", int(median * 100));
+  EXPECT_GE(median, 0.9) << "median round: the captured transfer had " << median * 100
+                         << "% of the other's throughput";
 }
 
 // The filter selects in the kernel (both programs) exactly what tcpdump's selects.
