@@ -3,6 +3,7 @@
 // tcpdump captures the same interface, and the host keeps every packet.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -575,6 +576,35 @@ TEST(LocalCapture, ServeNeverCapturesItsOwnStream) {
     EXPECT_FALSE(ipv4_tcp_port(p.data, uint16_t(port))) << "the stream's own connection";
   serve.signal(SIGINT);
   EXPECT_EQ(serve.wait(30), 0) << serve.err();
+}
+
+// Another XDP program on the interface: with libxdp's dispatcher both run; without it (these lab
+// VMs) xcap refuses the interface, names the program, and leaves it attached and working.
+TEST(LocalCapture, AnotherXdpProgramIsKeptEitherWay) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcloc1", "198.18.61");
+  const int ifindex = int(if_nametoindex(lab.cap_if().c_str()));
+  const bpf_insn pass[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  Fd prog(bpf_prog_load(BPF_PROG_TYPE_XDP, "xcloc_other", "GPL", pass, 2, nullptr));
+  ASSERT_TRUE(prog.valid()) << strerror(errno);
+  ASSERT_EQ(bpf_xdp_attach(ifindex, prog.get(), 0, nullptr), 0) << strerror(errno);
+  Subprocess cap(
+      {bin("xcap"), "capture", "-i", lab.cap_if(), "--mode", "local", "--duration", "1"});
+  const int status = cap.wait(30);
+  if (status == 0) {
+    EXPECT_NE(cap.err().find("libxdp dispatcher"), std::string::npos) << cap.err();
+  } else {
+    EXPECT_EQ(status, 1) << cap.err();
+    EXPECT_NE(cap.err().find("xcloc_other"), std::string::npos) << cap.err();
+  }
+  EXPECT_NE(sh_out("ip -d link show dev " + lab.cap_if()).find("xdp"), std::string::npos)
+      << "the other program is still attached";
+  ASSERT_EQ(run({"/usr/bin/ping", "-c", "2", "-i", "0.2", lab.gen_ip()}).status, 0)
+      << "and the host's traffic still flows";
+  bpf_xdp_detach(ifindex, 0, nullptr);
 }
 
 }  // namespace
