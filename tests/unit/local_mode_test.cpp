@@ -13,6 +13,7 @@
 #include "sink/fanout/raw_record.h"
 #include "sink/file/pcap_format.h"
 #include "source/local_record.h"
+#include "stream/pcapng_stream_reader.h"
 
 namespace xcap {
 namespace {
@@ -116,6 +117,29 @@ TEST(PcapngDirection, EnhancedPacketBlockCarriesEpbFlags) {
 
   p.direction = 0;
   EXPECT_EQ(sink::pcapng_record_bytes(len.caplen, p.direction), 32u + 64u) << "no option";
+}
+
+// xcap stream reads the direction back (and writes it into the merged file).
+TEST(PcapngDirection, TheStreamReaderReadsItBack) {
+  uint8_t frame[42] = {};
+  PacketView p;
+  p.data = frame;
+  p.caplen = p.wire_len = sizeof frame;
+  std::vector<uint8_t> s = sink::pcapng_file_header("x", 65535, 1);
+  for (uint8_t dir : {uint8_t(XCAP_DIR_INBOUND), uint8_t(XCAP_DIR_OUTBOUND), uint8_t(0)}) {
+    p.direction = dir;
+    const size_t at = s.size();
+    s.resize(at + sink::pcapng_record_bytes(p.caplen, dir));
+    sink::encode_pcapng_record(s.data() + at, p, {p.caplen, p.wire_len});
+  }
+  stream::PcapngStreamReader r;
+  r.feed(s.data(), s.size());
+  std::vector<uint8_t> dirs;
+  while (auto b = r.next()) {
+    ASSERT_TRUE(*b) << b->error().message;
+    if (auto* pb = std::get_if<stream::PacketBlock>(&**b)) dirs.push_back(pb->direction);
+  }
+  EXPECT_EQ(dirs, (std::vector<uint8_t>{XCAP_DIR_INBOUND, XCAP_DIR_OUTBOUND, 0}));
 }
 
 TEST(PcapngDirection, SurvivesTheHandOffToTheFanout) {
