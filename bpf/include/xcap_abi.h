@@ -22,7 +22,7 @@
 enum xcap_mode {
   XCAP_MODE_MIRROR = 0, /* steal tunnelled mirror traffic (VXLAN, GENEVE, GRE), pass the rest */
   XCAP_MODE_SPAN = 1,   /* steal every frame: a dedicated capture port */
-  XCAP_MODE_LOCAL = 2,  /* copy and pass (not implemented: user space refuses it) */
+  XCAP_MODE_LOCAL = 2,  /* copy and pass: bpf/xcap_local.bpf.c, not this program */
 };
 
 /* xcap_meta.flags: what the XDP side learned of the frame. The worker reads FILTERED; the
@@ -85,6 +85,11 @@ struct xcap_filter_args {
   /* The filter program's own (xdp_filter_translator.cpp says why they live in memory): */
   __u32 limit;   /* min(caplen, what the packet holds after off) */
   __u32 scratch; /* the offset of an indexed load */
+  /* Local mode (bpf/xcap_local.bpf.c) only: */
+  __u32 partial;  /* the program sees only part of the packet (a non-linear skb, a multi-buffer
+                   * xdp_buff): a load past that part leaves the packet undecided instead of
+                   * rejecting it, and user space filters its copy */
+  __u32 selected; /* set by the filter program when it selected the packet */
 };
 
 /* The streaming server's listening endpoint, written by user space into the program's .bss
@@ -122,6 +127,65 @@ enum xcap_counter {
   XCAP_CNT_SELF,      /* a TCP frame of xcap's own streaming server (xcap_self): passed, counted
                        * in PASS too */
   XCAP_CNT_MAX
+};
+
+/* ---- local mode (bpf/xcap_local.bpf.c): copy and pass -------------------------------------
+ * An XDP program (ingress) and a TC program (egress) copy the first snaplen bytes of each
+ * selected packet into a BPF ring buffer, behind a struct xcap_local_record, and let the packet
+ * go on (XDP_PASS, TCX_NEXT). */
+#define XCAP_LOCAL_MAX_CAPLEN 65536 /* bytes a record holds at most (a GSO packet is <= 64 KiB) */
+#define XCAP_LOCAL_MAX_RINGS 1024   /* xcap_local_rings entries: one ring, or one per CPU */
+#define XCAP_LOCAL_MAX_CPUS 1024    /* per-CPU rings: CPUs at most */
+/* Prog array slots (xcap_local_xdp_progs, xcap_local_tc_progs). */
+#define XCAP_LOCAL_SLOT_FILTER 0 /* the translated filter (src/filter/xdp_filter_translator.h) */
+#define XCAP_LOCAL_SLOT_COPY 1   /* the copy program the filter hands selected packets to */
+
+enum xcap_direction {
+  XCAP_DIR_UNKNOWN = 0,
+  XCAP_DIR_INBOUND = 1,  /* pcapng epb_flags bits 0-1: 01 inbound */
+  XCAP_DIR_OUTBOUND = 2, /* 10 outbound */
+};
+
+/* xcap_local_record.flags */
+enum xcap_local_flags {
+  XCAP_LOCAL_F_FILTERED = 1 << 0, /* the kernel filter selected it: user space need not */
+  XCAP_LOCAL_F_LOAD_FAILED = 1 << 1, /* the bytes could not be read: caplen is 0 */
+};
+
+/* One ring buffer record: this header, then caplen bytes of the packet. 24 bytes. */
+struct xcap_local_record {
+  __u64 tai_ns;    /* bpf_ktime_get_tai_ns(), the same clock in both programs */
+  __u32 ifindex;   /* the interface it crossed */
+  __u32 wire_len;  /* the packet's length: xdp_buff with fragments, or skb->len (a GSO packet
+                    * is one record of its whole length) */
+  __u32 caplen;    /* bytes that follow */
+  __u8 direction;  /* enum xcap_direction */
+  __u8 flags;      /* enum xcap_local_flags */
+  __u16 gso_segs;  /* TC: skb's gso_segs (0 or 1 for a plain packet); XDP: 0 */
+};
+
+/* Set in .rodata before load. */
+struct xcap_local_config {
+  __u32 snaplen;  /* bytes copied at most (<= XCAP_LOCAL_MAX_CAPLEN) */
+  __u32 per_cpu;  /* 1: ring i is CPU i's; 0: ring 0 takes every CPU's records */
+  __u32 wakeup_bytes; /* a record that finds more than this waiting wakes the consumer;
+                       * below it, records are written with BPF_RB_NO_WAKEUP */
+  __u32 pad;
+};
+
+/* PERCPU_ARRAY xcap_local_counters: index = direction slot (0 ingress, 1 egress) *
+ * XCAP_LCNT_MAX + counter. */
+enum xcap_local_counter {
+  XCAP_LCNT_PACKETS = 0, /* every packet the program saw */
+  XCAP_LCNT_BYTES,       /* their lengths */
+  XCAP_LCNT_COPIED,      /* records written */
+  XCAP_LCNT_RINGBUF_FULL, /* selected, but the ring buffer had no room: lost */
+  XCAP_LCNT_FILTER_EXCLUDED, /* the kernel filter did not select it */
+  XCAP_LCNT_FILTER_UNDECIDED, /* the kernel filter left it to user space */
+  XCAP_LCNT_NOT_READY,   /* before user space armed the program: not copied */
+  XCAP_LCNT_LOAD_FAILED, /* the packet bytes could not be read (recorded with caplen 0) */
+  XCAP_LCNT_SELF,        /* a TCP packet of xcap's own streaming server: never copied */
+  XCAP_LCNT_MAX
 };
 
 #endif /* XCAP_ABI_H */

@@ -52,6 +52,12 @@ Result<void> set_max_frame(::xcap_bpf* skel, uint32_t bytes, bool linear_only) {
 namespace xcap::bpf_loader {
 
 Result<void> set_self_endpoint(::xcap_bpf* skel, const std::string& address, uint16_t port) {
+  auto e = self_endpoint(address, port);
+  if (!e) return e.error();
+  return update_bss(skel, [&](auto& bss) { std::memcpy(&bss.xcap_self, &*e, sizeof *e); });
+}
+
+Result<xcap_self_endpoint> self_endpoint(const std::string& address, uint16_t port) {
   xcap_self_endpoint e{};
   std::string a = address;
   if (a.size() > 1 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
@@ -64,7 +70,7 @@ Result<void> set_self_endpoint(::xcap_bpf* skel, const std::string& address, uin
   }
   e.any_addr = std::all_of(std::begin(e.addr), std::end(e.addr), [](uint8_t b) { return !b; });
   e.port = htons(port);
-  return update_bss(skel, [&](auto& bss) { std::memcpy(&bss.xcap_self, &e, sizeof e); });
+  return e;
 }
 
 }  // namespace xcap::bpf_loader

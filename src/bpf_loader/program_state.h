@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "xcap_abi.h"
 
 struct xcap_bpf;  // the bpftool skeleton (build/bpf/xcap.skel.h)
 
@@ -25,5 +26,7 @@ Result<void> set_max_frame(::xcap_bpf* skel, uint32_t bytes, bool linear_only);
 // A wildcard address matches on the port alone. An address that does not parse is
 // InvalidInput.
 Result<void> set_self_endpoint(::xcap_bpf* skel, const std::string& address, uint16_t port);
+// The same endpoint as the programs' .bss holds it (local mode's program has one too).
+Result<xcap_self_endpoint> self_endpoint(const std::string& address, uint16_t port);
 
 }  // namespace xcap::bpf_loader

@@ -25,6 +25,11 @@ namespace xcap::bpf_loader {
 namespace {
 
 constexpr const char* kProgName = "xcap_xdp";
+constexpr const char* kLocalProgName = "xcap_local_in";  // bpf/xcap_local.bpf.c (--mode local)
+
+bool is_xcap_program(const char* name) {
+  return strcmp(name, kProgName) == 0 || strcmp(name, kLocalProgName) == 0;
+}
 
 // "<what>: <reason>" for a libxdp call that returned rc (-errno, or one of libxdp's own codes,
 // which only its libxdp_strerror knows).
@@ -117,7 +122,7 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
   std::string foreign;
   if (xdp_multiprog__is_legacy(mp)) {
     xdp_program* p = xdp_multiprog__main_prog(mp);
-    if (p && strcmp(xdp_program__name(p), kProgName) == 0) {
+    if (p && is_xcap_program(xdp_program__name(p))) {
       if (xdp_multiprog__detach(mp) == 0) removed++;
     } else if (p) {
       foreign =
@@ -126,7 +131,7 @@ Result<int> remove_stale_programs(int ifindex, const std::string& ifname) {
   } else {
     for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p;
          p = xdp_multiprog__next_prog(p, mp)) {
-      if (strcmp(xdp_program__name(p), kProgName) == 0 &&
+      if (is_xcap_program(xdp_program__name(p)) &&
           xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0) == 0)
         removed++;
     }

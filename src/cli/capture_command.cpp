@@ -91,6 +91,8 @@ int capture_command(const std::vector<std::string>& args) {
   const CaptureAccounting accounting = accounting_of(snap);
   if (snap.xdp) log_debug("%s", accounting_line(accounting).c_str());
   fprintf(stderr, "%s\n", stats_line(totals).c_str());
+  for (const metrics::LocalSnapshot& l : snap.local)  // local mode: per interface, direction
+    fprintf(stderr, "%s\n", local_stats_line(l).c_str());
   if (o.stats_json) fprintf(stderr, "%s\n", stats_json(totals, accounting).c_str());
   return end == EndReason::InterfaceGone || p.failed() ? 1 : 0;
 }

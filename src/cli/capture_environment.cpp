@@ -24,7 +24,59 @@ Result<uint32_t> parse_queue_number(const std::string& spec, const std::string& 
   return v;
 }
 
+bool interface_up(const std::string& ifname) {
+  std::ifstream in("/sys/class/net/" + ifname + "/flags");
+  unsigned long flags = 0;
+  in >> std::hex >> flags;
+  return flags & 0x1;  // IFF_UP
+}
+
+// Local mode: every interface resolved, each one worker (its "queue" i).
+Result<void> resolve_local(pipeline::CaptureOptions& o) {
+  auto names = expand_local_interfaces(o.local_ifaces.empty() ? std::vector<std::string>{o.iface}
+                                                              : o.local_ifaces);
+  if (!names) return names.error();
+  o.local_ifaces = std::move(names.value());
+  o.local_ifindexes.clear();
+  o.queues.clear();
+  for (const std::string& name : o.local_ifaces) {
+    const int index = int(if_nametoindex(name.c_str()));
+    if (index == 0) return invalid_input("-i: interface '" + name + "' not found");
+    if (std::find(o.local_ifindexes.begin(), o.local_ifindexes.end(), index) !=
+        o.local_ifindexes.end())
+      return invalid_input("-i " + name + ": given twice");
+    o.local_ifindexes.push_back(index);
+    o.queues.push_back(uint32_t(o.queues.size()));
+  }
+  o.iface = o.local_ifaces.front();
+  o.ifindex = o.local_ifindexes.front();
+  o.mtu = interface_mtu(o.iface);
+  if (o.frame_size == 0) o.frame_size = frame_size_for_mtu(o.mtu);
+  return ok();
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> expand_local_interfaces(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    if (n != "all") {
+      out.push_back(n);
+      continue;
+    }
+    std::vector<std::string> up;
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator("/sys/class/net", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name != "lo" && interface_up(name)) up.push_back(name);
+    }
+    std::sort(up.begin(), up.end());
+    if (up.empty()) return invalid_input("-i all: no interface is up (loopback aside)");
+    for (const std::string& u : up)
+      if (std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+  }
+  return out;
+}
 
 uint32_t interface_rx_queues(const std::string& ifname) {
   namespace fs = std::filesystem;
@@ -77,6 +129,7 @@ Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t
 
 Result<void> resolve_capture_environment(pipeline::CaptureOptions& o) {
   if (o.replay()) return ok();
+  if (o.local()) return resolve_local(o);
   o.ifindex = int(if_nametoindex(o.iface.c_str()));
   if (o.ifindex == 0) return invalid_input("-i: interface '" + o.iface + "' not found");
   o.iface_rx_queues = interface_rx_queues(o.iface);

@@ -16,6 +16,10 @@ namespace xcap::cli {
 // for a replay (-r). Errors name the flag: "-i: interface 'eth9' not found".
 Result<void> resolve_capture_environment(pipeline::CaptureOptions& o);
 
+// --mode local: -i all becomes every interface that is up, loopback aside (sorted by name);
+// other names stay as given. Error when "all" finds none.
+Result<std::vector<std::string>> expand_local_interfaces(const std::vector<std::string>& names);
+
 // "all" or "0,2-3" against an interface with n rx queues.
 Result<std::vector<uint32_t>> parse_queue_list(const std::string& spec, uint32_t n_queues);
 

@@ -24,23 +24,31 @@ namespace {
 const char* kUsage =
     "Usage: xcap capture -i IFACE [options]\n"
     "\n"
-    "Captures packets with an XDP program and AF_XDP sockets (one per rx queue) and writes\n"
-    "them to pcap/pcapng files. Ends on SIGINT/SIGTERM, -c or --duration, then prints:\n"
+    "Captures packets with an XDP program and AF_XDP sockets (one per rx queue; --mode local:\n"
+    "XDP and TC programs and a BPF ring buffer per interface) and writes them to pcap/pcapng\n"
+    "files. Ends on SIGINT/SIGTERM, -c or --duration, then prints:\n"
     "  xcap: N packets captured, N dropped (kernel N, ring N, filter-excluded N, writer N,\n"
     "        decap-error N, too-big N)\n"
-    "and with --stats-json the same counts, and the XDP program's, as one JSON line.\n"
+    "(--mode local: ring N is the ring buffer's ringbuf_full, and one more line per interface\n"
+    "counts what each direction copied and lost) and with --stats-json the same counts, and\n"
+    "the kernel programs', as one JSON line.\n"
     "\n"
     "Modes (--mode):\n"
     "  mirror  (default) take only mirror traffic: UDP to the VXLAN ports (4789, --vxlan-port)\n"
     "          and the GENEVE port (6081), and GRE/ERSPAN (IP protocol 47). Everything else\n"
     "          passes to the host, so ssh, ARP, ping and health checks keep working.\n"
     "  span    take every frame: for a dedicated capture port (the host sees none of it).\n"
-    "  local   copy and pass: not available yet.\n"
+    "  local   copy and pass: the host's own traffic, both directions (XDP on ingress, TC on\n"
+    "          egress copy each packet into a BPF ring buffer and let it go on). -i repeats,\n"
+    "          or -i all; each interface is its own pcapng interface, and pcapng records say\n"
+    "          inbound or outbound. No decapsulation unless --decap asks (see README:\n"
+    "          On-agent capture).\n"
     "\n"
     "Examples:\n"
     "  xcap capture -i eth1 -w /data/mirror.pcap -C 100 -W 50      # ring of 50 x 100 MB\n"
     "  xcap capture -i eth1 --mode span -w - | tcpdump -r -         # live to tcpdump\n"
     "  xcap capture -i eth1 --duration 10                           # rate check, no file\n"
+    "  xcap capture -i eth0 -i eth1 --mode local -w host.pcapng --format pcapng tcp port 443\n"
     "  xcap capture -i eth1 -w cap.pcapng --format pcapng -G 60 --metrics 127.0.0.1:9100\n"
     "  xcap capture -r vtap.pcap -w by-source/m.pcap --split source  # a tcpdump archive, by "
     "source\n"
@@ -53,10 +61,13 @@ const char* kServeUsage =
     "README: Remote capture) and captures only while at least one client is subscribed. The\n"
     "XDP program is attached at the first subscription and detached after the last; it filters\n"
     "with the union of the subscribers' filters. Writes no files. Ends on SIGINT/SIGTERM,\n"
-    "ending every stream with its last statistics block.\n"
+    "ending every stream with its last statistics block. With --mode local it serves the\n"
+    "host's own traffic (both directions, copied, never taken): the XDP and TC programs are\n"
+    "attached only while a client is subscribed, and its own connections are never copied.\n"
     "\n"
     "Examples:\n"
     "  xcap serve -i eth1 --listen 127.0.0.1:9470\n"
+    "  xcap serve -i all --mode local --listen :9470 --token-file /etc/xcap/token\n"
     "  xcap serve -i eth1 --listen :9470 --token-file /etc/xcap/token --tls-cert c.pem "
     "--tls-key k.pem\n"
     "  curl -N 'http://127.0.0.1:9470/capture?filter=tcp+port+443' | wireshark -k -i -\n"
@@ -78,17 +89,19 @@ struct Raw {
       geneve_port = "6081", rt_priority = "0", token_file, tls_cert, tls_key, tls_client_ca,
       max_streams = std::to_string(defaults::kMaxStreams),
       max_streams_per_client = std::to_string(defaults::kMaxStreamsPerClient),
-      stream_buffer = std::to_string(defaults::kStreamBufferMiB);
+      stream_buffer = std::to_string(defaults::kStreamBufferMiB),
+      ringbuf_size = std::to_string(defaults::kRingbufKiB);
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
-       stats_json = false;
+       stats_json = false, ringbuf_per_cpu = false;
 };
 
 po::options_description describe_io(Raw& r) {
   po::options_description d("Input and output");
   add(d, "help,h", po::bool_switch(&r.help), "show this help");
   add(d, "interface,i", arg(&r.ifaces, "IFACE"),
-      "interface to capture on (xcap serve: repeatable)");
+      "interface to capture on (xcap serve and --mode local: repeatable; --mode local: 'all' for "
+      "every interface that is up, loopback aside)");
   add(d, "read,r", arg(&r.read_file, "FILE"),
       "replay a pcap/pcapng file (Ethernet) instead of capturing live: the same decapsulation, "
       "filter and files; records keep their timestamps and lengths. In mirror mode only "
@@ -120,10 +133,13 @@ po::options_description describe_io(Raw& r) {
 
 po::options_description describe_capture(Raw& r) {
   po::options_description d("Capture");
-  add(d, "mode", arg(&r.mode, "mirror|span|local"), "what to take (see Modes; default mirror)");
+  add(d, "mode", arg(&r.mode, "mirror|span|local"),
+      "what to take: mirror traffic only (mirror, the default), every frame of a capture port "
+      "(span), or a copy of the host's own traffic in both directions, which it keeps (local); "
+      "see Modes");
   add(d, "decap", arg(&r.decap, "auto|none|vxlan|geneve|erspan|gre"),
       "strip mirror tunnels and write the inner frames (default: auto in mirror mode, none in "
-      "span mode); naming one type strips only that type");
+      "span and local mode); naming one type strips only that type");
   add(d, "decap-errors", arg(&r.decap_errors, "keep|drop"),
       "frames whose mirror tunnel is broken: counted, then dropped (default) or written whole");
   add(d, "decap-depth", arg(&r.decap_depth, "N"),
@@ -192,6 +208,12 @@ po::options_description describe_tuning(Raw& r) {
       "UMEM frame size; auto (default): 2048 when the interface MTU fits in one, else 4096");
   add(d, "busy-poll", po::bool_switch(&r.busy_poll), "prefer busy polling on the sockets");
   add(d, "no-pin", po::bool_switch(&r.no_pin), "do not pin worker threads to cores");
+  add(d, "ringbuf-size", arg(&r.ringbuf_size, "KIB"),
+      text("--mode local: each BPF ring buffer in KiB, a power of two from 4 (default ",
+           defaults::kRingbufKiB) +
+          "); a packet that finds it full is lost and counted (ringbuf_full)");
+  add(d, "ringbuf-per-cpu", po::bool_switch(&r.ringbuf_per_cpu),
+      "--mode local: one ring buffer per CPU instead of one per interface (see README)");
   add(d, "rt-priority", arg(&r.rt_priority, "N"),
       "run the workers as SCHED_FIFO threads of priority 1-99 (default 0: off); see README "
       "Tuning before using it on a host that runs other work");
@@ -280,10 +302,16 @@ Result<void> parse_input(const Raw& r, const po::variables_map&, CaptureOptions&
     return invalid_input("-i and -r: capture live from an interface or replay a file, not both");
   if (r.ifaces.empty() && r.read_file.empty())
     return invalid_input("-i IFACE (or -r FILE to replay a capture file) is required");
-  if (r.ifaces.size() > 1)
+  const bool local = r.mode == "local";
+  if (r.ifaces.size() > 1 && !local)
     return invalid_input("-i: xcap capture takes one interface (" + r.ifaces[1] +
-                         " is the second); xcap serve takes several");
+                         " is the second) but in --mode local; xcap serve takes several");
+  if (!local && std::find(r.ifaces.begin(), r.ifaces.end(), "all") != r.ifaces.end())
+    return invalid_input("-i all: only --mode local captures every interface");
+  if (local && !r.read_file.empty())
+    return invalid_input("--mode local captures the host's live traffic; it cannot replay -r");
   if (!r.ifaces.empty()) o.iface = r.ifaces.front();
+  if (local) o.local_ifaces = r.ifaces;
   o.read_path = r.read_file;
   o.queues_spec = r.queues;
   return check_queue_syntax(r.queues);
@@ -295,9 +323,7 @@ Result<void> parse_mode_and_decap(const Raw& r, const po::variables_map&, Captur
   else if (r.mode == "span")
     o.mode = XCAP_MODE_SPAN;
   else if (r.mode == "local")
-    return unsupported(
-        "--mode local: copy-and-pass capture is not available in this version yet; use mirror or "
-        "span");
+    o.mode = XCAP_MODE_LOCAL;
   else
     return invalid_input("--mode '" + r.mode + "': expected mirror, span or local");
   const std::string decap =
@@ -456,7 +482,23 @@ Result<void> parse_stream(const Raw& r, const po::variables_map& vm, CaptureOpti
   return ok();
 }
 
-Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+// --ringbuf-size and --ringbuf-per-cpu: local mode's only.
+Result<void> parse_ringbuf(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
+  const bool given =
+      (vm.count("ringbuf-size") && !vm["ringbuf-size"].defaulted()) || r.ringbuf_per_cpu;
+  if (given && !o.local())
+    return invalid_input(std::string(r.ringbuf_per_cpu ? "--ringbuf-per-cpu" : "--ringbuf-size") +
+                         " applies to --mode local only");
+  auto kib = parse_uint<uint32_t>("--ringbuf-size", r.ringbuf_size, 4, 1u << 20);
+  if (!kib || !power_of_two(*kib))
+    return invalid_input("--ringbuf-size '" + r.ringbuf_size +
+                         "': expected a power of two from 4 to 1048576 (KiB)");
+  o.ringbuf_bytes = *kib << 10;
+  o.ringbuf_per_cpu = r.ringbuf_per_cpu;
+  return ok();
+}
+
+Result<void> parse_tuning(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
   auto batch = parse_uint<unsigned>("--batch-size", r.batch, 1, defaults::kMaxBatchSize);
   if (!batch) return batch.error();
   o.batch_size = *batch;
@@ -483,7 +525,7 @@ Result<void> parse_tuning(const Raw& r, const po::variables_map&, CaptureOptions
   auto rt = parse_uint<int>("--rt-priority", r.rt_priority, 0, 99);
   if (!rt) return rt.error();
   o.rt_priority = *rt;
-  return ok();
+  return parse_ringbuf(r, vm, o);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 //   decap-error = failed to decapsulate and dropped (--decap-errors drop)
 //   too-big = longer than the sockets take whole (dropped at XDP without multi-buffer; chains
 //             longer than the worker assembles)
+// Local mode has no sockets: ring = the BPF ring buffer was full (ringbuf_full, both
+// directions), filter-excluded includes what the kernel filter did not select.
 // --stats-json prints the same numbers, and CaptureAccounting's, as one JSON line for scripts
 // and tests; the stats line itself is a contract and stays as it is.
 #pragma once
@@ -40,6 +42,16 @@ inline std::string stats_line(const CaptureTotals& t) {
          ", too-big " + std::to_string(t.too_big) + ")";
 }
 
+// Local mode, after the stats line, one per interface:
+// "xcap: eth0 in 10 copied, 0 ringbuf-full; out 12 copied, 0 ringbuf-full"
+inline std::string local_stats_line(const metrics::LocalSnapshot& l) {
+  auto dir = [&](unsigned d) {
+    return std::to_string(l.counters[d][XCAP_LCNT_COPIED]) + " copied, " +
+           std::to_string(l.counters[d][XCAP_LCNT_RINGBUF_FULL]) + " ringbuf-full";
+  };
+  return "xcap: " + l.iface + " in " + dir(0) + "; out " + dir(1);
+}
+
 // The totals of a snapshot: the same counters the metrics show, summed over queues.
 inline CaptureTotals totals_of(const metrics::CaptureSnapshot& s) {
   CaptureTotals t;
@@ -47,6 +59,8 @@ inline CaptureTotals totals_of(const metrics::CaptureSnapshot& s) {
   t.kernel = s.xdp_count(XCAP_CNT_NO_SOCKET);
   t.too_big = s.xdp_count(XCAP_CNT_TOO_BIG);
   t.filter_excluded = s.xdp_count(XCAP_CNT_FILTER_EXCLUDED);
+  t.ring = s.local_count(XCAP_LCNT_RINGBUF_FULL);
+  t.filter_excluded += s.local_count(XCAP_LCNT_FILTER_EXCLUDED);
   for (const metrics::QueueSnapshot& q : s.queues) {
     t.kernel += q.fill_ring_empty + q.invalid_descs;
     t.ring += q.xsk_ring_full;
@@ -65,6 +79,9 @@ inline CaptureTotals totals_of(const metrics::CaptureSnapshot& s) {
 struct CaptureAccounting {
   uint64_t xdp_seen = 0, xdp_passed = 0, xdp_redirected = 0, xdp_no_socket = 0, xdp_malformed = 0,
            xdp_filter_excluded = 0, delivered = 0, over_count = 0, xdp_too_big = 0, not_ready = 0;
+  // Local mode, both directions of every interface: packets the programs saw, records copied,
+  // records lost to a full ring buffer, packets the kernel filter left to user space.
+  uint64_t local_seen = 0, local_copied = 0, ringbuf_full = 0, local_undecided = 0;
 };
 
 inline CaptureAccounting accounting_of(const metrics::CaptureSnapshot& s) {
@@ -76,7 +93,11 @@ inline CaptureAccounting accounting_of(const metrics::CaptureSnapshot& s) {
   a.xdp_malformed = s.xdp_count(XCAP_CNT_MALFORMED);
   a.xdp_filter_excluded = s.xdp_count(XCAP_CNT_FILTER_EXCLUDED);
   a.xdp_too_big = s.xdp_count(XCAP_CNT_TOO_BIG);
-  a.not_ready = s.xdp_count(XCAP_CNT_NOT_READY);
+  a.not_ready = s.xdp_count(XCAP_CNT_NOT_READY) + s.local_count(XCAP_LCNT_NOT_READY);
+  a.local_seen = s.local_count(XCAP_LCNT_PACKETS);
+  a.local_copied = s.local_count(XCAP_LCNT_COPIED);
+  a.ringbuf_full = s.local_count(XCAP_LCNT_RINGBUF_FULL);
+  a.local_undecided = s.local_count(XCAP_LCNT_FILTER_UNDECIDED);
   for (const metrics::QueueSnapshot& q : s.queues) {
     a.delivered += q.rx_packets;
     a.over_count += q.over_limit;
@@ -88,7 +109,8 @@ inline CaptureAccounting accounting_of(const metrics::CaptureSnapshot& s) {
 // {"captured":N,"dropped":N,"kernel":N,"ring":N,"filter_excluded":N,"writer":N,
 //  "decap_error":N,"too_big":N,"xdp_seen":N,"xdp_passed":N,"xdp_redirected":N,
 //  "xdp_no_socket":N,"xdp_malformed":N,"xdp_filter_excluded":N,"delivered":N,
-//  "over_count":N,"xdp_too_big":N,"not_ready":N}
+//  "over_count":N,"xdp_too_big":N,"not_ready":N,"local_seen":N,"local_copied":N,
+//  "ringbuf_full":N,"local_undecided":N}
 // The -v accounting line: where every frame went, so the stats line can be checked to add up.
 inline std::string accounting_line(const CaptureAccounting& a) {
   auto n = [](uint64_t v) { return std::to_string(v); };
@@ -119,6 +141,10 @@ inline std::string stats_json(const CaptureTotals& t, const CaptureAccounting& a
       {"over_count", a.over_count},
       {"xdp_too_big", a.xdp_too_big},
       {"not_ready", a.not_ready},
+      {"local_seen", a.local_seen},
+      {"local_copied", a.local_copied},
+      {"ringbuf_full", a.ringbuf_full},
+      {"local_undecided", a.local_undecided},
   };
   std::string out = "{";
   for (const auto& [key, value] : fields)

@@ -24,9 +24,16 @@ int fail(const Error& e) {
 // at start, not at the first subscription.
 Result<std::vector<CaptureOptions>> per_interface(const ParsedCapture& parsed) {
   std::vector<CaptureOptions> out;
-  for (const std::string& iface : parsed.interfaces) {
+  std::vector<std::string> names = parsed.interfaces;
+  if (parsed.options->local()) {  // -i all
+    auto expanded = expand_local_interfaces(names);
+    if (!expanded) return expanded.error();
+    names = std::move(expanded.value());
+  }
+  for (const std::string& iface : names) {
     CaptureOptions o = *parsed.options;
     o.iface = iface;
+    if (o.local()) o.local_ifaces = {iface};  // one pipeline per interface
     if (auto r = resolve_capture_environment(o); !r) return r.error();
     out.push_back(std::move(o));
   }

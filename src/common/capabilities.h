@@ -15,9 +15,10 @@ namespace xcap {
 // CAP_BPF and CAP_PERFMON load and verify the XDP program (CAP_SYS_ADMIN stands in for both,
 // as the kernel allows); CAP_NET_ADMIN attaches it; CAP_NET_RAW opens AF_XDP sockets;
 // CAP_IPC_LOCK pins the UMEM, unless RLIMIT_MEMLOCK already allows locked_bytes.
-std::vector<std::string> missing_capture_capabilities(uint64_t locked_bytes);
+// Local mode (af_xdp false) opens no AF_XDP socket: CAP_NET_RAW is not needed.
+std::vector<std::string> missing_capture_capabilities(uint64_t locked_bytes, bool af_xdp = true);
 
 // An error naming what is missing, or ok.
-Result<void> check_capture_capabilities(uint64_t locked_bytes);
+Result<void> check_capture_capabilities(uint64_t locked_bytes, bool af_xdp = true);
 
 }  // namespace xcap

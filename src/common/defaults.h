@@ -30,5 +30,7 @@ inline constexpr uint32_t kWakeRingFraction = 4;
 inline constexpr unsigned kMaxStreams = 8;
 inline constexpr unsigned kMaxStreamsPerClient = 2;
 inline constexpr uint64_t kStreamBufferMiB = 64;
+// --ringbuf-size (local mode): each interface's BPF ring buffer, KiB.
+inline constexpr uint32_t kRingbufKiB = 16384;
 
 }  // namespace xcap::defaults

@@ -19,6 +19,9 @@ struct PacketView {
   bool xdp_selected = false;
   uint16_t link_type = linktype_value(LinkType::Ethernet);  // LinkType: what data starts with
   uint32_t iface_id = 0;  // pcapng interface the record belongs to
+  // Local mode: 1 inbound, 2 outbound (pcapng epb_flags bits 0-1, enum xcap_direction); 0
+  // unknown, and then no epb_flags option is written.
+  uint8_t direction = 0;
 };
 
 }  // namespace xcap

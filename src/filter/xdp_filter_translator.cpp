@@ -149,8 +149,9 @@ class Translator {
         count_(n_ + 2),
         reject_(n_ + 3),
         undecided_(n_ + 4),
-        pos_(n_ + 5, -1),
-        used_(n_ + 5, false) {}
+        oob_(maps.local_progs >= 0 ? n_ + 5 : reject_),
+        pos_(n_ + 6, -1),
+        used_(n_ + 6, false) {}
 
   Result<std::vector<EbpfInsn>> run() {
     if (Result<void> r = analyse(); !r) return r.error();
@@ -241,8 +242,9 @@ class Translator {
     jump_to(BPF_JMP | BPF_JEQ | BPF_K, kR0, 0, 0, undecided_);
     emit(ldx(BPF_W, kR2, kR0, offsetof(xcap_filter_args, off)));
     emit(ldx(BPF_W, kR3, kR0, offsetof(xcap_filter_args, caplen)));
-    emit(ldx(BPF_W, kPkt, kCtx, offsetof(xdp_md, data)));
-    emit(ldx(BPF_W, kDataEnd, kCtx, offsetof(xdp_md, data_end)));
+    emit(ldx(BPF_W, kPkt, kCtx, maps_.tc ? offsetof(__sk_buff, data) : offsetof(xdp_md, data)));
+    emit(ldx(BPF_W, kDataEnd, kCtx,
+             maps_.tc ? offsetof(__sk_buff, data_end) : offsetof(xdp_md, data_end)));
     // caplen = min(args.caplen, data_end - data - off); off and caplen bounded, or unfiltered.
     emit(mov64(kCaplen, kDataEnd));
     emit(alu64_reg(BPF_SUB, kCaplen, kPkt));
@@ -265,10 +267,10 @@ class Translator {
   void load_abs(uint32_t size, uint32_t k, uint8_t dst) {
     // always_rejects() made loads past kMaxCaplen terminal: here k + size <= 32768.
     emit(ldx(BPF_W, kR1, kArgs, kCaplenField));
-    jump_to(BPF_JMP | BPF_JLT | BPF_K, kR1, 0, int32_t(k + size), reject_);
+    jump_to(BPF_JMP | BPF_JLT | BPF_K, kR1, 0, int32_t(k + size), oob_);
     emit(mov64(kR1, kPkt));
     emit(alu64_imm(BPF_ADD, kR1, int32_t(k + size)));
-    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR1, kDataEnd, 0, reject_);
+    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR1, kDataEnd, 0, oob_);
     emit(ldx(ebpf_size(size), dst, kPkt, int16_t(k)));
     if (size > 1) emit(insn(BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, int32_t(size * 8)));
   }
@@ -278,18 +280,18 @@ class Translator {
     emit(mov64(kR2, kX));
     emit(alu64_imm(BPF_ADD, kR2, int32_t(k + size)));
     emit(ldx(BPF_W, kR1, kArgs, kCaplenField));
-    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR2, kR1, 0, reject_);
+    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR2, kR1, 0, oob_);
     // r1 = X + k <= caplen - size, through map memory (see the top of the file), then bounded
     // again for the verifier (never taken); r3 = its packet address.
     emit(alu64_imm(BPF_ADD, kR2, -int32_t(size)));
     emit(stx(BPF_W, kArgs, kR2, offsetof(xcap_filter_args, scratch)));
     emit(ldx(BPF_W, kR1, kArgs, offsetof(xcap_filter_args, scratch)));
-    jump_to(BPF_JMP | BPF_JGT | BPF_K, kR1, 0, int32_t(kMaxCaplen - size), reject_);
+    jump_to(BPF_JMP | BPF_JGT | BPF_K, kR1, 0, int32_t(kMaxCaplen - size), oob_);
     emit(mov64(kR3, kPkt));
     emit(alu64_reg(BPF_ADD, kR3, kR1));
     emit(mov64(kR2, kR3));
     emit(alu64_imm(BPF_ADD, kR2, int32_t(size)));
-    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR2, kDataEnd, 0, reject_);
+    jump_to(BPF_JMP | BPF_JGT | BPF_X, kR2, kDataEnd, 0, oob_);
     emit(ldx(ebpf_size(size), kA, kR3, 0));
     if (size > 1) emit(insn(BPF_ALU | BPF_END | BPF_TO_BE, kA, 0, 0, int32_t(size * 8)));
   }
@@ -420,7 +422,7 @@ class Translator {
 
   void body(uint32_t i) {
     const CbpfInsn& in = prog_[i];
-    if (always_rejects(in)) return ja(reject_);
+    if (always_rejects(in)) return ja(oob_);
     switch (in.code & 0x07) {
       case kLd:
         if (load_a(in)) return;
@@ -460,6 +462,7 @@ class Translator {
   }
 
   void epilogue() {
+    if (maps_.local_progs >= 0) return local_epilogue();
     if (used_[accept_]) {
       // Tell user space the frame was judged here: set FILTERED in the xcap_meta, if the
       // main program wrote one (data_meta + sizeof <= data, and its magic).
@@ -504,6 +507,43 @@ class Translator {
     ja(redirect_);
   }
 
+  // Local mode: a selected packet goes to the copy program (args.selected set), a rejected one
+  // passes; an undecided one is copied for user space to judge. A load past what the program
+  // sees of a partial packet (args.partial) leaves it undecided, as cBPF over the whole packet
+  // might have selected it.
+  void local_epilogue() {
+    const int32_t pass = maps_.tc ? -1 /* TCX_NEXT */ : XDP_PASS;
+    if (used_[accept_]) {
+      place(accept_);
+      emit(st_imm(BPF_W, kArgs, offsetof(xcap_filter_args, selected), 1));
+    }
+    place(redirect_);  // here: to the copy program
+    emit(mov64(kR1, kCtx));
+    ld_map(kR2, maps_.local_progs);
+    emit(alu64_imm(BPF_MOV, kR3, XCAP_LOCAL_SLOT_COPY));
+    emit(call(BPF_FUNC_tail_call));
+    place(count_);  // the copy program is missing, or after counting a rejection: pass
+    emit(alu64_imm(BPF_MOV, kR0, pass));
+    emit(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    if (used_[oob_] && oob_ != reject_) {
+      place(oob_);
+      emit(ldx(BPF_W, kR1, kArgs, offsetof(xcap_filter_args, partial)));
+      jump_to(BPF_JMP | BPF_JNE | BPF_K, kR1, 0, 0, undecided_);
+      ja(reject_);
+      used_[reject_] = true;
+    }
+    if (used_[reject_]) {
+      place(reject_);
+      emit(alu64_imm(BPF_MOV, kR1, int32_t(maps_.counter_base + XCAP_LCNT_FILTER_EXCLUDED)));
+      count_r1();
+      ja(count_);
+    }
+    place(undecided_);
+    emit(alu64_imm(BPF_MOV, kR1, int32_t(maps_.counter_base + XCAP_LCNT_FILTER_UNDECIDED)));
+    count_r1();
+    ja(redirect_);
+  }
+
   Result<std::vector<EbpfInsn>> resolve() {
     if (error_) return *error_;
     for (const Fix& f : fixes_) {
@@ -528,6 +568,7 @@ class Translator {
   XdpFilterMaps maps_;
   uint32_t n_;
   uint32_t accept_, redirect_, count_, reject_, undecided_;
+  uint32_t oob_;  // a load out of bounds: reject_, or in local mode a check of args.partial
   std::vector<int64_t> pos_;
   std::vector<bool> used_;
   std::vector<bool> reach_;
@@ -572,7 +613,8 @@ Result<Fd> load_xdp_filter(std::span<const CbpfInsn> program, const XdpFilterMap
   o.sz = sizeof(o);
   o.expected_attach_type = bpf_attach_type(options.expected_attach_type);
   if (options.xdp_frags) o.prog_flags = BPF_F_XDP_HAS_FRAGS;
-  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, options.name, "GPL", code, insns->size(), &o);
+  const bpf_prog_type type = maps.tc ? BPF_PROG_TYPE_SCHED_CLS : BPF_PROG_TYPE_XDP;
+  int fd = bpf_prog_load(type, options.name, "GPL", code, insns->size(), &o);
   if (fd >= 0) return Fd(fd);
   const int err = -fd;
   // Again with the log (asked only now: it slows every load down, and most loads succeed).
@@ -580,7 +622,7 @@ Result<Fd> load_xdp_filter(std::span<const CbpfInsn> program, const XdpFilterMap
   o.log_buf = log.data();
   o.log_size = uint32_t(log.size());
   o.log_level = 1;
-  fd = bpf_prog_load(BPF_PROG_TYPE_XDP, options.name, "GPL", code, insns->size(), &o);
+  fd = bpf_prog_load(type, options.name, "GPL", code, insns->size(), &o);
   if (fd >= 0) return Fd(fd);
   log.back() = '\0';
   Error e = errno_error(err, "verifier");

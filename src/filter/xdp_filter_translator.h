@@ -57,6 +57,15 @@ struct XdpFilterMaps {
   int xsks_map = -1;  // XSKMAP xsks_map: where selected frames go
   int counters = -1;  // PERCPU_ARRAY xcap_counters
   int args = -1;      // PERCPU_ARRAY xcap_filter_args
+  // Local mode (bpf/xcap_local.bpf.c, copy and pass) when local_progs >= 0: a selected packet
+  // is handed to the copy program in slot XCAP_LOCAL_SLOT_COPY of this PROG_ARRAY (with
+  // xcap_filter_args.selected set), a rejected one passes (XDP_PASS, TCX_NEXT) and counts
+  // counter_base + XCAP_LCNT_FILTER_EXCLUDED in counters (xcap_local_counters), an undecided
+  // one is copied unjudged. A load past the part of a packet the program sees
+  // (xcap_filter_args.partial: skb pages, XDP fragments) leaves it undecided. xsks_map unused.
+  int local_progs = -1;
+  bool tc = false;  // local mode at TC: the context is a struct __sk_buff (BPF_PROG_TYPE_SCHED_CLS)
+  uint32_t counter_base = 0;
 };
 
 // Translates a cBPF program (validated as CbpfInterpreter::create validates) into the XDP

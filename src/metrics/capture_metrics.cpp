@@ -54,7 +54,8 @@ void render_decap(const std::string& in, const std::string& q, const QueueSnapsh
             {{"iface", in}, {"queue", q}}, double(s.inner_kept));
 }
 
-void render_queue(const std::string& in, const QueueSnapshot& s, FamilyBuilder& b) {
+void render_queue(const std::string& input, const QueueSnapshot& s, FamilyBuilder& b) {
+  const std::string& in = s.iface.empty() ? input : s.iface;
   const std::string q = std::to_string(s.queue);
   b.counter("xcap_rx_packets_total", "Frames received from the source of a queue",
             {{"iface", in}, {"queue", q}}, double(s.rx_packets));
@@ -101,6 +102,36 @@ void render_xdp(const CaptureSnapshot& s, FamilyBuilder& b) {
   b.counter("xcap_xdp_stream_own_packets_total",
             "Frames of xcap's own streaming connections: passed to the host, never captured",
             {{"iface", in}}, double(s.xdp_count(XCAP_CNT_SELF)));
+}
+
+// Local mode: each interface's programs, by direction (in: XDP, out: TC).
+void render_local(const LocalSnapshot& l, FamilyBuilder& b) {
+  const std::string& in = l.iface;
+  for (unsigned d = 0; d < 2; d++) {
+    const std::string dir = d ? "out" : "in";
+    const auto& c = l.counters[d];
+    b.counter("xcap_local_packets_total", "Packets the local-mode programs saw, by direction",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_PACKETS]));
+    b.counter("xcap_local_bytes_total", "Bytes the local-mode programs saw, by direction",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_BYTES]));
+    b.counter("xcap_local_copied_packets_total",
+              "Records the local-mode programs wrote to the ring buffer",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_COPIED]));
+    b.counter("xcap_dropped_packets_total", kDropHelp,
+              {{"iface", in}, {"queue", "any"}, {"reason", "ringbuf_full"}, {"direction", dir}},
+              double(c[XCAP_LCNT_RINGBUF_FULL]));
+    b.counter("xcap_filter_excluded_packets_total", kExcludedHelp,
+              {{"iface", in}, {"where", d ? "tc" : "xdp"}}, double(c[XCAP_LCNT_FILTER_EXCLUDED]));
+    b.counter("xcap_local_filter_undecided_packets_total",
+              "Packets the kernel filter left to user space (a load past the linear part)",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_FILTER_UNDECIDED]));
+    b.counter("xcap_local_stream_own_packets_total",
+              "Packets of xcap's own streaming connections: never copied",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_SELF]));
+    b.counter("xcap_local_not_ready_packets_total",
+              "Packets before the capture was armed: passed, neither captured nor dropped",
+              {{"iface", in}, {"direction", dir}}, double(c[XCAP_LCNT_NOT_READY]));
+  }
 }
 
 void render_streams(const CaptureSnapshot& s, FamilyBuilder& b) {
@@ -155,6 +186,7 @@ void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
     worker_excluded += q.filter_excluded;
   }
   if (s.xdp) render_xdp(s, b);
+  for (const LocalSnapshot& l : s.local) render_local(l, b);
   b.counter("xcap_captured_packets_total", "Packets written to the sinks", {{"iface", s.input}},
             double(s.captured()));
   b.counter("xcap_filter_excluded_packets_total", kExcludedHelp,

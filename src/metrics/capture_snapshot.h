@@ -16,6 +16,7 @@ namespace xcap::metrics {
 
 struct QueueSnapshot {
   uint32_t queue = 0;
+  std::string iface;  // local mode: the queue's interface (its iface label); else empty
   // The worker's counters.
   uint64_t rx_packets = 0, rx_bytes = 0, batches = 0, filter_excluded = 0, delivered = 0,
            over_limit = 0;
@@ -52,6 +53,14 @@ struct StreamSnapshot {
   std::map<std::string, uint64_t> dropped_by_client;
 };
 
+// Local mode: one interface's programs (bpf/xcap_local.bpf.c), per direction slot (0 in, 1 out)
+// and enum xcap_local_counter.
+struct LocalSnapshot {
+  std::string iface;
+  std::array<std::array<uint64_t, XCAP_LCNT_MAX>, 2> counters{};
+  uint64_t count(xcap_local_counter c) const { return counters[0][c] + counters[1][c]; }
+};
+
 struct CaptureSnapshot {
   std::string input;  // the interface, or the replayed file: the iface label
   std::vector<QueueSnapshot> queues;
@@ -67,6 +76,12 @@ struct CaptureSnapshot {
   // scrape; unset in a replay or xcap serve's totals).
   bool health = false;
   bool healthy = false, xdp_attached = false;
+  std::vector<LocalSnapshot> local;  // local mode: one per interface
+  uint64_t local_count(xcap_local_counter c) const {
+    uint64_t n = 0;
+    for (const LocalSnapshot& l : local) n += l.count(c);
+    return n;
+  }
 
   uint64_t xdp_count(xcap_counter c) const { return xdp_counters[c]; }
   // Packets captured: in the files when writing, else handed to the (counting) sinks.

@@ -29,7 +29,13 @@ struct ServerOptions {
 };
 
 struct CaptureOptions {
-  std::string iface;                // -i (live capture)
+  std::string iface;  // -i (live capture); in local mode the first of local_ifaces
+  // --mode local: every interface captured (-i repeated, or -i all expanded by the environment),
+  // each on its own pcapng interface, and their indexes (environment).
+  std::vector<std::string> local_ifaces;
+  std::vector<int> local_ifindexes;
+  uint32_t ringbuf_bytes = defaults::kRingbufKiB << 10;  // --ringbuf-size, per ring
+  bool ringbuf_per_cpu = false;                          // --ringbuf-per-cpu
   std::string read_path;            // -r: replay this file instead of capturing live
   int ifindex = 0;                  // environment
   uint32_t iface_rx_queues = 1;     // environment: queues the interface has
@@ -71,6 +77,7 @@ struct CaptureOptions {
   bool stats_json = false;  // --stats-json: the final counts as a JSON line too
 
   bool replay() const { return !read_path.empty(); }
+  bool local() const { return mode == XCAP_MODE_LOCAL; }
 };
 
 }  // namespace xcap::pipeline

@@ -115,11 +115,10 @@ void OnDemandCapture::update_filter_locked() {
       log_info("subscribers' union filter: %s", compiled.error().message.c_str());
   }
   for (auto& p : live_) {
-    bpf_loader::XcapProgram* prog = p->program();
-    auto r = prog->replace_xdp_filter(set ? set->ethernet().instructions()
+    auto r = p->replace_kernel_filter(set ? set->ethernet().instructions()
                                           : std::span<const CbpfInsn>());
     if (!r)
-      log_info("XDP filter left out (every frame goes to the subscribers' own filters): %s",
+      log_info("kernel filter left out (every frame goes to the subscribers' own filters): %s",
                r.error().message.c_str());
   }
   union_ = set ? expr : "";

@@ -104,6 +104,13 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, Start
   if (o.replay()) {  // the input is checked before an output file is made
     if (auto r = run(StartStep::Input, &Pipeline::open_replay); !r) return r.error();
     if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
+  } else if (o.local()) {
+    if (auto r = run(StartStep::Interface, &Pipeline::acquire_local_interfaces); !r)
+      return r.error();
+    if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
+    if (auto r = run(StartStep::Stream, &Pipeline::open_stream); !r) return r.error();
+    if (auto r = run(StartStep::Program, &Pipeline::attach_local); !r) return r.error();
+    if (auto r = run(StartStep::Sockets, &Pipeline::open_rings); !r) return r.error();
   } else {
     if (auto r = run(StartStep::Interface, &Pipeline::acquire_interface); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
@@ -123,7 +130,7 @@ Pipeline::~Pipeline() {
   // Whatever start() or stop() left: no scrape during teardown, and XDP detached before the
   // members go (workers, then sockets), so the kernel never redirects to a closing socket.
   metrics_.reset();
-  if (prog_) prog_->detach();
+  detach_programs();
 }
 
 Result<void> Pipeline::acquire_interface() {
@@ -143,10 +150,13 @@ Result<void> Pipeline::open_files() {
   const bool decap = opt_.decap != DecapConfig::Mode::None;
   const bool pcapng = opt_.format == sink::FileFormat::Pcapng;
   const bool streaming = !opt_.stream.listen.empty();  // streams are pcapng
-  if (!interfaces_ && decap &&
-      (pcapng || opt_.split_by_source || streaming))  // split: the sources' files
-    interfaces_ = std::make_shared<sink::InterfaceTable>(
-        sink::InterfaceInfo{input_, linktype_value(LinkType::Ethernet)});
+  if (!interfaces_ && ((decap && (pcapng || opt_.split_by_source || streaming)) ||
+                       opt_.local_ifaces.size() > 1)) {  // split: the sources' files
+    const uint32_t ethernet = linktype_value(LinkType::Ethernet);
+    interfaces_ = std::make_shared<sink::InterfaceTable>(sink::InterfaceInfo{input_, ethernet});
+    for (size_t i = 1; i < opt_.local_ifaces.size(); i++)  // local mode: one per -i, in order
+      interfaces_->add(opt_.local_ifaces[i], ethernet);
+  }
   if (opt_.write_path.empty()) return ok();
   sink::FileRingConfig fc = file_config(opt_, input_);
   fc.interfaces = interfaces_;
@@ -278,6 +288,12 @@ void Pipeline::start_workers() {
     wc.nap_target = std::max(1u, opt_.rx_ring / 8);
     if (qp.socket && qp.socket->wakes_early()) wc.nap_max_ns = defaults::kWorkerNapMaxWokenNs;
     if (shared_) wc.iface_id = shared_->iface_id;
+    if (opt_.local()) {
+      // A ring buffer source sleeps between short drains: no core to pin, no spinning.
+      wc.cpu = -1;
+      wc.nap_max_ns = defaults::kWorkerNapMaxWokenNs;  // a quarter-full ring wakes it early
+      if (!shared_) wc.iface_id = uint32_t(i);
+    }
     std::vector<sink::WorkerSink*> sinks;
     if (file_) {
       qp.file = &file_->producer(unsigned(i));
@@ -304,6 +320,7 @@ Result<void> Pipeline::arm() {
              std::string(to_string(opt_.decap)).c_str());
     return ok();
   }
+  if (opt_.local()) return arm_local();
   // Every queue has its socket and worker: from here on a frame for capture is captured.
   if (auto r = prog_->start_capturing(); !r) return r.error();
   const source::XskSource& first = *queues_.front().socket;
@@ -375,7 +392,7 @@ std::optional<EndReason> Pipeline::should_end() const {
 void Pipeline::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (prog_) prog_->detach();  // nothing new arrives
+  detach_programs();  // nothing new arrives
   for (QueuePipeline& q : queues_) q.worker->drain();
   for (QueuePipeline& q : queues_) q.worker->join();
   // Every stream gets what the workers handed on and its last statistics block, then the
@@ -405,6 +422,7 @@ bool Pipeline::failed() const {
 metrics::QueueSnapshot Pipeline::queue_snapshot(const QueuePipeline& q) const {
   metrics::QueueSnapshot s;
   s.queue = q.source->queue();
+  s.iface = q.iface;
   const worker::WorkerCounters& c = q.worker->counters();
   s.rx_packets = c.rx_packets.get();
   s.rx_bytes = c.rx_bytes.get();
@@ -455,6 +473,7 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
   s.input = input_;
   for (const QueuePipeline& q : queues_)
     if (q.worker) s.queues.push_back(queue_snapshot(q));
+  local_snapshot(s);
   if (prog_) {
     s.xdp = true;
     const bpf_loader::XdpCounters x = prog_->counters();

@@ -10,6 +10,10 @@
 // A failed start tears down what was built, XDP detached before any socket closes. A replay
 // (-r FILE) has one PcapFileSource and neither lock nor program. Each queue's source, worker
 // and sink ends live together in a QueuePipeline.
+//
+// Local mode (--mode local, pipeline_local.cpp) has the same steps with other parts: a lock
+// and a LocalProgram (XDP ingress + TC egress) per interface, and for each interface one
+// RingbufSource and its worker, whose records carry that interface's pcapng id.
 #pragma once
 
 #include <memory>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "bpf_loader/interface_lock.h"
+#include "bpf_loader/local_program.h"
 #include "bpf_loader/xcap_program.h"
 #include "common/result.h"
 #include "metrics/capture_snapshot.h"
@@ -29,6 +34,7 @@
 #include "sink/file/file_ring.h"
 #include "sink/interface_table.h"
 #include "source/pcap_file_source.h"
+#include "source/ringbuf_source.h"
 #include "source/xsk_source.h"
 #include "worker/capture_limit.h"
 #include "worker/worker.h"
@@ -54,6 +60,8 @@ struct QueuePipeline {
   std::unique_ptr<source::Source> source;
   source::XskSource* socket = nullptr;             // the source, when it is an AF_XDP socket
   source::PcapFileSource* file_input = nullptr;    // the source, when it replays a file
+  source::RingbufSource* ring = nullptr;           // the source, in local mode
+  std::string iface;                               // local mode: the interface (label)
   sink::FileRingProducer* file = nullptr;          // this worker's end of the file ring
   sink::fanout::FanoutProducer* stream = nullptr;  // this worker's end of the fanout
   std::unique_ptr<worker::Worker> worker;          // declared last: it goes before its source
@@ -91,6 +99,9 @@ class Pipeline {
   Health health();
   // The XDP program (live capture), for xcap serve's filter changes; null for a replay.
   bpf_loader::XcapProgram* program() { return prog_.get(); }
+  // xcap serve: the kernel filter (XDP, or local mode's XDP and TC programs) becomes this
+  // Ethernet cBPF program, or none when it is empty (see XcapProgram::replace_xdp_filter).
+  Result<void> replace_kernel_filter(std::span<const CbpfInsn> ethernet_program);
   // The output failed (not merely closed by its reader), or the replayed file could not be
   // read to its end; the reason was logged.
   bool failed() const;
@@ -106,6 +117,13 @@ class Pipeline {
   void start_workers();
   Result<void> arm();
   Result<void> serve_metrics();
+  // Local mode (pipeline_local.cpp).
+  Result<void> acquire_local_interfaces();
+  Result<void> attach_local();
+  Result<void> open_rings();
+  Result<void> arm_local();
+  void detach_programs();
+  void local_snapshot(metrics::CaptureSnapshot& s) const;
   metrics::QueueSnapshot queue_snapshot(const QueuePipeline& q) const;
   bool interface_gone() const;
 
@@ -113,6 +131,8 @@ class Pipeline {
   const std::string input_;  // the interface, or the replayed file's name: labels, interface 0
   std::optional<bpf_loader::InterfaceLock> lock_;
   std::unique_ptr<bpf_loader::XcapProgram> prog_;
+  std::vector<bpf_loader::InterfaceLock> local_locks_;            // local mode
+  std::vector<std::unique_ptr<bpf_loader::LocalProgram>> local_;  // local mode, per -i
   std::shared_ptr<sink::InterfaceTable> interfaces_;  // pcapng or --split with decapsulation
   std::unique_ptr<sink::FileRing> file_;
   std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared

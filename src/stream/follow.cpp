@@ -163,9 +163,10 @@ class Follower {
       f.out_iface.push_back(*id);
     } else if (const auto* p = std::get_if<PacketBlock>(&block)) {
       f.outcome.packets++;
-      merger_.push_packet(
-          f.index, p->ts_ns,
-          out_.encode_packet(f.out_iface[p->iface], p->ts_ns, p->caplen, p->origlen, p->data), now);
+      merger_.push_packet(f.index, p->ts_ns,
+                          out_.encode_packet(f.out_iface[p->iface], p->ts_ns, p->caplen, p->origlen,
+                                             p->data, p->direction),
+                          now);
     } else if (const auto* st = std::get_if<StatisticsBlock>(&block)) {
       if (st->counters.osdrop) f.osdrop[st->iface] = *st->counters.osdrop;
       f.outcome.server_dropped = f.dropped_before_section;

@@ -44,15 +44,17 @@ Result<uint32_t> MergedOutput::add_interface(const std::string& name, uint16_t l
 }
 
 std::vector<uint8_t> MergedOutput::encode_packet(uint32_t iface, uint64_t ts_ns, uint32_t caplen,
-                                                 uint32_t origlen, const uint8_t* data) const {
+                                                 uint32_t origlen, const uint8_t* data,
+                                                 uint8_t direction) const {
   PacketView v;
+  v.direction = direction;
   v.data = data;
   v.caplen = caplen;
   v.wire_len = origlen;
   v.ts_ns = ts_ns;
   v.iface_id = iface;
   const sink::RecordLengths len{caplen, origlen > caplen ? origlen : caplen};
-  std::vector<uint8_t> out(pcapng_ ? sink::pcapng_record_bytes(caplen)
+  std::vector<uint8_t> out(pcapng_ ? sink::pcapng_record_bytes(caplen, direction)
                                    : sink::pcap_record_bytes(caplen));
   if (pcapng_)
     sink::encode_pcapng_record(out.data(), v, len);

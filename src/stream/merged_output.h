@@ -25,7 +25,8 @@ class MergedOutput {
   Result<uint32_t> add_interface(const std::string& name, uint16_t link_type, uint32_t snaplen);
 
   std::vector<uint8_t> encode_packet(uint32_t iface, uint64_t ts_ns, uint32_t caplen,
-                                     uint32_t origlen, const uint8_t* data) const;
+                                     uint32_t origlen, const uint8_t* data,
+                                     uint8_t direction = 0) const;
   // pcap: empty (a pcap file has no statistics).
   std::vector<uint8_t> encode_statistics(uint32_t iface, uint64_t ts_ns,
                                          const sink::InterfaceStatistics& counters,

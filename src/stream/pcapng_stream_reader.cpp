@@ -175,6 +175,15 @@ Result<StreamBlock> PcapngStreamReader::parse_packet(const uint8_t* b, uint32_t 
                 std::to_string(len));
   p.ts_ns = to_ns(interfaces_[p.iface], ts);
   p.data = b + 28;
+  const uint8_t* options = p.data + sink::pad4(p.caplen);
+  if (options < b + len - 4) {  // epb_flags: the direction (xcap --mode local writes it)
+    const bool ok = walk_options(
+        options, b + len - 4, [this](const uint8_t* q) { return u16(q); },
+        [&](uint16_t code, const uint8_t* v, uint16_t n) {
+          if (code == sink::kPcapngOptEpbFlags && n == 4) p.direction = uint8_t(u32(v) & 3);
+        });
+    if (!ok) return fail("enhanced packet block: bad options");
+  }
   return StreamBlock(p);
 }
 

@@ -41,6 +41,7 @@ struct PacketBlock {
   uint32_t caplen = 0;
   uint32_t origlen = 0;
   const uint8_t* data = nullptr;
+  uint8_t direction = 0;  // epb_flags bits 0-1 (1 inbound, 2 outbound); 0 without them
 };
 
 struct StatisticsBlock {

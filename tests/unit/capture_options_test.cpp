@@ -125,7 +125,7 @@ TEST(CaptureOptions, BadInputsNameTheProblem) {
   expect_usage_error({}, "-i IFACE (or -r FILE");
   expect_usage_error({"-i", "xcap-no-such0"}, "xcap-no-such0");
   expect_usage_error({"-i", "lo", "--mode", "tap"}, "--mode");
-  expect_usage_error({"-i", "lo", "--mode", "local"}, "--mode local");
+  expect_usage_error({"-r", "x.pcap", "--mode", "local"}, "--mode local");
   expect_usage_error({"-i", "lo", "--xdp-mode", "hw"}, "--xdp-mode");
   expect_usage_error({"-i", "lo", "--format", "erf"}, "--format");
   expect_usage_error({"-i", "lo", "-s", "abc"}, "-s");

@@ -81,12 +81,14 @@ TEST(CaptureTotals, StatsJsonText) {
   a.xdp_seen = 11, a.xdp_passed = 12, a.xdp_redirected = 13, a.xdp_no_socket = 14;
   a.xdp_malformed = 15, a.xdp_filter_excluded = 16, a.delivered = 17, a.over_count = 18;
   a.xdp_too_big = 19, a.not_ready = 20;
+  a.local_seen = 21, a.local_copied = 22, a.ringbuf_full = 23, a.local_undecided = 24;
   EXPECT_EQ(stats_json(some_totals(), a),
             "{\"captured\":999412,\"dropped\":607,\"kernel\":1,\"ring\":588,"
             "\"filter_excluded\":3,\"writer\":4,\"decap_error\":5,\"too_big\":6,"
             "\"xdp_seen\":11,\"xdp_passed\":12,\"xdp_redirected\":13,\"xdp_no_socket\":14,"
             "\"xdp_malformed\":15,\"xdp_filter_excluded\":16,\"delivered\":17,\"over_count\":18,"
-            "\"xdp_too_big\":19,\"not_ready\":20}");
+            "\"xdp_too_big\":19,\"not_ready\":20,\"local_seen\":21,\"local_copied\":22,"
+            "\"ringbuf_full\":23,\"local_undecided\":24}");
 }
 
 // What the integration tests read back is what xcap wrote, both lines, amid log lines.

@@ -18,7 +18,8 @@ struct RawRecordHeader {
   uint32_t wire_len;
   uint32_t iface_id;
   uint16_t link_type;
-  uint16_t reserved;  // zero
+  uint8_t direction;  // PacketView::direction
+  uint8_t reserved;   // zero
 };
 static_assert(sizeof(RawRecordHeader) == 24);
 
@@ -29,7 +30,8 @@ constexpr size_t raw_record_bytes(uint32_t caplen) {
 // Writes p (cut to caplen bytes) at dst, raw_record_bytes(caplen) bytes available.
 inline size_t encode_raw_record(uint8_t* dst, const PacketView& p, uint32_t caplen) {
   const RawRecordHeader h{p.ts_ns,    caplen,      p.wire_len > caplen ? p.wire_len : caplen,
-                          p.iface_id, p.link_type, 0};
+                          p.iface_id, p.link_type, p.direction,
+                          0};
   std::memcpy(dst, &h, sizeof h);
   if (caplen) std::memcpy(dst + sizeof h, p.data, caplen);
   return raw_record_bytes(caplen);
@@ -46,6 +48,7 @@ inline PacketView decode_raw_record(const uint8_t* src, size_t* bytes) {
   v.ts_ns = h.ts_ns;
   v.link_type = h.link_type;
   v.iface_id = h.iface_id;
+  v.direction = h.direction;
   *bytes = raw_record_bytes(h.caplen);
   return v;
 }

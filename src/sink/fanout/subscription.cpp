@@ -45,7 +45,7 @@ void Subscription::encode(const PacketView& v) {
   if (cfg_.pcapng) {
     if (v.iface_id >= idbs_) add_interfaces(v.iface_id);
     const size_t rec_at = staging_.size();
-    staging_.resize(rec_at + pcapng_record_bytes(len.caplen));
+    staging_.resize(rec_at + pcapng_record_bytes(len.caplen, v.direction));
     encode_pcapng_record(staging_.data() + rec_at, v, len);
   } else {
     staging_.resize(at + pcap_record_bytes(len.caplen));

@@ -27,7 +27,7 @@ constexpr size_t kPage = 4096;
 // most a quarter of the file size (files stay within ~25% of the size asked). It always holds
 // at least one record of snaplen bytes, so any record fits in an empty block.
 size_t block_capacity(const FileRingConfig& cfg) {
-  const size_t max_record = cfg.format == FileFormat::Pcapng ? pcapng_record_bytes(cfg.snaplen)
+  const size_t max_record = cfg.format == FileFormat::Pcapng ? pcapng_record_bytes(cfg.snaplen, 1)
                                                              : pcap_record_bytes(cfg.snaplen);
   size_t cap = cfg.block_bytes;
   if (cfg.rotate_bytes) cap = static_cast<size_t>(std::min<uint64_t>(cap, cfg.rotate_bytes / 4));

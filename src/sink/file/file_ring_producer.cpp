@@ -34,7 +34,8 @@ FileRingProducer::FileRingProducer(BlockRing* full, BlockRing* free, Doorbell* b
 
 void FileRingProducer::append(const PacketView& pkt) {
   const RecordLengths len = record_lengths(pkt, snaplen_);
-  const size_t need = pcapng_ ? pcapng_record_bytes(len.caplen) : pcap_record_bytes(len.caplen);
+  const size_t need =
+      pcapng_ ? pcapng_record_bytes(len.caplen, pkt.direction) : pcap_record_bytes(len.caplen);
   const uint32_t id = split_ ? pkt.iface_id : 0;
   if (id >= outs_.size()) [[unlikely]]
     grow(id);

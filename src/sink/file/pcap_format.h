@@ -26,6 +26,9 @@ inline constexpr uint32_t kPcapngIdbType = 0x00000001;
 inline constexpr uint32_t kPcapngEpbType = 0x00000006;
 inline constexpr uint32_t kPcapngByteOrderMagic = 0x1A2B3C4D;
 inline constexpr size_t kPcapngEpbOverheadBytes = 32;  // 28-byte head + 4-byte trailing length
+// An EPB with a direction carries epb_flags (code 2, length 4, value) and opt_endofopt: 12 bytes.
+inline constexpr size_t kPcapngEpbFlagsBytes = 12;
+inline constexpr uint16_t kPcapngOptEpbFlags = 2;
 
 constexpr size_t pad4(size_t n) {
   return (n + 3) & ~size_t{3};
@@ -45,8 +48,9 @@ inline RecordLengths record_lengths(const PacketView& p, uint32_t snaplen) {
 constexpr size_t pcap_record_bytes(uint32_t caplen) {
   return kPcapRecordHeaderBytes + caplen;
 }
-constexpr size_t pcapng_record_bytes(uint32_t caplen) {
-  return kPcapngEpbOverheadBytes + pad4(caplen);
+// direction: PacketView::direction; a record with one carries the epb_flags option.
+constexpr size_t pcapng_record_bytes(uint32_t caplen, uint8_t direction = 0) {
+  return kPcapngEpbOverheadBytes + pad4(caplen) + (direction ? kPcapngEpbFlagsBytes : 0);
 }
 
 // Writes one pcap record at dst (pcap_record_bytes(len.caplen) bytes available); returns its
@@ -60,11 +64,12 @@ inline size_t encode_pcap_record(uint8_t* dst, const PacketView& p, RecordLength
   return sizeof hdr + len.caplen;
 }
 
-// Writes one Enhanced Packet Block at dst (pcapng_record_bytes(len.caplen) bytes available);
-// returns its size. The timestamp is in the IDB's if_tsresol units: nanoseconds.
+// Writes one Enhanced Packet Block at dst (pcapng_record_bytes(len.caplen, p.direction) bytes
+// available); returns its size. The timestamp is in the IDB's if_tsresol units: nanoseconds.
+// A packet with a direction gets epb_flags with it in bits 0-1 (Wireshark shows it).
 inline size_t encode_pcapng_record(uint8_t* dst, const PacketView& p, RecordLengths len) {
   const size_t padded = pad4(len.caplen);
-  const uint32_t total = static_cast<uint32_t>(kPcapngEpbOverheadBytes + padded);
+  const uint32_t total = static_cast<uint32_t>(pcapng_record_bytes(len.caplen, p.direction));
   const uint32_t hdr[7] = {kPcapngEpbType,
                            total,
                            p.iface_id,
@@ -76,7 +81,17 @@ inline size_t encode_pcapng_record(uint8_t* dst, const PacketView& p, RecordLeng
   uint8_t* body = dst + sizeof hdr;
   if (len.caplen) std::memcpy(body, p.data, len.caplen);
   std::memset(body + len.caplen, 0, padded - len.caplen);  // pad bytes must not leak old data
-  std::memcpy(body + padded, &total, sizeof total);
+  uint8_t* tail = body + padded;
+  if (p.direction) {
+    const uint16_t opt[2] = {kPcapngOptEpbFlags, 4};
+    const uint32_t flags = p.direction & 3u;
+    const uint32_t end = 0;  // opt_endofopt
+    std::memcpy(tail, opt, sizeof opt);
+    std::memcpy(tail + 4, &flags, sizeof flags);
+    std::memcpy(tail + 8, &end, sizeof end);
+    tail += kPcapngEpbFlagsBytes;
+  }
+  std::memcpy(tail, &total, sizeof total);
   return total;
 }
 
