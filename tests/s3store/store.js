@@ -2,11 +2,13 @@
 // The archive tests' object store: s3rver (which does not check signatures) behind a front
 // that does, with AWS's own signer (@smithy/signature-v4). The front answers 403 to a request
 // whose signature or payload hash is wrong, 400 to a Content-MD5 that does not match the body,
-// and forwards the rest to s3rver unchanged. Canonical forms are S3's: the path is decoded and
+// and forwards the rest to s3rver unchanged. Each request is logged on stderr: "store: ok
+// METHOD URL" or "store: STATUS CODE why". Canonical forms are S3's: the path is decoded and
 // re-encoded (everything but A-Za-z0-9-_.~ and '/'), the query sorted, a bare "?uploads"
 // taken as "uploads=", so a client that signs what it sends differently is caught.
 //
-//   node store.js --port P --dir DIR [--bucket B]... [--key ID --secret S]
+//   node store.js --port P --dir DIR [--bucket B]... [--key ID --secret S] [--delay MS]
+// --delay holds every request MS milliseconds before forwarding it (a slow store).
 // Prints "ready P" on stdout once both servers listen. Stops on SIGTERM/SIGINT.
 'use strict';
 const crypto = require('crypto');
@@ -16,7 +18,7 @@ const { SignatureV4 } = require('@smithy/signature-v4');
 const { HttpRequest } = require('@smithy/protocol-http');
 
 function parseArgs(argv) {
-  const a = { port: 0, dir: '', buckets: [], key: 'S3RVER', secret: 'S3RVER' };
+  const a = { port: 0, dir: '', buckets: [], key: 'S3RVER', secret: 'S3RVER', delay: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--port') a.port = Number(v);
@@ -24,6 +26,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--bucket') a.buckets.push(v);
     else if (argv[i] === '--key') a.key = v;
     else if (argv[i] === '--secret') a.secret = v;
+    else if (argv[i] === '--delay') a.delay = Number(v);
     else throw new Error('unknown argument ' + argv[i]);
   }
   if (!a.dir) throw new Error('--dir is required');
@@ -133,7 +136,9 @@ async function main() {
       const body = Buffer.concat(chunks);
       let why;
       try { why = await verify(req, body, cfg); } catch (e) { why = [403, 'AccessDenied', String(e)]; }
-      if (why) refuse(res, why); else forward(req, body, res, back.port);
+      if (why) return refuse(res, why);
+      process.stderr.write(`store: ok ${req.method} ${req.url}\n`);
+      setTimeout(() => forward(req, body, res, back.port), cfg.delay);
     });
   });
   front.listen(cfg.port, '127.0.0.1', () => process.stdout.write(`ready ${front.address().port}\n`));
