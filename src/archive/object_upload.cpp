@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/log.h"
+
 namespace xcap::archive {
 namespace {
 
@@ -122,7 +124,14 @@ Outcome abort_recorded_upload(S3Client& s3, const std::string& marker) {
   std::getline(in, id);
   if (!key.empty() && !id.empty()) {
     auto r = s3.send(S3Request{"DELETE", key, query_param("uploadId", id)});
-    if (!good(r) && !(r && r->status == 404)) return failure_of(r, "aborting upload of " + key);
+    // 404: gone already. 405/501: a store without AbortMultipartUpload (s3rver); its parts
+    // stay there for the store's own clean-up (an S3 lifecycle rule), the file goes up anew.
+    const bool unsupported = r && (r->status == 405 || r->status == 501);
+    if (unsupported)
+      log_error("archive: the store cannot abort the upload %s of %s (HTTP %ld); uploading anew",
+                id.c_str(), key.c_str(), r->status);
+    if (!good(r) && !unsupported && !(r && r->status == 404))
+      return failure_of(r, "aborting upload of " + key);
   }
   ::unlink(marker.c_str());
   return std::nullopt;

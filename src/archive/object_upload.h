@@ -35,7 +35,8 @@ Failure failure_of(const Result<HttpReply>& r, const std::string& what);
 // HEAD key: *exists says whether the object is there.
 Outcome object_exists(S3Client& s3, const std::string& key, bool* exists);
 
-// Aborts the multipart upload a marker file records, if any, and removes the marker.
+// Aborts the multipart upload a marker file records, if any, and removes the marker. A store
+// that cannot abort (405/501) is logged and the marker removed all the same.
 Outcome abort_recorded_upload(S3Client& s3, const std::string& marker);
 
 Outcome put_object(S3Client& s3, const ObjectUpload& up, uint64_t part_size);
