@@ -16,10 +16,10 @@ constexpr std::string_view compression_suffix(Compression c) {
 }
 
 struct ArchiveConfig {
-  std::string url;            // --archive s3://BUCKET/PREFIX as given; empty: no upload
-  std::string bucket;         // from url
-  std::string prefix;         // from url, without leading or trailing '/' (may be empty)
-  std::string endpoint;       // --s3-endpoint: scheme://host[:port], no trailing '/'
+  std::string url;                   // --archive s3://BUCKET/PREFIX as given; empty: no upload
+  std::string bucket;                // from url
+  std::string prefix;                // from url, without leading or trailing '/' (may be empty)
+  std::string endpoint;              // --s3-endpoint: scheme://host[:port], no trailing '/'
   std::string region = "us-east-1";  // --s3-region
   bool path_style = false;           // --s3-path-style: ENDPOINT/BUCKET/KEY, else BUCKET.HOST
   Compression compress = Compression::Zstd;  // --compress

@@ -40,9 +40,10 @@ Result<void> check_store(const ArchiveConfig& cfg) {
   S3Client s3(cfg, nullptr);
   auto r = s3.send(S3Request{"GET", "", "list-type=2&max-keys=0"});
   if (!r) {
-    log_error("--archive %s: the store does not answer (%s); capture goes on and files wait in "
-              "the spool",
-              cfg.url.c_str(), r.error().message.c_str());
+    log_error(
+        "--archive %s: the store does not answer (%s); capture goes on and files wait in "
+        "the spool",
+        cfg.url.c_str(), r.error().message.c_str());
     return ok();
   }
   const std::string code = r->error_code();
@@ -111,8 +112,7 @@ void Archiver::enforce_cap_locked() {
     backlog_bytes_ -= f.bytes;
     stats_.spool_dropped_files++;
     if (::unlink(f.path.c_str()) != 0 && errno != ENOENT)
-      log_error("archive: cannot delete %s over --spool-max: %s", f.path.c_str(),
-                strerror(errno));
+      log_error("archive: cannot delete %s over --spool-max: %s", f.path.c_str(), strerror(errno));
     log_error("archive: spool over --spool-max %llu bytes: deleted %s (%llu bytes) before upload",
               (unsigned long long)cfg_.spool_max, f.path.c_str(), (unsigned long long)f.bytes);
   }
@@ -202,8 +202,7 @@ void Archiver::count_failure_locked(const Failure& fail, const SpoolFile& f) {
     log_error("archive: %s: %s; left in the spool, not retried", f.path.c_str(),
               fail.message.c_str());
   else
-    log_error("archive: %s; %s stays in the spool, retrying", fail.message.c_str(),
-              f.path.c_str());
+    log_error("archive: %s; %s stays in the spool, retrying", fail.message.c_str(), f.path.c_str());
 }
 
 void Archiver::finish_locked(const SpoolFile& f, const Shipped& s) {
@@ -241,9 +240,10 @@ void Archiver::drain_and_stop(double timeout_s) {
              (unsigned long long)stats_.uploaded_files);
     return;
   }
-  log_error("archive: %zu file(s), %llu bytes, left in the spool for the next start (drain "
-            "timeout %.0f s)",
-            queue_.size(), (unsigned long long)backlog_bytes_, timeout_s);
+  log_error(
+      "archive: %zu file(s), %llu bytes, left in the spool for the next start (drain "
+      "timeout %.0f s)",
+      queue_.size(), (unsigned long long)backlog_bytes_, timeout_s);
 }
 
 metrics::ArchiveSnapshot Archiver::stats() const {

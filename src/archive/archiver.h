@@ -15,8 +15,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -39,8 +39,7 @@ class Archiver {
  public:
   // spool_base: the ring's rotation base (-w without its extension), whose files it ships.
   // Files handed over before start() wait for it.
-  static std::unique_ptr<Archiver> create(const ArchiveConfig& cfg,
-                                          const std::string& spool_base);
+  static std::unique_ptr<Archiver> create(const ArchiveConfig& cfg, const std::string& spool_base);
   // Starts the thread: the spool scan, then uploads.
   void start();
   ~Archiver();  // drain_and_stop(0) if still running
@@ -59,7 +58,7 @@ class Archiver {
   void enqueue_locked(SpoolFile f);
   void scan_spool();
   void enforce_cap_locked();
-  void process(SpoolFile& f);  // one attempt on the oldest file (thread, no lock held)
+  void process(SpoolFile& f);       // one attempt on the oldest file (thread, no lock held)
   bool wait_retry(double seconds);  // false: stopping
   void count_failure_locked(const Failure& f, const SpoolFile& file);
   void finish_locked(const SpoolFile& f, const Shipped& s);
@@ -71,9 +70,9 @@ class Archiver {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<SpoolFile> queue_;           // oldest first; front is the one being worked on
+  std::deque<SpoolFile> queue_;             // oldest first; front is the one being worked on
   std::unordered_set<std::string> queued_;  // paths in queue_
-  bool front_busy_ = false;               // the thread works on queue_.front()
+  bool front_busy_ = false;                 // the thread works on queue_.front()
   bool stopping_ = false;
   uint64_t backlog_bytes_ = 0;
   metrics::ArchiveSnapshot stats_;

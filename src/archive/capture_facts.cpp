@@ -22,8 +22,7 @@ Result<CaptureFacts> read_capture_facts(const std::string& path) {
     f.last_ns = ns;
     f.packets++;
   }
-  if (rc == PCAP_ERROR)
-    return make_error(ErrorKind::System, path + ": " + pcap_geterr(p.get()));
+  if (rc == PCAP_ERROR) return make_error(ErrorKind::System, path + ": " + pcap_geterr(p.get()));
   return f;
 }
 

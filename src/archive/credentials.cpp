@@ -49,8 +49,9 @@ Result<Credentials> parse_credentials_file(std::string_view text, std::string_vi
   }
   if (!seen) return make_error(ErrorKind::NotFound, "no profile [" + std::string(profile) + "]");
   if (c.access_key.empty() || c.secret_key.empty())
-    return make_error(ErrorKind::NotFound, "profile [" + std::string(profile) +
-                                               "] lacks aws_access_key_id or aws_secret_access_key");
+    return make_error(
+        ErrorKind::NotFound,
+        "profile [" + std::string(profile) + "] lacks aws_access_key_id or aws_secret_access_key");
   return c;
 }
 
@@ -65,7 +66,8 @@ Result<Credentials> load_credentials() {
   if (path.empty() || !in)
     return make_error(ErrorKind::NotFound,
                       "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write "
-                      "them to " + (path.empty() ? "~/.aws/credentials" : path));
+                      "them to " +
+                          (path.empty() ? "~/.aws/credentials" : path));
   std::stringstream text;
   text << in.rdbuf();
   auto parsed = parse_credentials_file(text.str(), profile);

@@ -16,9 +16,8 @@ Result<void> run_hook(const std::string& cmd, const std::string& path) {
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return errno_error("-z " + cmd + ": cannot wait");
   if (WIFSIGNALED(status))
-    return make_error(ErrorKind::System,
-                      "-z " + cmd + " " + path + ": killed by signal " +
-                          std::to_string(WTERMSIG(status)));
+    return make_error(ErrorKind::System, "-z " + cmd + " " + path + ": killed by signal " +
+                                             std::to_string(WTERMSIG(status)));
   if (WEXITSTATUS(status) != 0)
     return make_error(ErrorKind::System, "-z " + cmd + " " + path + ": exit status " +
                                              std::to_string(WEXITSTATUS(status)));

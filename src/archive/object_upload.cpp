@@ -10,7 +10,9 @@
 namespace xcap::archive {
 namespace {
 
-bool good(const Result<HttpReply>& r) { return r && r->status / 100 == 2; }
+bool good(const Result<HttpReply>& r) {
+  return r && r->status / 100 == 2;
+}
 
 std::string reason_of_status(long status, const std::string& code) {
   if (status == 403) return "forbidden";
@@ -54,9 +56,12 @@ Outcome put_parts(S3Client& s3, const ObjectUpload& up, const std::string& id, u
   for (uint64_t off = 0, n = 1; off < up.size; off += part_size, n++) {
     auto data = read_range(up.fd, off, std::min(part_size, up.size - off));
     if (!data) return Failure{"local", data.error().message};
-    S3Request req{"PUT", up.key,
+    S3Request req{"PUT",
+                  up.key,
                   query_param("partNumber", std::to_string(n)) + "&" + query_param("uploadId", id),
-                  {}, data->data(), data->size()};
+                  {},
+                  data->data(),
+                  data->size()};
     auto r = s3.send(req);
     if (!good(r)) return failure_of(r, "PUT part " + std::to_string(n) + " of " + up.key);
     etags->push_back(r->headers["etag"]);
@@ -71,8 +76,12 @@ Outcome complete_upload(S3Client& s3, const ObjectUpload& up, const std::string&
     xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] +
            "</ETag></Part>";
   xml += "</CompleteMultipartUpload>";
-  S3Request req{"POST", up.key, query_param("uploadId", id), {"Content-Type: application/xml"},
-                reinterpret_cast<const uint8_t*>(xml.data()), xml.size()};
+  S3Request req{"POST",
+                up.key,
+                query_param("uploadId", id),
+                {"Content-Type: application/xml"},
+                reinterpret_cast<const uint8_t*>(xml.data()),
+                xml.size()};
   auto r = s3.send(req);
   // S3 may answer 200 with an error body to a completion that failed late.
   if (!good(r) || !r->error_code().empty()) return failure_of(r, "completing " + up.key);

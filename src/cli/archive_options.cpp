@@ -26,8 +26,7 @@ po::options_description describe_archive(RawArchive& r) {
   add(d, "s3-part-size", arg(&r.part_mib, "MiB"),
       "objects above this go up as multipart uploads of this part size (default 16, min 5)");
   add(d, "compress", arg(&r.compress, "zstd|gzip|none"), "compress before upload (default zstd)");
-  add(d, "compress-level", arg(&r.level, "N"),
-      "zstd 1-19 (default 3), gzip 1-9 (default 6)");
+  add(d, "compress-level", arg(&r.level, "N"), "zstd 1-19 (default 3), gzip 1-9 (default 6)");
   add(d, "sink-id", arg(&r.sink_id, "ID"),
       "this sink's part of the object names (default: the host name)");
   add(d, "keep-local", po::bool_switch(&r.keep_local), "keep files after upload");
@@ -64,8 +63,12 @@ Result<std::string> default_sink_id() {
   char host[256] = "";
   if (::gethostname(host, sizeof host - 1) != 0) return errno_error("--sink-id: no host name");
   std::string id = host;
-  std::replace_if(id.begin(), id.end(), [](char ch) { return !archive::valid_key_segment({&ch, 1}); },
-                  '_');
+  std::replace_if(
+      id.begin(), id.end(),
+      [](char ch) {
+        return !archive::valid_key_segment({&ch, 1});
+      },
+      '_');
   return id;
 }
 
@@ -73,8 +76,7 @@ Result<void> parse_store(const RawArchive& r, archive::ArchiveConfig& c) {
   auto url = archive::parse_s3_url(r.url);
   if (!url) return url.error().context("--archive");
   c.url = r.url, c.bucket = url->bucket, c.prefix = url->prefix;
-  if (r.region.empty() ||
-      !std::all_of(r.region.begin(), r.region.end(), [](char ch) {
+  if (r.region.empty() || !std::all_of(r.region.begin(), r.region.end(), [](char ch) {
         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
       }))
     return invalid_input("--s3-region '" + r.region + "': expected a region such as us-east-1");

@@ -12,8 +12,8 @@
 namespace xcap::cli {
 
 struct RawArchive {
-  std::string url, endpoint, region = "us-east-1", compress = "zstd", level = "0",
-                             part_mib = "16", sink_id, spool_mb = "0", drain_s = "30", hook;
+  std::string url, endpoint, region = "us-east-1", compress = "zstd", level = "0", part_mib = "16",
+                             sink_id, spool_mb = "0", drain_s = "30", hook;
   bool path_style = false, keep_local = false;
 };
 

@@ -64,10 +64,10 @@ const char* kServeUsage =
     "\n";
 
 // The capture options xcap serve refuses: it streams only, for as long as clients ask.
-constexpr const char* kNotServeOptions[] = {"read",       "write",  "file-size", "rotate-seconds",
-                                            "file-count", "split",  "count",     "duration",
-                                            "filter",     "format", "stats-json",
-                                            "archive",    "postrotate-command"};
+constexpr const char* kNotServeOptions[] = {
+    "read",       "write",   "file-size",         "rotate-seconds", "file-count",
+    "split",      "count",   "duration",          "filter",         "format",
+    "stats-json", "archive", "postrotate-command"};
 
 struct Raw {
   std::vector<std::string> ifaces;

@@ -114,7 +114,7 @@ class Pipeline {
   std::optional<bpf_loader::InterfaceLock> lock_;
   std::unique_ptr<bpf_loader::XcapProgram> prog_;
   std::shared_ptr<sink::InterfaceTable> interfaces_;  // pcapng or --split with decapsulation
-  std::unique_ptr<archive::Archiver> archiver_;  // --archive/-z; outlives file_ (its callback)
+  std::unique_ptr<archive::Archiver> archiver_;       // --archive/-z; outlives file_ (its callback)
   std::unique_ptr<sink::FileRing> file_;
   std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared
   sink::fanout::Fanout* fanout_ = nullptr;            // own_fanout_ or the shared one

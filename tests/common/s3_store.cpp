@@ -33,9 +33,10 @@ S3Store::~S3Store() {
 }
 
 void S3Store::start() {
-  std::vector<std::string> argv{"/usr/bin/node", source_path("tests/s3store/store.js"), "--port",
-                                std::to_string(port_), "--dir", data_.path(), "--delay",
-                                std::to_string(delay_ms_)};
+  std::vector<std::string> argv{"/usr/bin/node", source_path("tests/s3store/store.js"),
+                                "--port",        std::to_string(port_),
+                                "--dir",         data_.path(),
+                                "--delay",       std::to_string(delay_ms_)};
   for (const std::string& b : buckets_) argv.insert(argv.end(), {"--bucket", b});
   proc_ = std::make_unique<Subprocess>(argv);
   const bool up = wait_until([&] { return proc_->out().find("ready") != std::string::npos; },

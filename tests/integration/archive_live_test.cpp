@@ -39,7 +39,10 @@ class CredentialsFile {
   }
   ~CredentialsFile() {
     for (const auto& [n, v] : saved_)
-      if (v) setenv(n.c_str(), v->c_str(), 1); else unsetenv(n.c_str());
+      if (v)
+        setenv(n.c_str(), v->c_str(), 1);
+      else
+        unsetenv(n.c_str());
   }
   void write(const std::string& secret) const {
     const std::string tmp = path_ + ".new";
@@ -71,10 +74,22 @@ struct LiveArchive {
   std::string spool() const { return dir / "spool"; }
   void start(std::vector<std::string> extra, std::string* why) {
     fs::create_directory(spool());
-    std::vector<std::string> args{"--mode", "span", "-w", spool() + "/m.pcap", "-C", "1",
-                                  "--archive", std::string("s3://") + kBucket + "/live",
-                                  "--s3-endpoint", store.endpoint(), "--s3-path-style",
-                                  "--sink-id", "s1", "-f", "udp", "--metrics",
+    std::vector<std::string> args{"--mode",
+                                  "span",
+                                  "-w",
+                                  spool() + "/m.pcap",
+                                  "-C",
+                                  "1",
+                                  "--archive",
+                                  std::string("s3://") + kBucket + "/live",
+                                  "--s3-endpoint",
+                                  store.endpoint(),
+                                  "--s3-path-style",
+                                  "--sink-id",
+                                  "s1",
+                                  "-f",
+                                  "udp",
+                                  "--metrics",
                                   "127.0.0.1:" + std::to_string(metrics_port)};
     args.insert(args.end(), extra.begin(), extra.end());
     xcap = start_capture(lab.cap_if(), args, why);
@@ -169,14 +184,16 @@ TEST(ArchiveLive, StoreOutageOf30sLosesNothing) {
   t.store.stop();
   const auto outage = std::chrono::steady_clock::now();
   ASSERT_TRUE(t.send(4000, 0));
-  EXPECT_TRUE(t.wait_metric("xcap_archive_backlog_files", [](double v) { return v >= 3; }, 20));
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_backlog_files", [](double v) { return v >= 3; }, 20));
   EXPECT_GT(t.metric_value("xcap_archive_upload_failures_total{reason=\"connect\"}"), 0);
   EXPECT_GT(t.metric_value("xcap_archive_oldest_backlog_age_seconds"), -1);
   EXPECT_GE(capture_files_in(t.spool()), 3u);
   std::this_thread::sleep_until(outage + std::chrono::seconds(30));
   t.store.start();
   ASSERT_TRUE(t.send(1000, 10000));
-  EXPECT_TRUE(t.wait_metric("xcap_archive_backlog_files", [](double v) { return v == 0; }, 90));
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_backlog_files", [](double v) { return v == 0; }, 90));
   EXPECT_EQ(t.metric_value("xcap_archive_backlog_bytes"), 0);
   const std::string err = t.stop();
   EXPECT_TRUE(t.bucket_frames() == t.sent_sorted()) << err;
@@ -192,14 +209,15 @@ TEST(ArchiveLive, SpoolCapDropsTheOldestWhileTheStoreIsDown) {
   ASSERT_TRUE(t.xcap) << why;
   t.store.stop();
   ASSERT_TRUE(t.send(8000, 0));
-  EXPECT_TRUE(t.wait_metric("xcap_archive_spool_dropped_files_total",
-                            [](double v) { return v >= 4; }, 20));
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_spool_dropped_files_total", [](double v) { return v >= 4; }, 20));
   EXPECT_LE(t.metric_value("xcap_archive_backlog_bytes"), 2'000'000);
   const double dropped = t.metric_value("xcap_archive_spool_dropped_files_total");
   t.store.start();
-  EXPECT_TRUE(t.wait_metric("xcap_archive_backlog_files", [](double v) { return v == 0; }, 60));
-  const double written = t.metric_value("xcap_files_written_total{iface=\"" + t.lab.cap_if() +
-                                        "\"}");
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_backlog_files", [](double v) { return v == 0; }, 60));
+  const double written =
+      t.metric_value("xcap_files_written_total{iface=\"" + t.lab.cap_if() + "\"}");
   const std::string err = t.stop();
   size_t logged = 0;
   for (size_t p = 0; (p = err.find("before upload", p)) != std::string::npos; p++) logged++;
@@ -228,13 +246,15 @@ TEST(ArchiveLive, WrongSecretAtRunTimeKeepsFilesAndRetries) {
   ASSERT_TRUE(t.xcap) << why;
   t.creds.write("not-the-secret");
   ASSERT_TRUE(t.send(3000, 0));
-  EXPECT_TRUE(t.wait_metric("xcap_archive_upload_failures_total{reason=\"forbidden\"}",
-                            [](double v) { return v >= 1; }, 20));
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_upload_failures_total{reason=\"forbidden\"}", [](double v) { return v >= 1; },
+      20));
   EXPECT_GE(t.metric_value("xcap_archive_backlog_files"), 1);
   EXPECT_GE(capture_files_in(t.spool()), 1u);
   EXPECT_NE(t.store.log().find("store: 403 SignatureDoesNotMatch"), std::string::npos);
   t.creds.write(kStoreSecret);
-  EXPECT_TRUE(t.wait_metric("xcap_archive_backlog_files", [](double v) { return v == 0; }, 60));
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_backlog_files", [](double v) { return v == 0; }, 60));
   const std::string err = t.stop();
   EXPECT_NE(err.find(": HTTP 403"), std::string::npos) << err;  // HEAD: a status, no body
   EXPECT_TRUE(t.bucket_frames() == t.sent_sorted()) << err;

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 #include <functional>
+#include <regex>
 #include <set>
 
 #include "common/frame_builder.h"
@@ -42,17 +42,32 @@ std::vector<PcapRecord> frames(int n, int first = 0, size_t min_len = 100, size_
 }
 
 std::vector<std::string> good_env() {
-  return {"-u", "AWS_SESSION_TOKEN", "-u", "AWS_PROFILE", std::string("AWS_ACCESS_KEY_ID=") +
-          kStoreKey, std::string("AWS_SECRET_ACCESS_KEY=") + kStoreSecret,
+  return {"-u",
+          "AWS_SESSION_TOKEN",
+          "-u",
+          "AWS_PROFILE",
+          std::string("AWS_ACCESS_KEY_ID=") + kStoreKey,
+          std::string("AWS_SECRET_ACCESS_KEY=") + kStoreSecret,
           "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"};
 }
 
 // xcap capture -r input --mode span -w spool/m.pcap --archive s3://kBucket/vtap ... extra
 std::vector<std::string> replay_args(const S3Store& store, const std::string& input,
                                      const std::string& spool, std::vector<std::string> extra) {
-  std::vector<std::string> a{bin("xcap"), "capture", "-r", input, "--mode", "span", "-w",
-                             spool + "/m.pcap", "--archive", std::string("s3://") + kBucket + "/vtap",
-                             "--s3-endpoint", store.endpoint(), "--s3-path-style", "--stats-json"};
+  std::vector<std::string> a{bin("xcap"),
+                             "capture",
+                             "-r",
+                             input,
+                             "--mode",
+                             "span",
+                             "-w",
+                             spool + "/m.pcap",
+                             "--archive",
+                             std::string("s3://") + kBucket + "/vtap",
+                             "--s3-endpoint",
+                             store.endpoint(),
+                             "--s3-path-style",
+                             "--stats-json"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -103,10 +118,10 @@ TEST(Archive, RingFilesLandInTheBucketCompressedWholeAndReadable) {
   fs::create_directory(dir / "spool");
   const std::vector<PcapRecord> in = frames(16000);
   write_pcap_records(dir / "in.pcap", in);
-  RunResult r = run(with_env(good_env(), replay_args(store, dir / "in.pcap", dir / "spool",
-                                                     {"-C", "1", "--sink-id", "sink-a",
-                                                      "--keep-local"})),
-                    120);
+  RunResult r =
+      run(with_env(good_env(), replay_args(store, dir / "in.pcap", dir / "spool",
+                                           {"-C", "1", "--sink-id", "sink-a", "--keep-local"})),
+          120);
   ASSERT_EQ(r.status, 0) << r.output;
   const auto stats = parse_stats_json(r.output);
   ASSERT_TRUE(stats) << r.output;
@@ -130,7 +145,8 @@ TEST(Archive, RingFilesLandInTheBucketCompressedWholeAndReadable) {
         << cap.output;
     EXPECT_EQ(read_file(obj + ".pcap"), read_file(dir / ("spool/" + local[i]))) << keys[i];
   }
-  RunResult tshark = run({"/usr/bin/tshark", "-r", dir / "obj0", "-T", "fields", "-e", "udp.srcport"});
+  RunResult tshark =
+      run({"/usr/bin/tshark", "-r", dir / "obj0", "-T", "fields", "-e", "udp.srcport"});
   EXPECT_EQ(tshark.status, 0) << tshark.output;
   EXPECT_NE(tshark.output.find("1024\n"), std::string::npos);
   EXPECT_EQ(got.size(), stats->captured);
@@ -173,10 +189,10 @@ TEST(Archive, MultipartAndGzipRoundTripAndEmptyTheSpool) {
 
   const std::vector<PcapRecord> small = frames(3000, 100000);
   write_pcap_records(dir / "small.pcap", small);
-  RunResult g = run(with_env(good_env(), replay_args(store, dir / "small.pcap", dir / "spool2",
-                                                     {"-C", "1", "--compress", "gzip",
-                                                      "--sink-id", "gz"})),
-                    120);
+  RunResult g =
+      run(with_env(good_env(), replay_args(store, dir / "small.pcap", dir / "spool2",
+                                           {"-C", "1", "--compress", "gzip", "--sink-id", "gz"})),
+          120);
   ASSERT_EQ(g.status, 0) << g.output;
   std::vector<std::string> gz_keys;
   const std::vector<PcapRecord> gz = bucket_records(store, dir, "vtap/gz/", &gz_keys);
@@ -207,11 +223,11 @@ TEST(Archive, BadStoreSettingsStopBeforeCapture) {
   EXPECT_NE(w.output.find("wrong access key or secret"), std::string::npos) << w.output;
   EXPECT_NE(store.log().find("403 SignatureDoesNotMatch"), std::string::npos) << store.log();
 
-  RunResult b = run(with_env(good_env(), {bin("xcap"), "capture", "-r", dir / "in.pcap", "--mode",
-                                          "span", "-w", dir / "spool/m.pcap", "-C", "1",
-                                          "--archive", "s3://no-such-bucket/p", "--s3-endpoint",
-                                          store.endpoint(), "--s3-path-style"}),
-                    60);
+  RunResult b = run(
+      with_env(good_env(), {bin("xcap"), "capture", "-r", dir / "in.pcap", "--mode", "span", "-w",
+                            dir / "spool/m.pcap", "-C", "1", "--archive", "s3://no-such-bucket/p",
+                            "--s3-endpoint", store.endpoint(), "--s3-path-style"}),
+      60);
   EXPECT_EQ(b.status, 2) << b.output;
   EXPECT_NE(b.output.find("no bucket 'no-such-bucket'"), std::string::npos) << b.output;
 
@@ -235,10 +251,11 @@ TEST(Archive, SpoolSurvivesAStoreOutageAndTheNextStartUploadsItOnce) {
   write_pcap_records(dir / "first.pcap", first);
   write_pcap_records(dir / "second.pcap", second);
   store.stop();
-  RunResult down = run(with_env(good_env(), replay_args(store, dir / "first.pcap", dir / "spool",
-                                                        {"-C", "1", "--sink-id", "s",
-                                                         "--archive-drain-timeout", "1"})),
-                       60);
+  RunResult down =
+      run(with_env(good_env(),
+                   replay_args(store, dir / "first.pcap", dir / "spool",
+                               {"-C", "1", "--sink-id", "s", "--archive-drain-timeout", "1"})),
+          60);
   ASSERT_EQ(down.status, 0) << down.output;
   EXPECT_NE(down.output.find("does not answer"), std::string::npos) << down.output;
   EXPECT_NE(down.output.find("left in the spool for the next start"), std::string::npos)
@@ -246,13 +263,12 @@ TEST(Archive, SpoolSurvivesAStoreOutageAndTheNextStartUploadsItOnce) {
   const size_t left = capture_files(dir / "spool").size();
   ASSERT_GE(left, 2u);
   store.start();
-  RunResult up = run(with_env(good_env(), replay_args(store, dir / "second.pcap", dir / "spool",
-                                                      {"-C", "1", "--sink-id", "s",
-                                                       "--keep-local"})),
-                     120);
+  RunResult up =
+      run(with_env(good_env(), replay_args(store, dir / "second.pcap", dir / "spool",
+                                           {"-C", "1", "--sink-id", "s", "--keep-local"})),
+          120);
   ASSERT_EQ(up.status, 0) << up.output;
-  EXPECT_NE(up.output.find("file(s) of earlier runs in the spool"), std::string::npos)
-      << up.output;
+  EXPECT_NE(up.output.find("file(s) of earlier runs in the spool"), std::string::npos) << up.output;
   std::vector<std::string> keys;
   std::vector<PcapRecord> got = bucket_records(store, dir, "vtap/s/", &keys);
   EXPECT_EQ(keys.size(), capture_files(dir / "spool").size());
@@ -260,15 +276,15 @@ TEST(Archive, SpoolSurvivesAStoreOutageAndTheNextStartUploadsItOnce) {
   std::vector<PcapRecord> both = first;
   both.insert(both.end(), second.begin(), second.end());
   expect_unique_subset(got, both);
-  EXPECT_EQ(got.size(), parse_stats_json(down.output)->captured +
-                            parse_stats_json(up.output)->captured);
+  EXPECT_EQ(got.size(),
+            parse_stats_json(down.output)->captured + parse_stats_json(up.output)->captured);
   // Again, with every file kept and in the bucket: HEAD finds each, nothing goes up twice.
   const std::vector<PcapRecord> none;
   write_pcap_records(dir / "empty.pcap", frames(1, 300000));
-  RunResult again = run(with_env(good_env(), replay_args(store, dir / "empty.pcap", dir / "spool",
-                                                         {"-C", "1", "--sink-id", "s",
-                                                          "--keep-local"})),
-                        120);
+  RunResult again =
+      run(with_env(good_env(), replay_args(store, dir / "empty.pcap", dir / "spool",
+                                           {"-C", "1", "--sink-id", "s", "--keep-local"})),
+          120);
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("already in the bucket"), std::string::npos) << again.output;
   EXPECT_EQ(store.list(kBucket, "vtap/s/").size(), keys.size() + 1);
@@ -319,9 +335,8 @@ void kill_during_upload_then_restart(
   for (const PcapRecord& r : late) want.push_back(r);
   std::sort(want.begin(), want.end());
   want.erase(std::unique(want.begin(), want.end()), want.end());
-  RunResult again = run(with_env(good_env(), replay_args(store, dir / "late.pcap", dir / "spool",
-                                                         args)),
-                        180);
+  RunResult again =
+      run(with_env(good_env(), replay_args(store, dir / "late.pcap", dir / "spool", args)), 180);
   ASSERT_EQ(again.status, 0) << again.output;
   std::vector<std::string> keys;
   const std::vector<PcapRecord> got = bucket_records(store, dir, "vtap/k/", &keys);

@@ -15,10 +15,10 @@ TEST(ArchiveNaming, ObjectKeyFromTheFilesFacts) {
   EXPECT_EQ(object_key("vtap/eu", "sink-a", f, Compression::Zstd),
             "vtap/eu/sink-a/all/2024/02/29/"
             "20240229T235959.123456789Z_20240301T000001.000000001Z_000007.pcap.zst");
-  EXPECT_EQ(object_key("", "s", {"vxlan_198.18.0.10_vni100", 0, 0, 1234567, "pcapng"},
-                       Compression::Gzip),
-            "s/vxlan_198.18.0.10_vni100/1970/01/01/"
-            "19700101T000000.000000000Z_19700101T000000.000000000Z_1234567.pcapng.gz");
+  EXPECT_EQ(
+      object_key("", "s", {"vxlan_198.18.0.10_vni100", 0, 0, 1234567, "pcapng"}, Compression::Gzip),
+      "s/vxlan_198.18.0.10_vni100/1970/01/01/"
+      "19700101T000000.000000000Z_19700101T000000.000000000Z_1234567.pcapng.gz");
   EXPECT_EQ(object_key("p", "s", f, Compression::None),
             "p/s/all/2024/02/29/20240229T235959.123456789Z_20240301T000001.000000001Z_000007.pcap");
 }
@@ -30,8 +30,8 @@ TEST(ArchiveNaming, SpoolNamesOfARing) {
   EXPECT_EQ(s->stamp, "20240229T235959.123456789Z");
   EXPECT_EQ(s->seq, 42u);
   EXPECT_EQ(s->ext, "pcap");
-  auto split = parse_spool_name("m-vxlan_198.18.0.10_vni-1-20240229T235959.123456789Z-1000000.pcapng",
-                                "m");
+  auto split =
+      parse_spool_name("m-vxlan_198.18.0.10_vni-1-20240229T235959.123456789Z-1000000.pcapng", "m");
   ASSERT_TRUE(split);
   EXPECT_EQ(split->source, "vxlan_198.18.0.10_vni-1");
   EXPECT_EQ(split->seq, 1000000u);

@@ -36,11 +36,28 @@ TEST(ArchiveOptions, Defaults) {
 }
 
 TEST(ArchiveOptions, EveryFlag) {
-  ParsedCapture r = parse({"--archive", "s3://bkt", "--s3-endpoint", "http://127.0.0.1:9000/",
-                           "--s3-region", "eu-west-1", "--s3-path-style", "--compress", "gzip",
-                           "--compress-level", "9", "--s3-part-size", "5", "--sink-id", "sink-a",
-                           "--keep-local", "--spool-max", "200", "--archive-drain-timeout",
-                           "2.5", "-z", "/bin/true"});
+  ParsedCapture r = parse({"--archive",
+                           "s3://bkt",
+                           "--s3-endpoint",
+                           "http://127.0.0.1:9000/",
+                           "--s3-region",
+                           "eu-west-1",
+                           "--s3-path-style",
+                           "--compress",
+                           "gzip",
+                           "--compress-level",
+                           "9",
+                           "--s3-part-size",
+                           "5",
+                           "--sink-id",
+                           "sink-a",
+                           "--keep-local",
+                           "--spool-max",
+                           "200",
+                           "--archive-drain-timeout",
+                           "2.5",
+                           "-z",
+                           "/bin/true"});
   ASSERT_TRUE(r.options) << r.message;
   const archive::ArchiveConfig& a = r.options->archive;
   EXPECT_EQ(a.endpoint, "http://127.0.0.1:9000");

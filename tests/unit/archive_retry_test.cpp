@@ -59,9 +59,7 @@ TEST(ArchiveCredentials, SharedFileProfiles) {
 // names both ways. Restores the environment it changed.
 TEST(ArchiveCredentials, EnvironmentThenSharedFile) {
   test::TempDir dir;
-  {
-    std::ofstream(dir / "creds") << "[p2]\naws_access_key_id=FK\naws_secret_access_key=FS\n";
-  }
+  { std::ofstream(dir / "creds") << "[p2]\naws_access_key_id=FK\naws_secret_access_key=FS\n"; }
   const char* names[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                          "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE"};
   std::vector<std::pair<std::string, std::optional<std::string>>> saved;
@@ -80,7 +78,10 @@ TEST(ArchiveCredentials, EnvironmentThenSharedFile) {
   setenv("AWS_SHARED_CREDENTIALS_FILE", (dir / "none").c_str(), 1);
   auto none = load_credentials();
   for (const auto& [n, v] : saved)
-    if (v) setenv(n.c_str(), v->c_str(), 1); else unsetenv(n.c_str());
+    if (v)
+      setenv(n.c_str(), v->c_str(), 1);
+    else
+      unsetenv(n.c_str());
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->access_key, "FK");
   EXPECT_EQ(f->origin, dir / "creds [p2]");
