@@ -95,6 +95,28 @@ void Archiver::file_completed(const std::string& path) {
   cv_.notify_all();
 }
 
+bool Archiver::add_file(const std::string& path) {
+  const std::string base_name = split_path(path).second;
+  const std::string_view name = base_name;
+  SpoolFile f{path, "all", 0, name.ends_with(".pcapng") ? "pcapng" : "pcap"};
+  if ((!name.ends_with(".pcap") && !name.ends_with(".pcapng")) || !stat_file(f)) {
+    log_error("archive: %s is not a .pcap or .pcapng file; not archived", path.c_str());
+    return false;
+  }
+  // <base>-<stamp>-<seq>.<ext>: the base is whatever comes before the stamp.
+  const std::string_view stem = name.substr(0, name.rfind('.'));
+  const size_t seq_dash = stem.rfind('-');
+  const size_t stamp_dash = seq_dash == 0 || seq_dash == std::string_view::npos
+                                ? std::string_view::npos
+                                : stem.rfind('-', seq_dash - 1);
+  if (stamp_dash != std::string_view::npos)
+    if (auto parsed = parse_spool_name(name, name.substr(0, stamp_dash))) f.seq = parsed->seq;
+  std::lock_guard lk(mu_);
+  enqueue_locked(std::move(f));
+  cv_.notify_all();
+  return true;
+}
+
 void Archiver::enqueue_locked(SpoolFile f) {
   if (!queued_.insert(f.path).second) return;
   backlog_bytes_ += f.bytes;
@@ -119,6 +141,7 @@ void Archiver::enforce_cap_locked() {
 }
 
 void Archiver::scan_spool() {
+  if (spool_base_.empty()) return;  // xcap archive push: add_file() only
   const auto [dir, base_name] = split_path(spool_base_);
   std::vector<std::pair<SpoolName, SpoolFile>> found;
   std::vector<std::string> markers;
@@ -224,8 +247,8 @@ void Archiver::finish_locked(const SpoolFile& f, const Shipped& s) {
   queue_.erase(it);
 }
 
-void Archiver::drain_and_stop(double timeout_s) {
-  if (!thread_.joinable()) return;
+bool Archiver::drain_and_stop(double timeout_s) {
+  if (!thread_.joinable()) return true;
   std::unique_lock lk(mu_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   cv_.wait_until(lk, deadline, [&] { return queue_.empty(); });
@@ -238,7 +261,7 @@ void Archiver::drain_and_stop(double timeout_s) {
   if (queue_.empty()) {
     log_info("archive: spool empty, %llu file(s) uploaded",
              (unsigned long long)stats_.uploaded_files);
-    return;
+    return true;
   }
   log_error(
       "archive: %zu file(s), %llu bytes, left in the spool for the next start (drain "

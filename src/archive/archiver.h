@@ -48,8 +48,13 @@ class Archiver {
 
   // A ring file was completed (writer thread): queues it.
   void file_completed(const std::string& path);
-  // Waits up to timeout_s for the backlog to empty, then stops; logs what is left.
-  void drain_and_stop(double timeout_s);
+  // xcap archive push: queues a capture file of any name (another run's, another tool's): a
+  // ring file's name gives its seq, any other name seq 0; its source is "all". False (logged)
+  // when it is not a .pcap/.pcapng regular file.
+  bool add_file(const std::string& path);
+  // Waits up to timeout_s for the backlog to empty, then stops; logs what is left. True when
+  // nothing is left.
+  bool drain_and_stop(double timeout_s);
   metrics::ArchiveSnapshot stats() const;
 
  private:

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <regex>
 #include <set>
@@ -368,6 +370,107 @@ TEST(ArchiveRestart, KillDuringAMultipartUploadAbortsItAtRestart) {
         EXPECT_NE(store.log().find("ok DELETE /xcarc-bkt/vtap/k/"), std::string::npos);
         EXPECT_NE(out.find("cannot abort the upload"), std::string::npos) << out;
       });
+}
+
+// Two sinks with different ids (two runs on the same capture, as two VMs behind one load
+// balancer could write the same times and seqs) share one bucket without a collision.
+TEST(Archive, TwoSinksShareABucketWithoutCollision) {
+  S3Store store({kBucket});
+  TempDir dir;
+  const std::vector<PcapRecord> in = frames(6000);
+  write_pcap_records(dir / "in.pcap", in);
+  size_t files = 0;
+  for (const char* sink : {"sink-a", "sink-b"}) {
+    const std::string spool = dir / sink;
+    fs::create_directory(spool);
+    RunResult r = run(with_env(good_env(), replay_args(store, dir / "in.pcap", spool,
+                                                       {"-C", "1", "--sink-id", sink,
+                                                        "--keep-local"})),
+                      120);
+    ASSERT_EQ(r.status, 0) << r.output;
+    files += capture_files(spool).size();
+  }
+  const auto a = store.list(kBucket, "vtap/sink-a/"), b = store.list(kBucket, "vtap/sink-b/");
+  EXPECT_EQ(a.size() + b.size(), files);
+  EXPECT_EQ(store.list(kBucket, "vtap/").size(), files);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); i++)  // the same files, under each sink's own name
+    EXPECT_EQ(a[i].key.substr(strlen("vtap/sink-a/")), b[i].key.substr(strlen("vtap/sink-b/")));
+}
+
+// -z CMD runs CMD (no shell) with each completed file's path, before the upload; alone, it
+// runs on every file and the files stay.
+TEST(Archive, PostrotateCommandSeesEveryCompletedFile) {
+  S3Store store({kBucket});
+  TempDir dir;
+  fs::create_directory(dir / "spool");
+  fs::create_directory(dir / "hookonly");
+  write_pcap_records(dir / "in.pcap", frames(5000));
+  const std::string hook = dir / "hook.sh", seen = dir / "seen";
+  {
+    std::ofstream(hook) << "#!/bin/sh\n[ -f \"$1\" ] && [ $# -eq 1 ] && echo \"$1\" >> " << seen
+                        << "\n";
+  }
+  fs::permissions(hook, fs::perms::owner_all);
+  RunResult r = run(with_env(good_env(), replay_args(store, dir / "in.pcap", dir / "spool",
+                                                     {"-C", "1", "--sink-id", "z", "-z", hook})),
+                    120);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t objects = store.list(kBucket, "vtap/z/").size();
+  EXPECT_GE(objects, 3u);
+  std::ifstream in(seen);
+  size_t lines = 0;
+  for (std::string l; std::getline(in, l); lines++)
+    EXPECT_TRUE(l.starts_with(dir / "spool/m-")) << l;
+  EXPECT_EQ(lines, objects);
+
+  fs::remove(seen);
+  RunResult alone = run({bin("xcap"), "capture", "-r", dir / "in.pcap", "--mode", "span", "-w",
+                         dir / "hookonly/m.pcap", "-C", "1", "-z", hook},
+                        120);
+  ASSERT_EQ(alone.status, 0) << alone.output;
+  std::ifstream in2(seen);
+  size_t lines2 = 0;
+  for (std::string l; std::getline(in2, l); lines2++) EXPECT_TRUE(fs::exists(l)) << l;
+  EXPECT_EQ(lines2, capture_files(dir / "hookonly").size());
+  EXPECT_GE(lines2, 3u);
+}
+
+// xcap archive push DIR: another tool's files (any name) and another run's ring files go up,
+// named from their packets, and are deleted; a second push of kept files sends nothing twice.
+TEST(ArchivePush, UploadsADirectoryOfForeignFiles) {
+  S3Store store({kBucket});
+  TempDir dir;
+  fs::create_directory(dir / "d");
+  const std::vector<PcapRecord> a = frames(500), b = frames(700, 10000);
+  write_pcap_records(dir / "d/tcpdump-capture.pcap", a);
+  write_pcap_records(dir / "d/old-20231114T221320.000000000Z-000123.pcap", b);
+  { std::ofstream(dir / "d/notes.txt") << "not a capture\n"; }
+  auto push = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{bin("xcap"), "archive", "push", dir / "d", "--archive",
+                                  std::string("s3://") + kBucket + "/pushed", "--s3-endpoint",
+                                  store.endpoint(), "--s3-path-style", "--sink-id", "p"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(with_env(good_env(), argv), 120);
+  };
+  RunResult r = push({"--keep-local"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<std::string> keys;
+  std::vector<PcapRecord> got = bucket_records(store, dir, "pushed/", &keys);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_TRUE(keys[0].ends_with("_000123.pcap.zst")) << keys[0];
+  EXPECT_TRUE(keys[1].ends_with("_000000.pcap.zst")) << keys[1];
+  std::vector<PcapRecord> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  std::sort(both.begin(), both.end());
+  EXPECT_TRUE(got == both);
+  RunResult again = push({});
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("already in the bucket"), std::string::npos) << again.output;
+  EXPECT_EQ(store.list(kBucket, "pushed/").size(), 2u);
+  EXPECT_EQ(capture_files(dir / "d"), std::vector<std::string>{"notes.txt"});
+  EXPECT_EQ(run({bin("xcap"), "archive", "push", dir / "d"}).status, 2);
+  EXPECT_EQ(run({bin("xcap"), "archive", "ls"}).status, 2);
 }
 
 }  // namespace
