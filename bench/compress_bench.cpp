@@ -35,8 +35,9 @@ std::string make_corpus(const std::string& dir) {
   uint64_t ts = 1'700'000'000'000'000'000ull;
   for (uint32_t i = 0; pcap.size() < (32u << 20); i++) {
     xcap::FrameBuilder b;
-    b.eth().ipv4("198.18.70." + std::to_string(1 + i % 50), "198.18.71.1").tcp(
-        uint16_t(30000 + i % 500), 443, 0x18, i * 1448);
+    b.eth()
+        .ipv4("198.18.70." + std::to_string(1 + i % 50), "198.18.71.1")
+        .tcp(uint16_t(30000 + i % 500), 443, 0x18, i * 1448);
     std::vector<uint8_t> payload;
     if (i % 3 == 0) payload.assign(text.begin(), text.end());
     if (i % 3 == 1)
@@ -70,8 +71,10 @@ void BM_Compress(benchmark::State& state, Compression c, int level) {
   uint64_t out = 0;
   for (auto _ : state) {
     auto r = xcap::archive::compress_file(in.get(), dir, c, level);
-    if (!r) state.SkipWithError(r.error().message.c_str());
-    else out = r->bytes;
+    if (!r)
+      state.SkipWithError(r.error().message.c_str());
+    else
+      out = r->bytes;
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * size);
   state.counters["ratio"] = double(size) / double(out ? out : 1);

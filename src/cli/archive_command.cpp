@@ -72,7 +72,8 @@ int archive_command(const std::vector<std::string>& args) {
   if (help) return print_parse_outcome("xcap archive", help_text(kUsage, desc), 0);
   if (words.size() != 2 || words[0] != "push")
     return print_parse_outcome(
-        "xcap archive", "expected: push DIR (ls and get are not available yet)\n" + std::string(kUsage), 2);
+        "xcap archive",
+        "expected: push DIR (ls and get are not available yet)\n" + std::string(kUsage), 2);
   auto cfg = parse_archive(raw, true);
   if (cfg && !cfg->uploads()) cfg = invalid_input("--archive s3://BUCKET/PREFIX is required");
   if (!cfg) return print_parse_outcome("xcap archive push", cfg.error().message, 2);

@@ -7,8 +7,8 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -383,10 +383,10 @@ TEST(Archive, TwoSinksShareABucketWithoutCollision) {
   for (const char* sink : {"sink-a", "sink-b"}) {
     const std::string spool = dir / sink;
     fs::create_directory(spool);
-    RunResult r = run(with_env(good_env(), replay_args(store, dir / "in.pcap", spool,
-                                                       {"-C", "1", "--sink-id", sink,
-                                                        "--keep-local"})),
-                      120);
+    RunResult r =
+        run(with_env(good_env(), replay_args(store, dir / "in.pcap", spool,
+                                             {"-C", "1", "--sink-id", sink, "--keep-local"})),
+            120);
     ASSERT_EQ(r.status, 0) << r.output;
     files += capture_files(spool).size();
   }
@@ -447,9 +447,17 @@ TEST(ArchivePush, UploadsADirectoryOfForeignFiles) {
   write_pcap_records(dir / "d/old-20231114T221320.000000000Z-000123.pcap", b);
   { std::ofstream(dir / "d/notes.txt") << "not a capture\n"; }
   auto push = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv{bin("xcap"), "archive", "push", dir / "d", "--archive",
-                                  std::string("s3://") + kBucket + "/pushed", "--s3-endpoint",
-                                  store.endpoint(), "--s3-path-style", "--sink-id", "p"};
+    std::vector<std::string> argv{bin("xcap"),
+                                  "archive",
+                                  "push",
+                                  dir / "d",
+                                  "--archive",
+                                  std::string("s3://") + kBucket + "/pushed",
+                                  "--s3-endpoint",
+                                  store.endpoint(),
+                                  "--s3-path-style",
+                                  "--sink-id",
+                                  "p"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run(with_env(good_env(), argv), 120);
   };
@@ -458,8 +466,8 @@ TEST(ArchivePush, UploadsADirectoryOfForeignFiles) {
   std::vector<std::string> keys;
   std::vector<PcapRecord> got = bucket_records(store, dir, "pushed/", &keys);
   ASSERT_EQ(keys.size(), 2u);
-  EXPECT_TRUE(keys[0].ends_with("_000123.pcap.zst")) << keys[0];
-  EXPECT_TRUE(keys[1].ends_with("_000000.pcap.zst")) << keys[1];
+  EXPECT_TRUE(keys[0].ends_with("_000000.pcap.zst")) << keys[0];  // tcpdump's: seq 0
+  EXPECT_TRUE(keys[1].ends_with("_000123.pcap.zst")) << keys[1];  // the ring file's seq
   std::vector<PcapRecord> both = a;
   both.insert(both.end(), b.begin(), b.end());
   std::sort(both.begin(), both.end());
