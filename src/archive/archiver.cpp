@@ -66,6 +66,7 @@ std::unique_ptr<Archiver> Archiver::create(const ArchiveConfig& cfg,
 }
 
 void Archiver::start() {
+  scan_spool();  // here, before any new file can be handed over: no file is queued twice
   thread_ = std::thread([this] { run(); });
 }
 
@@ -160,9 +161,8 @@ void Archiver::scan_spool() {
   });
   // Markers whose file is gone (dropped, or deleted by hand): their uploads stay open else.
   for (const std::string& m : markers)
-    if (::access((dir + "/" + m.substr(1, m.size() - 8)).c_str(), F_OK) != 0 && cfg_.uploads())
-      if (auto fail = abort_recorded_upload(shipper_.client(), dir + "/" + m))
-        log_error("archive: %s", fail->message.c_str());
+    if (::access((dir + "/" + m.substr(1, m.size() - 8)).c_str(), F_OK) != 0)
+      orphan_markers_.push_back(dir + "/" + m);
   std::lock_guard lk(mu_);
   for (auto& [name, f] : found) enqueue_locked(std::move(f));
   if (!queue_.empty())
@@ -170,7 +170,10 @@ void Archiver::scan_spool() {
 }
 
 void Archiver::run() {
-  scan_spool();
+  if (cfg_.uploads())
+    for (const std::string& m : orphan_markers_)
+      if (auto fail = abort_recorded_upload(shipper_.client(), m))
+        log_error("archive: %s", fail->message.c_str());
   Backoff backoff(cfg_.retry_base_s, cfg_.retry_cap_s);
   std::unique_lock lk(mu_);
   for (;;) {
@@ -267,6 +270,7 @@ bool Archiver::drain_and_stop(double timeout_s) {
       "archive: %zu file(s), %llu bytes, left in the spool for the next start (drain "
       "timeout %.0f s)",
       queue_.size(), (unsigned long long)backlog_bytes_, timeout_s);
+  return false;
 }
 
 metrics::ArchiveSnapshot Archiver::stats() const {

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "archive/archive_config.h"
 #include "archive/file_shipper.h"
@@ -40,7 +41,8 @@ class Archiver {
   // spool_base: the ring's rotation base (-w without its extension), whose files it ships.
   // Files handed over before start() wait for it.
   static std::unique_ptr<Archiver> create(const ArchiveConfig& cfg, const std::string& spool_base);
-  // Starts the thread: the spool scan, then uploads.
+  // Queues the spool's completed ring files (the caller hands over no file before this),
+  // then starts the thread: it aborts the uploads of markers whose file is gone, then ships.
   void start();
   ~Archiver();  // drain_and_stop(0) if still running
   Archiver(const Archiver&) = delete;
@@ -72,6 +74,7 @@ class Archiver {
   const std::string spool_base_;
   std::atomic<bool> abort_{false};  // ends a transfer in progress
   FileShipper shipper_;
+  std::vector<std::string> orphan_markers_;  // set by start(), then the thread's
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
