@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/archive_command.h"
 #include "cli/capture_command.h"
 #include "cli/serve_command.h"
 #include "cli/stream_command.h"
@@ -18,6 +19,7 @@ const char* kUsage =
     "  serve     the capture agent: stream to HTTP clients, capturing only while one is\n"
     "            subscribed\n"
     "  stream    follow capturing xcaps over HTTP and merge their packets into one pcapng\n"
+    "  archive   push DIR: upload a directory's capture files to the archive (S3)\n"
     "\n"
     "  xcap <command> --help    options of a command\n"
     "  xcap --version\n";
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   if (cmd == "capture") return xcap::cli::capture_command(args);
   if (cmd == "serve") return xcap::cli::serve_command(args);
   if (cmd == "stream") return xcap::cli::stream_command(args);
+  if (cmd == "archive") return xcap::cli::archive_command(args);
   fprintf(stderr, "xcap: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "cli/archive_options.h"
 #include "cli/capture_environment.h"
 #include "cli/option_parsing.h"
 #include "common/defaults.h"
@@ -74,9 +75,10 @@ const char* kServeUsage =
     "\n";
 
 // The capture options xcap serve refuses: it streams only, for as long as clients ask.
-constexpr const char* kNotServeOptions[] = {"read",       "write",  "file-size", "rotate-seconds",
-                                            "file-count", "split",  "count",     "duration",
-                                            "filter",     "format", "stats-json"};
+constexpr const char* kNotServeOptions[] = {
+    "read",       "write",   "file-size",         "rotate-seconds", "file-count",
+    "split",      "count",   "duration",          "filter",         "format",
+    "stats-json", "archive", "postrotate-command"};
 
 struct Raw {
   std::vector<std::string> ifaces;
@@ -94,6 +96,7 @@ struct Raw {
   std::vector<std::string> vxlan_ports, trailing;
   bool busy_poll = false, no_pin = false, help = false, quiet = false, verbose = false,
        stats_json = false, ringbuf_per_cpu = false;
+  RawArchive archive;
 };
 
 po::options_description describe_io(Raw& r) {
@@ -222,7 +225,11 @@ po::options_description describe_tuning(Raw& r) {
 
 po::options_description describe(Raw& r) {
   po::options_description all;
-  all.add(describe_io(r)).add(describe_capture(r)).add(describe_stream(r)).add(describe_tuning(r));
+  all.add(describe_io(r))
+      .add(describe_capture(r))
+      .add(describe_stream(r))
+      .add(describe_archive(r.archive))
+      .add(describe_tuning(r));
   return all;
 }
 
@@ -414,6 +421,13 @@ Result<void> parse_rotation(const Raw& r, const po::variables_map& vm, CaptureOp
   return ok();
 }
 
+Result<void> parse_archive_flags(const Raw& r, const po::variables_map&, CaptureOptions& o) {
+  auto a = parse_archive(r.archive, o.rotate_mb || o.rotate_seconds);
+  if (!a) return a.error();
+  o.archive = std::move(a.value());
+  return ok();
+}
+
 // tcpdump style: -f EXPR, or the words after the options, joined with spaces.
 Result<void> parse_filter(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
   if (!r.trailing.empty() && !r.filter.empty())
@@ -601,8 +615,8 @@ ParsedCapture parse_command_args(const std::vector<std::string>& args, Command c
     res.interfaces = r.ifaces;
     if (Result<void> r2 = check_serve(r, vm); !r2) return fail(r2.error());
   }
-  for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation, parse_filter,
-                     parse_ports, parse_stream, parse_tuning})
+  for (auto stage : {parse_input, parse_mode_and_decap, parse_output, parse_rotation,
+                     parse_archive_flags, parse_filter, parse_ports, parse_stream, parse_tuning})
     if (Result<void> r2 = stage(r, vm, o); !r2) return fail(r2.error());
   o.verbosity = r.quiet ? 0 : r.verbose ? 2 : 1;
   o.stats_json = r.stats_json;

@@ -1,5 +1,7 @@
 #include "metrics/capture_metrics.h"
 
+#include <algorithm>
+#include <map>
 #include <utility>
 
 namespace xcap::metrics {
@@ -179,6 +181,35 @@ void render_sources(const CaptureSnapshot& s, FamilyBuilder& b) {
   }
 }
 
+void render_archive(const ArchiveSnapshot& a, FamilyBuilder& b) {
+  b.counter("xcap_archive_uploaded_files_total", "Capture files stored in the archive", {},
+            double(a.uploaded_files));
+  b.counter("xcap_archive_uploaded_bytes_total", "Bytes of the objects stored (compressed)", {},
+            double(a.uploaded_bytes));
+  std::map<std::string, uint64_t> failures = a.failures;
+  for (const char* r : {"connect", "forbidden", "not_found", "server", "client", "local"})
+    failures.emplace(r, 0);
+  for (const auto& [reason, n] : failures)
+    b.counter("xcap_archive_upload_failures_total", "Failed upload attempts (each retried)",
+              {{"reason", reason}}, double(n));
+  b.gauge("xcap_archive_backlog_files", "Completed files waiting for upload", {},
+          double(a.backlog_files));
+  b.gauge("xcap_archive_backlog_bytes", "Bytes of the completed files waiting for upload", {},
+          double(a.backlog_bytes));
+  b.gauge("xcap_archive_oldest_backlog_age_seconds",
+          "Age of the oldest file waiting for upload (0: none)", {}, a.oldest_backlog_age_s);
+  b.counter("xcap_archive_spool_dropped_files_total",
+            "Completed files deleted before upload because the spool was over --spool-max", {},
+            double(a.spool_dropped_files));
+  b.counter("xcap_compress_in_bytes_total", "Bytes of capture files compressed for upload", {},
+            double(a.compress_in_bytes));
+  b.counter("xcap_compress_out_bytes_total", "Bytes they compressed to", {},
+            double(a.compress_out_bytes));
+  if (a.compress_in_bytes)
+    b.gauge("xcap_compress_ratio", "Bytes in over bytes out of the compression so far", {},
+            double(a.compress_in_bytes) / double(std::max<uint64_t>(a.compress_out_bytes, 1)));
+}
+
 void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
   uint64_t worker_excluded = 0;
   for (const QueueSnapshot& q : s.queues) {
@@ -204,6 +235,7 @@ void render_capture(const CaptureSnapshot& s, FamilyBuilder& b) {
             "another tool, nothing is captured)",
             {{"iface", s.input}}, s.xdp_attached ? 1 : 0);
   }
+  if (s.archive) render_archive(s.archived, b);
 }
 
 void render_build_info(FamilyBuilder& b) {

@@ -61,6 +61,16 @@ struct LocalSnapshot {
   uint64_t count(xcap_local_counter c) const { return counters[0][c] + counters[1][c]; }
 };
 
+// The archiver (--archive, -z): uploads, failures by reason, the spool waiting for upload.
+struct ArchiveSnapshot {
+  uint64_t uploaded_files = 0, uploaded_bytes = 0;  // objects stored, bytes sent in them
+  std::map<std::string, uint64_t> failures;         // failed attempts by reason
+  uint64_t backlog_files = 0, backlog_bytes = 0;    // completed files not yet uploaded
+  double oldest_backlog_age_s = 0;                  // age of the oldest of them (0: none)
+  uint64_t spool_dropped_files = 0;                 // deleted unuploaded (--spool-max)
+  uint64_t compress_in_bytes = 0, compress_out_bytes = 0;
+};
+
 struct CaptureSnapshot {
   std::string input;  // the interface, or the replayed file: the iface label
   std::vector<QueueSnapshot> queues;
@@ -82,6 +92,8 @@ struct CaptureSnapshot {
     for (const LocalSnapshot& l : local) n += l.count(c);
     return n;
   }
+  bool archive = false;
+  ArchiveSnapshot archived;
 
   uint64_t xdp_count(xcap_counter c) const { return xdp_counters[c]; }
   // Packets captured: in the files when writing, else handed to the (counting) sinks.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/archive_config.h"
 #include "bpf_loader/xdp_mode.h"
 #include "common/defaults.h"
 #include "decap/decap_config.h"
@@ -62,7 +63,8 @@ struct CaptureOptions {
   std::vector<uint16_t> vxlan_ports{XCAP_VXLAN_PORT};
   uint16_t geneve_port = XCAP_GENEVE_PORT;
   bpf_loader::XdpMode xdp_mode = bpf_loader::XdpMode::Auto;
-  std::string metrics_addr;  // --metrics, normalised ADDR:PORT
+  archive::ArchiveConfig archive;  // --archive, -z and their flags (off by default)
+  std::string metrics_addr;        // --metrics, normalised ADDR:PORT
   ServerOptions stream;
   // Tuning (README "Tuning" explains each).
   unsigned batch_size = defaults::kBatchSize;

@@ -14,6 +14,7 @@
 #include "common/monotonic_clock.h"
 #include "metrics/capture_metrics.h"
 #include "pipeline/stream_server_options.h"
+#include "sink/file/file_namer.h"
 
 namespace xcap::pipeline {
 namespace {
@@ -103,6 +104,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, Start
   };
   if (o.replay()) {  // the input is checked before an output file is made
     if (auto r = run(StartStep::Input, &Pipeline::open_replay); !r) return r.error();
+    if (auto r = run(StartStep::Archive, &Pipeline::check_archive); !r) return r.error();
     if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
   } else if (o.local()) {
     if (auto r = run(StartStep::Interface, &Pipeline::acquire_local_interfaces); !r)
@@ -114,6 +116,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(const CaptureOptions& o, Start
   } else {
     if (auto r = run(StartStep::Interface, &Pipeline::acquire_interface); !r) return r.error();
     if (o.pin_workers) keep_off_worker_cores(o.queues);
+    if (auto r = run(StartStep::Archive, &Pipeline::check_archive); !r) return r.error();
     if (auto r = run(StartStep::Output, &Pipeline::open_files); !r) return r.error();
     if (auto r = run(StartStep::Stream, &Pipeline::open_stream); !r) return r.error();
     if (auto r = run(StartStep::Program, &Pipeline::attach_program); !r) return r.error();
@@ -160,11 +163,20 @@ Result<void> Pipeline::open_files() {
   if (opt_.write_path.empty()) return ok();
   sink::FileRingConfig fc = file_config(opt_, input_);
   fc.interfaces = interfaces_;
+  if (opt_.archive.enabled()) {
+    archiver_ = archive::Archiver::create(opt_.archive, sink::rotation_base(opt_.write_path));
+    fc.on_completed = [a = archiver_.get()](const std::string& path) { a->file_completed(path); };
+  }
   const unsigned workers = opt_.replay() ? 1 : unsigned(opt_.queues.size());
-  auto f = sink::FileRing::open(fc, workers);
+  auto f = sink::FileRing::open(fc, workers);  // seals what dead runs left first
   if (!f) return f.error();
   file_ = std::move(f.value());
+  if (archiver_) archiver_->start();  // then ships the spool, earlier runs' files first
   return ok();
+}
+
+Result<void> Pipeline::check_archive() {
+  return archive::check_store(opt_.archive);
 }
 
 Result<void> Pipeline::open_stream() {
@@ -405,6 +417,8 @@ void Pipeline::stop() {
       close_failed_ = true;
     }
   }
+  // The last file is complete now: upload what is complete, bounded.
+  if (archiver_) archiver_->drain_and_stop(opt_.archive.drain_timeout_s);
   for (const QueuePipeline& q : queues_)
     if (q.file_input && !q.file_input->read_error().empty())
       log_error("-r %s: read error after %llu records: %s", opt_.read_path.c_str(),
@@ -490,6 +504,10 @@ metrics::CaptureSnapshot Pipeline::snapshot() const {
     for (uint32_t id = 0; id < n; id++)
       s.source_names.push_back(id == worker::SourceCounters::kSlots - 1 ? "other"
                                                                         : interfaces_->at(id).name);
+  }
+  if (archiver_) {
+    s.archive = true;
+    s.archived = archiver_->stats();
   }
   if (own_fanout_) {  // a shared fanout is its owner's to report
     s.stream = true;

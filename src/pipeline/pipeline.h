@@ -6,6 +6,7 @@
 //          arm the program -> metrics server (a replay: file source -> file ring -> worker ->
 //          metrics server)
 //   stop : detach XDP -> drain and join the workers -> end the streams -> close the file ring
+//          -> drain the archiver (--archive-drain-timeout)
 //
 // A failed start tears down what was built, XDP detached before any socket closes. A replay
 // (-r FILE) has one PcapFileSource and neither lock nor program. Each queue's source, worker
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/archiver.h"
 #include "bpf_loader/interface_lock.h"
 #include "bpf_loader/local_program.h"
 #include "bpf_loader/xcap_program.h"
@@ -42,7 +44,7 @@
 namespace xcap::pipeline {
 
 // The step of Pipeline::start that failed, so the caller can name the option behind it.
-enum class StartStep { Interface, Output, Input, Stream, Program, Sockets, Arm, Metrics };
+enum class StartStep { Interface, Archive, Output, Input, Stream, Program, Sockets, Arm, Metrics };
 
 // Why a capture ended (the caller's own reasons, signals and --duration, included).
 enum class EndReason {
@@ -109,6 +111,7 @@ class Pipeline {
  private:
   Pipeline(const CaptureOptions& o, const SharedStream* shared);
   Result<void> acquire_interface();
+  Result<void> check_archive();  // --archive: credentials and bucket, before any file
   Result<void> open_files();
   Result<void> open_stream();
   Result<void> attach_program();
@@ -134,6 +137,7 @@ class Pipeline {
   std::vector<bpf_loader::InterfaceLock> local_locks_;            // local mode
   std::vector<std::unique_ptr<bpf_loader::LocalProgram>> local_;  // local mode, per -i
   std::shared_ptr<sink::InterfaceTable> interfaces_;  // pcapng or --split with decapsulation
+  std::unique_ptr<archive::Archiver> archiver_;       // --archive/-z; outlives file_ (its callback)
   std::unique_ptr<sink::FileRing> file_;
   std::unique_ptr<sink::fanout::Fanout> own_fanout_;  // --listen, unless shared
   sink::fanout::Fanout* fanout_ = nullptr;            // own_fanout_ or the shared one

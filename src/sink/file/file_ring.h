@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,6 +62,9 @@ struct FileRingConfig {
   // --split source: one ring of files per output id (see the top of this file). Requires
   // interfaces (the names); not with "-".
   bool split_by_source = false;
+  // Called on the writer thread with each completed file's final name (never for stdout),
+  // after its rename: it must return at once (the archiver only queues the name). Null: off.
+  std::function<void(const std::string& path)> on_completed;
   int stdout_fd = 1;  // where "-" writes; tests inject a pipe here. Never closed by FileRing.
   // true when any of -C/-G/-W asks for a ring: names become
   // <base>-<YYYYmmddTHHMMSS.nnnnnnnnnZ>-<seq>.<ext> (first-packet time, UTC)

@@ -288,6 +288,7 @@ void FileWriter::complete(OutputFile& f) {
     completed_.push_back({f.id, f.final});
     f.kept++;
   }
+  if (cfg_.on_completed) cfg_.on_completed(f.final);
   trim(f);
 }
 

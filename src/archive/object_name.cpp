@@ -1,0 +1,98 @@
+#include "archive/object_name.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "sink/file/file_namer.h"
+
+namespace xcap::archive {
+namespace {
+
+constexpr size_t kStampLen = 26;  // YYYYmmddTHHMMSS.nnnnnnnnnZ
+
+bool is_stamp(std::string_view s) {
+  if (s.size() != kStampLen || s[8] != 'T' || s[15] != '.' || s[25] != 'Z') return false;
+  for (size_t i = 0; i < 25; i++)
+    if (i != 8 && i != 15 && !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+// Strips ".pcap" or ".pcapng" into *ext.
+bool strip_ext(std::string_view& name, std::string* ext) {
+  for (std::string_view e : {".pcapng", ".pcap"})
+    if (name.ends_with(e)) {
+      *ext = std::string(e.substr(1));
+      name.remove_suffix(e.size());
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+std::optional<SpoolName> parse_spool_name(std::string_view name, std::string_view base_name) {
+  SpoolName s;
+  if (!name.starts_with(base_name) || !strip_ext(name, &s.ext)) return std::nullopt;
+  const size_t dash = name.rfind('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  std::string_view seq = name.substr(dash + 1);
+  if (seq.size() < 6 || !std::all_of(seq.begin(), seq.end(), ::isdigit)) return std::nullopt;
+  if (std::from_chars(seq.data(), seq.data() + seq.size(), s.seq).ec != std::errc())
+    return std::nullopt;
+  name = name.substr(0, dash);
+  if (name.size() < kStampLen + 1 || !is_stamp(name.substr(name.size() - kStampLen)) ||
+      name[name.size() - kStampLen - 1] != '-')
+    return std::nullopt;
+  s.stamp = std::string(name.substr(name.size() - kStampLen));
+  name.remove_suffix(kStampLen + 1);
+  if (name == base_name) {
+    s.source = "all";
+    return s;
+  }
+  if (name.size() <= base_name.size() + 1 || name[base_name.size()] != '-') return std::nullopt;
+  s.source = std::string(name.substr(base_name.size() + 1));
+  if (!valid_key_segment(s.source)) return std::nullopt;
+  return s;
+}
+
+bool valid_key_segment(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string object_key(std::string_view prefix, std::string_view sink_id, const ObjectFacts& f,
+                       Compression c) {
+  const std::string first = sink::utc_stamp(f.first_ns);
+  const std::string last = sink::utc_stamp(f.last_ns);
+  char seq[24];
+  snprintf(seq, sizeof seq, "%06llu", static_cast<unsigned long long>(f.seq));
+  std::string key;
+  if (!prefix.empty()) key.append(prefix).push_back('/');
+  key.append(sink_id).append("/").append(f.source).append("/");
+  key.append(first, 0, 4).append("/").append(first, 4, 2).append("/").append(first, 6, 2);
+  key.append("/").append(first).append("_").append(last).append("_").append(seq);
+  key.append(".").append(f.ext).append(compression_suffix(c));
+  return key;
+}
+
+std::string encode_key(std::string_view key) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(key.size());
+  for (const char ch : key) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace xcap::archive
