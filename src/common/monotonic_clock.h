@@ -8,6 +8,11 @@
 
 namespace xcap {
 
+// ns as the timespec of a relative wait (nanosleep, epoll_pwait2).
+inline timespec timespec_of_ns(uint64_t ns) {
+  return timespec{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+}
+
 inline uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

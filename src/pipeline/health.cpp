@@ -12,6 +12,7 @@ void add(Health& h, const std::string& why) {
 
 Health HealthCheck::evaluate(const HealthInputs& in, uint64_t now_ns) {
   Health h;
+  h.xdp_attached = in.xdp_attached;
   if (in.xdp && !in.xdp_attached)
     add(h, "the XDP program is no longer attached to " + in.iface +
                " (detached by another tool?): nothing is captured");

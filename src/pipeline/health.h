@@ -14,7 +14,8 @@ namespace xcap::pipeline {
 
 struct Health {
   bool ok = true;
-  std::string reason;  // "ok", or every reason it is not, joined by "; "
+  std::string reason;         // "ok", or every reason it is not, joined by "; "
+  bool xdp_attached = false;  // the kernel's answer the verdict used (xcap_xdp_attached)
 };
 
 // What the pipeline knows at a probe, read then (HealthCheck turns it into a Health).

@@ -350,9 +350,11 @@ Result<void> Pipeline::serve_metrics() {
       [this](metrics::FamilyBuilder& b) {
         metrics::CaptureSnapshot s = snapshot();
         if (prog_) {
+          // One netlink query serves both gauges.
+          const Health h = health();
           s.health = true;
-          s.healthy = health().ok;
-          s.xdp_attached = prog_->still_attached();
+          s.healthy = h.ok;
+          s.xdp_attached = h.xdp_attached;
         }
         metrics::render_capture_metrics(s, b);
       },

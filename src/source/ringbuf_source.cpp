@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/monotonic_clock.h"
 #include "common/tai_clock.h"
 #include "source/local_record.h"
 
@@ -55,7 +56,7 @@ void RingbufSource::wait(int timeout_ms) {
 
 bool RingbufSource::nap(uint64_t ns) {
   epoll_event ev[8];
-  const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+  const timespec ts = timespec_of_ns(ns);
   return epoll_pwait2(epoll_.get(), ev, 8, &ts, nullptr) > 0;
 }
 

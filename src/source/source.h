@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "common/monotonic_clock.h"
 #include "common/packet_view.h"
 
 namespace xcap::source {
@@ -25,7 +26,7 @@ class Source {
   // The worker's nap (adaptive polling): sleeps up to ns. A source that can tell when frames
   // pile up ends it early (XskSource with a WakeChannel); true then.
   virtual bool nap(uint64_t ns) {
-    const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+    const timespec ts = timespec_of_ns(ns);
     nanosleep(&ts, nullptr);
     return false;
   }

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "common/error.h"
+#include "common/monotonic_clock.h"
 
 namespace xcap::source {
 namespace {
@@ -41,7 +42,7 @@ WakeChannel::~WakeChannel() {
 bool WakeChannel::nap(uint64_t ns) {
   slot_->pending = 0;
   __atomic_store_n(&slot_->armed, 1, __ATOMIC_RELEASE);
-  const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+  const timespec ts = timespec_of_ns(ns);
   epoll_event ev{};
   const int n = epoll_pwait2(ring_buffer__epoll_fd(ring_), &ev, 1, &ts, nullptr);
   __atomic_store_n(&slot_->armed, 0, __ATOMIC_RELAXED);

@@ -22,13 +22,6 @@ namespace {
 
 const std::string kDeploy = XCAP_SOURCE_DIR "/deploy/";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(PrometheusRules, PromtoolChecksAndUnitTestsThem) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"check", "rules", kDeploy + "prometheus/alerts.yml"},
@@ -112,7 +105,7 @@ TEST(Dashboards, EveryMetricTheyNameExistsInALiveScrape) {
   EXPECT_EQ(cap->wait(60), 0) << cap->err();
 
   for (const char* file : {"prometheus/alerts.yml", "grafana/xcap.json"})
-    for (const auto& name : metric_names(slurp(kDeploy + file)))
+    for (const auto& name : metric_names(read_file(kDeploy + file)))
       EXPECT_TRUE(served.count(name))
           << file << " names " << name << ", which a running capture does not serve";
 }

@@ -25,17 +25,10 @@ const std::string kUnits = XCAP_SOURCE_DIR "/deploy/systemd/";
 const std::string kXcap = XCAP_BIN_DIR "/xcap";
 constexpr uid_t kNobody = 65534;  // Debian's nobody: any uid without privileges would do
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The values of every "Key=" line of a unit, in order.
 std::vector<std::string> values(const std::string& unit, const std::string& key) {
   std::vector<std::string> out;
-  std::istringstream in(slurp(kUnits + unit));
+  std::istringstream in(read_file(kUnits + unit));
   for (std::string l; std::getline(in, l);)
     if (l.rfind(key + "=", 0) == 0) out.push_back(l.substr(key.size() + 1));
   return out;
@@ -51,7 +44,7 @@ std::vector<std::string> words(const std::string& s) {
 // The unit as shipped, except that ExecStart runs the binary just built instead of
 // /usr/bin/xcap, which `verify` requires to exist.
 std::string unit_for_this_build(const TempDir& dir, const std::string& unit) {
-  std::string text = slurp(kUnits + unit);
+  std::string text = read_file(kUnits + unit);
   text = std::regex_replace(text, std::regex("/usr/bin/xcap "), kXcap + " ");
   std::ofstream(dir / unit) << text;
   return dir / unit;
@@ -59,7 +52,7 @@ std::string unit_for_this_build(const TempDir& dir, const std::string& unit) {
 
 TEST(SystemdUnits, VerifyPassesAndTheReadmeStatesTheirExposure) {
   TempDir dir;
-  const std::string readme = slurp(XCAP_SOURCE_DIR "/README.md");
+  const std::string readme = read_file(XCAP_SOURCE_DIR "/README.md");
   for (const char* unit : {"xcap-capture@.service", "xcap-serve.service"}) {
     const std::string path = unit_for_this_build(dir, unit);
     auto v = run({"/usr/bin/systemd-analyze", "verify", path});
@@ -204,13 +197,13 @@ TEST(SystemdUnits, EverySystemCallOfACapturePassesTheirFilter) {
   EXPECT_EQ(gen.status, 0) << gen.output;
   client.wait(10);
   // The signal goes to xcap, strace's child (strace itself would only detach).
-  const std::string children = slurp("/proc/" + std::to_string(cap.pid()) + "/task/" +
-                                     std::to_string(cap.pid()) + "/children");
+  const std::string children = read_file("/proc/" + std::to_string(cap.pid()) + "/task/" +
+                                         std::to_string(cap.pid()) + "/children");
   ASSERT_FALSE(children.empty());
   ASSERT_EQ(kill(std::stoi(children), SIGTERM), 0);
   ASSERT_EQ(cap.wait(30), 0) << cap.err();
   std::set<std::string> used;
-  std::istringstream in(slurp(dir / "trace"));
+  std::istringstream in(read_file(dir / "trace"));
   const std::regex call(R"(^\d+\s+([a-z_0-9]+)\()");
   for (std::string l; std::getline(in, l);)
     if (std::smatch m; std::regex_search(l, m, call)) used.insert(m[1]);

@@ -18,13 +18,6 @@ namespace {
 const std::string kJob = XCAP_SOURCE_DIR "/deploy/bosh/jobs/xcap-agent";
 const std::string kRender = XCAP_SOURCE_DIR "/tests/common/render_bosh_job.rb";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Renders the job with properties (YAML) into a fresh directory; returns ruby's result.
 RunResult render(const TempDir& dir, const std::string& properties_yaml) {
   std::ofstream(dir / "properties.yml") << properties_yaml;
@@ -40,10 +33,10 @@ TEST(BoshJob, RendersWithTheSpecDefaults) {
   auto r = render(dir, "{}\n");
   ASSERT_EQ(r.status, 0) << r.output;
   auto parsed = parse_serve_conf(dir);
-  ASSERT_TRUE(parsed.options) << parsed.message << "\n" << slurp(dir / "out/config/serve.conf");
+  ASSERT_TRUE(parsed.options) << parsed.message << "\n" << read_file(dir / "out/config/serve.conf");
   EXPECT_EQ(parsed.interfaces, std::vector<std::string>{"eth0"});
   EXPECT_EQ(parsed.options->stream.listen, "127.0.0.1:9470");
-  EXPECT_EQ(slurp(dir / "out/config/token"), "\n");  // no token: loopback only
+  EXPECT_EQ(read_file(dir / "out/config/token"), "\n");  // no token: loopback only
 }
 
 TEST(BoshJob, RendersEveryProperty) {
@@ -63,7 +56,7 @@ TEST(BoshJob, RendersEveryProperty) {
   metrics: "[::]:9465"
 )");
   ASSERT_EQ(r.status, 0) << r.output;
-  const std::string conf = slurp(dir / "out/config/serve.conf");
+  const std::string conf = read_file(dir / "out/config/serve.conf");
   auto parsed = parse_serve_conf(dir);
   ASSERT_TRUE(parsed.options) << parsed.message << "\n" << conf;
   EXPECT_EQ(parsed.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
@@ -75,8 +68,8 @@ TEST(BoshJob, RendersEveryProperty) {
   EXPECT_EQ(s.max_streams, 16u);
   EXPECT_EQ(s.max_streams_per_client, 4u);
   EXPECT_EQ(parsed.options->metrics_addr, "[::]:9465");
-  EXPECT_EQ(slurp(dir / "out/config/token"), "s3cret-token\n");
-  EXPECT_NE(slurp(dir / "out/config/tls/key.pem").find("BEGIN PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(read_file(dir / "out/config/token"), "s3cret-token\n");
+  EXPECT_NE(read_file(dir / "out/config/tls/key.pem").find("BEGIN PRIVATE KEY"), std::string::npos);
 }
 
 TEST(BoshJob, RendersTheRuntimeConfigsProperties) {
@@ -113,7 +106,7 @@ TEST(BoshJob, BpmGrantsWhatTheSystemdUnitsGrant) {
                    dir / "out/config/bpm.yml"});
   ASSERT_EQ(caps.status, 0) << caps.output;
   std::smatch m;
-  const std::string unit = slurp(XCAP_SOURCE_DIR "/deploy/systemd/xcap-serve.service");
+  const std::string unit = read_file(XCAP_SOURCE_DIR "/deploy/systemd/xcap-serve.service");
   ASSERT_TRUE(std::regex_search(unit, m, std::regex("\nAmbientCapabilities=([^\n]*)")));
   EXPECT_EQ(caps.output, m[1].str() + "\n");
 }

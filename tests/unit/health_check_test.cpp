@@ -23,6 +23,7 @@ TEST(HealthCheck, OkWhenEverythingRuns) {
   const Health h = c.evaluate(healthy(), 100 * kSecond);
   EXPECT_TRUE(h.ok);
   EXPECT_EQ(h.reason, "ok");
+  EXPECT_TRUE(h.xdp_attached);
 }
 
 TEST(HealthCheck, EveryReasonIsNamed) {
@@ -33,6 +34,7 @@ TEST(HealthCheck, EveryReasonIsNamed) {
   in.file_failed = true;
   const Health h = c.evaluate(in, 100 * kSecond);
   EXPECT_FALSE(h.ok);
+  EXPECT_FALSE(h.xdp_attached);
   EXPECT_EQ(h.reason,
             "the XDP program is no longer attached to eth1 (detached by another tool?): nothing "
             "is captured; queue 1: its worker stopped; the output failed: no more files are "
