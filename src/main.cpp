@@ -19,7 +19,9 @@ const char* kUsage =
     "  serve     the capture agent: stream to HTTP clients, capturing only while one is\n"
     "            subscribed\n"
     "  stream    follow capturing xcaps over HTTP and merge their packets into one pcapng\n"
-    "  archive   push DIR: upload a directory's capture files to the archive (S3)\n"
+    "  archive   the archive in S3-compatible storage: push DIR uploads a directory's capture\n"
+    "            files; ls lists what every sink stored; get merges a time window into one\n"
+    "            capture\n"
     "\n"
     "  xcap <command> --help    options of a command\n"
     "  xcap --version\n";

@@ -78,6 +78,63 @@ std::string object_key(std::string_view prefix, std::string_view sink_id, const 
   return key;
 }
 
+namespace {
+
+// The next '/'-separated segment of *rest; false when there is none.
+bool next_segment(std::string_view* rest, std::string_view* seg) {
+  const size_t slash = rest->find('/');
+  if (slash == std::string_view::npos) return false;
+  *seg = rest->substr(0, slash);
+  rest->remove_prefix(slash + 1);
+  return true;
+}
+
+// <first>_<last>_<seq>.<ext>[.zst|.gz], the date segments agreeing with <first>.
+bool parse_leaf(std::string_view leaf, std::string_view date, ArchivedObject* o) {
+  for (Compression c : {Compression::Zstd, Compression::Gzip})
+    if (leaf.ends_with(compression_suffix(c))) {
+      o->compression = c;
+      leaf.remove_suffix(compression_suffix(c).size());
+      break;
+    }
+  if (!strip_ext(leaf, &o->facts.ext) || leaf.size() < 2 * kStampLen + 2 + 6 ||
+      leaf[kStampLen] != '_' || leaf[2 * kStampLen + 1] != '_')
+    return false;
+  const auto first = sink::parse_utc_stamp(leaf.substr(0, kStampLen));
+  const auto last = sink::parse_utc_stamp(leaf.substr(kStampLen + 1, kStampLen));
+  const std::string_view seq = leaf.substr(2 * kStampLen + 2);
+  if (!first || !last || *last < *first || seq.size() > 19 ||
+      !std::all_of(seq.begin(), seq.end(), ::isdigit) ||
+      std::from_chars(seq.data(), seq.data() + seq.size(), o->facts.seq).ec != std::errc())
+    return false;
+  o->facts.first_ns = *first, o->facts.last_ns = *last;
+  const std::string_view stamp = leaf.substr(0, kStampLen);
+  return date.size() == 10 && date.substr(0, 4) == stamp.substr(0, 4) &&
+         date.substr(5, 2) == stamp.substr(4, 2) && date.substr(8, 2) == stamp.substr(6, 2) &&
+         date[4] == '/' && date[7] == '/';
+}
+
+}  // namespace
+
+std::optional<ArchivedObject> parse_object_key(std::string_view key, std::string_view prefix) {
+  std::string_view rest = key;
+  if (!prefix.empty()) {
+    if (!rest.starts_with(prefix) || rest.size() <= prefix.size() || rest[prefix.size()] != '/')
+      return std::nullopt;
+    rest.remove_prefix(prefix.size() + 1);
+  }
+  ArchivedObject o;
+  std::string_view sink, source;
+  if (!next_segment(&rest, &sink) || !next_segment(&rest, &source) || !valid_key_segment(sink) ||
+      !valid_key_segment(source) || rest.size() < 11)
+    return std::nullopt;
+  if (!parse_leaf(rest.substr(11), rest.substr(0, 10), &o) || rest[10] != '/') return std::nullopt;
+  o.key = std::string(key);
+  o.sink_id = std::string(sink);
+  o.facts.source = std::string(source);
+  return o;
+}
+
 std::string encode_key(std::string_view key) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

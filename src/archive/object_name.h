@@ -38,6 +38,17 @@ struct ObjectFacts {
 std::string object_key(std::string_view prefix, std::string_view sink_id, const ObjectFacts& f,
                        Compression c);
 
+// An object of the archive, as its key names it (the inverse of object_key).
+struct ArchivedObject {
+  std::string key;
+  uint64_t size = 0;  // bytes stored (from the listing)
+  std::string sink_id;
+  ObjectFacts facts;
+  Compression compression = Compression::None;
+};
+// nullopt for a key under prefix that object_key could not have written (another tool's).
+std::optional<ArchivedObject> parse_object_key(std::string_view key, std::string_view prefix);
+
 // A key as it goes into a URL path: every byte but A-Za-z0-9 - _ . ~ / percent-encoded
 // (%XX, upper case), which is also how SigV4 canonicalises it.
 std::string encode_key(std::string_view key);

@@ -1,9 +1,11 @@
 #include "archive/s3_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -35,8 +37,27 @@ size_t read_body(char* buf, size_t size, size_t n, void* user) {
   return take;
 }
 
+// Where a reply's body goes: the reply, or reply_fd once the status says 2xx.
+struct ReplySink {
+  CURL* curl;
+  HttpReply* reply;
+  int fd;
+};
+
 size_t write_body(char* p, size_t size, size_t n, void* user) {
-  static_cast<HttpReply*>(user)->body.append(p, size * n);
+  auto* sink = static_cast<ReplySink*>(user);
+  long status = 0;
+  curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (sink->fd < 0 || status / 100 != 2) {
+    sink->reply->body.append(p, size * n);
+    return size * n;
+  }
+  for (size_t done = 0; done < size * n;) {
+    const ssize_t w = ::write(sink->fd, p + done, size * n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
+    done += size_t(w);
+  }
   return size * n;
 }
 
@@ -90,7 +111,8 @@ namespace {
 // Everything but the method: where, how it is signed, timeouts, and where the reply goes.
 void set_common(CURL* c, const std::string& url, const std::string& sigv4,
                 const std::string& userpwd, curl_slist* headers, const std::atomic<bool>* abort,
-                HttpReply* reply) {
+                ReplySink* sink) {
+  HttpReply* reply = sink->reply;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
@@ -103,7 +125,7 @@ void set_common(CURL* c, const std::string& url, const std::string& sigv4,
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, abort);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, write_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, reply);
 }
@@ -140,7 +162,8 @@ Result<HttpReply> S3Client::send(const S3Request& req) {
   if (!cred->session_token.empty()) headers.add("x-amz-security-token: " + cred->session_token);
   Body body{req.body, req.body_len};
   HttpReply reply;
-  set_common(c, url, sigv4, userpwd, headers.list, abort_, &reply);
+  ReplySink sink{c, &reply, req.reply_fd};
+  set_common(c, url, sigv4, userpwd, headers.list, abort_, &sink);
   set_method(c, req.method, &body);
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK)

@@ -25,6 +25,9 @@ struct S3Request {
   std::vector<std::string> headers;  // extra "Name: value" lines (signed)
   const uint8_t* body = nullptr;
   size_t body_len = 0;
+  // >= 0: a successful (2xx) reply's body is written to this file instead of HttpReply::body
+  // (a download); an error reply's body still goes to HttpReply::body.
+  int reply_fd = -1;
 };
 
 struct HttpReply {

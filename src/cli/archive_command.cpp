@@ -1,11 +1,13 @@
 #include "cli/archive_command.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
 
 #include "archive/archiver.h"
 #include "cli/archive_options.h"
+#include "cli/archive_read_command.h"
 #include "cli/option_parsing.h"
 #include "cli/parse_outcome.h"
 #include "common/log.h"
@@ -15,6 +17,9 @@ namespace {
 
 const char* kUsage =
     "Usage: xcap archive push DIR --archive s3://BUCKET/PREFIX [options]\n"
+    "       xcap archive ls s3://BUCKET/PREFIX [--from T] [--to T] ...   (ls --help)\n"
+    "       xcap archive get s3://BUCKET/PREFIX --from T [--to T] [-f EXPR] -w PATH   (get "
+    "--help)\n"
     "\n"
     "Uploads every completed capture file (.pcap, .pcapng) of DIR, as xcap capture --archive\n"
     "does with its ring: compressed, named PREFIX/<sink-id>/all/<YYYY>/<MM>/<DD>/\n"
@@ -55,6 +60,9 @@ int push(const archive::ArchiveConfig& cfg, const std::string& dir, double wait_
 }  // namespace
 
 int archive_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "ls") return archive_ls({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "get")
+    return archive_get({args.begin() + 1, args.end()}, isatty(STDOUT_FILENO) == 1);
   namespace po = boost::program_options;
   RawArchive raw;
   bool help = false, verbose = false;
@@ -73,7 +81,9 @@ int archive_command(const std::vector<std::string>& args) {
   if (words.size() != 2 || words[0] != "push")
     return print_parse_outcome(
         "xcap archive",
-        "expected: push DIR (ls and get are not available yet)\n" + std::string(kUsage), 2);
+        "expected: push DIR, ls s3://BUCKET/PREFIX or get s3://BUCKET/PREFIX\n" +
+            std::string(kUsage),
+        2);
   auto cfg = parse_archive(raw, true);
   if (cfg && !cfg->uploads()) cfg = invalid_input("--archive s3://BUCKET/PREFIX is required");
   if (!cfg) return print_parse_outcome("xcap archive push", cfg.error().message, 2);

@@ -13,16 +13,20 @@ namespace xcap::cli {
 
 namespace po = boost::program_options;
 
-po::options_description describe_archive(RawArchive& r) {
-  po::options_description d("Archive (see README: Archive)");
-  add(d, "archive", arg(&r.url, "s3://BUCKET/PREFIX"),
-      "upload every completed ring file (needs -C or -G) to S3-compatible object storage, then "
-      "delete it; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials");
+void add_store_access(po::options_description& d, RawArchive& r) {
   add(d, "s3-endpoint", arg(&r.endpoint, "URL"),
       "the store's endpoint, e.g. http://127.0.0.1:9000 (default: AWS S3 of --s3-region)");
   add(d, "s3-region", arg(&r.region, "REGION"), "signing region (default us-east-1)");
   add(d, "s3-path-style", po::bool_switch(&r.path_style),
       "URLs as ENDPOINT/BUCKET/KEY instead of BUCKET.HOST/KEY");
+}
+
+po::options_description describe_archive(RawArchive& r) {
+  po::options_description d("Archive (see README: Archive)");
+  add(d, "archive", arg(&r.url, "s3://BUCKET/PREFIX"),
+      "upload every completed ring file (needs -C or -G) to S3-compatible object storage, then "
+      "delete it; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials");
+  add_store_access(d, r);
   add(d, "s3-part-size", arg(&r.part_mib, "MiB"),
       "objects above this go up as multipart uploads of this part size (default 16, min 5)");
   add(d, "compress", arg(&r.compress, "zstd|gzip|none"), "compress before upload (default zstd)");
@@ -92,6 +96,12 @@ Result<void> parse_store(const RawArchive& r, archive::ArchiveConfig& c) {
 }
 
 }  // namespace
+
+Result<archive::ArchiveConfig> parse_store_access(const RawArchive& r) {
+  archive::ArchiveConfig c;
+  if (auto s = parse_store(r, c); !s) return s.error();
+  return c;
+}
 
 Result<archive::ArchiveConfig> parse_archive(const RawArchive& r, bool rotating) {
   archive::ArchiveConfig c;

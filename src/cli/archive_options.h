@@ -18,6 +18,11 @@ struct RawArchive {
 };
 
 boost::program_options::options_description describe_archive(RawArchive& r);
+// --s3-endpoint, --s3-region, --s3-path-style: how to reach the store (every archive command).
+void add_store_access(boost::program_options::options_description& d, RawArchive& r);
+// The store's part of ArchiveConfig (bucket, prefix, endpoint, region, path style) from r.url
+// and the access flags.
+Result<archive::ArchiveConfig> parse_store_access(const RawArchive& r);
 
 // rotating: -C or -G was given (archiving needs a ring of completed files).
 Result<archive::ArchiveConfig> parse_archive(const RawArchive& r, bool rotating);

@@ -27,6 +27,25 @@ std::string utc_stamp(uint64_t ts_ns) {
   return buf;
 }
 
+std::optional<uint64_t> parse_utc_stamp(std::string_view s) {
+  // YYYYmmddTHHMMSS.nnnnnnnnnZ
+  if (s.size() != 26 || s[8] != 'T' || s[15] != '.' || s[25] != 'Z') return std::nullopt;
+  uint64_t f[7] = {};
+  const std::pair<size_t, size_t> fields[7] = {{0, 4},  {4, 2},  {6, 2}, {9, 2},
+                                               {11, 2}, {13, 2}, {16, 9}};
+  for (int i = 0; i < 7; i++)
+    for (size_t k = fields[i].first; k < fields[i].first + fields[i].second; k++) {
+      if (s[k] < '0' || s[k] > '9') return std::nullopt;
+      f[i] = f[i] * 10 + uint64_t(s[k] - '0');
+    }
+  struct tm tm {};
+  tm.tm_year = int(f[0]) - 1900, tm.tm_mon = int(f[1]) - 1, tm.tm_mday = int(f[2]);
+  tm.tm_hour = int(f[3]), tm.tm_min = int(f[4]), tm.tm_sec = int(f[5]);
+  const time_t t = timegm(&tm);
+  if (t < 0 || utc_stamp(uint64_t(t) * 1'000'000'000u + f[6]) != s) return std::nullopt;
+  return uint64_t(t) * 1'000'000'000u + f[6];
+}
+
 std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint64_t seq,
                                std::string_view ext) {
   char seq_buf[24];

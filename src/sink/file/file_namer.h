@@ -34,6 +34,8 @@ std::string rotation_base(std::string_view path);
 
 // "20240229T235959.123456789Z" for a UTC nanosecond timestamp.
 std::string utc_stamp(uint64_t ts_ns);
+// The timestamp utc_stamp wrote; nullopt for anything else.
+std::optional<uint64_t> parse_utc_stamp(std::string_view stamp);
 
 // <base>-<utc_stamp(first_ts_ns)>-<seq, 6 digits>.<ext>
 std::string rotation_file_name(std::string_view base, uint64_t first_ts_ns, uint64_t seq,
