@@ -11,12 +11,16 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "common/capture_readers.h"
 #include "common/frame_builder.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
+#include "common/pcapng_records.h"
 #include "common/s3_store.h"
 #include "common/wait_until.h"
 #include "common/xcap_run.h"
@@ -479,6 +483,174 @@ TEST(ArchivePush, UploadsADirectoryOfForeignFiles) {
   EXPECT_EQ(capture_files(dir / "d"), std::vector<std::string>{"notes.txt"});
   EXPECT_EQ(run({bin("xcap"), "archive", "push", dir / "d"}).status, 2);
   EXPECT_EQ(run({bin("xcap"), "archive", "ls"}).status, 2);
+}
+
+// xcap archive ls|get s3://kBucket/vtap ARGS..., with the good credentials unless env says
+// otherwise; stdout to stdout_path when given.
+struct ReadRun {
+  int status;
+  std::string out, err;
+};
+ReadRun archive_read(const S3Store& store, const std::string& verb,
+                     const std::vector<std::string>& args, const std::string& stdout_path = "",
+                     std::vector<std::string> env = good_env()) {
+  std::vector<std::string> argv{bin("xcap"),
+                                "archive",
+                                verb,
+                                std::string("s3://") + kBucket + "/vtap",
+                                "--s3-endpoint",
+                                store.endpoint(),
+                                "--s3-path-style"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Subprocess p(with_env(env, argv), stdout_path);
+  const int status = p.wait(120);
+  return {status, p.out(), p.err()};
+}
+
+struct LsLine {
+  uint64_t first_ns, last_ns;
+  std::string key;
+};
+// ls's lines: FIRST LAST BYTES s3://BUCKET/KEY, the times RFC 3339 with nanoseconds.
+std::vector<LsLine> ls_lines(const std::string& out) {
+  static const std::regex line(
+      R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z +\d+ s3://([^/]+)/(\S+))");
+  auto ns = [](const std::string& secs, const std::string& frac) {
+    std::tm tm{};
+    strptime(secs.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    return uint64_t(timegm(&tm)) * 1'000'000'000ull + std::stoull(frac);
+  };
+  std::vector<LsLine> v;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_match(l, m, line)) << l;
+    if (m.empty()) continue;
+    EXPECT_EQ(m[5], kBucket);
+    v.push_back({ns(m[1], m[2]), ns(m[3], m[4]), m[6]});
+  }
+  return v;
+}
+
+// Two sinks archive one bucket (the same traffic seen half a millisecond apart, as two mirror
+// sinks behind a load balancer might). ls lists what awscli lists, by time; get merges a
+// window of both, filtered, into one pcapng in time order with one interface per sink, which
+// tshark reads; -w - writes the same bytes.
+TEST(ArchiveRead, LsListsEverySinkAndGetMergesAWindowInTimeOrder) {
+  S3Store store({kBucket});
+  TempDir dir;
+  std::map<std::string, std::vector<PcapRecord>> in;
+  in["sink-a"] = frames(6000);
+  in["sink-b"] = frames(6000, 6000);
+  for (PcapRecord& r : in["sink-b"]) r.ts_ns -= 6000 * 1'000'000ull - 500'000;
+  for (auto& [sink, recs] : in) {
+    write_pcap_records(dir / (sink + ".pcap"), recs);
+    fs::create_directory(dir / sink);
+    RunResult r = run(with_env(good_env(), replay_args(store, dir / (sink + ".pcap"), dir / sink,
+                                                       {"-C", "1", "--sink-id", sink})),
+                      120);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  // ls: every object of both sinks, as awscli sees them, in time order; pages of any size.
+  std::set<std::string> aws_keys;
+  for (const StoredObject& o : store.list(kBucket, "vtap/")) aws_keys.insert(o.key);
+  ASSERT_GE(aws_keys.size(), 8u);
+  const ReadRun all = archive_read(store, "ls", {});
+  ASSERT_EQ(all.status, 0) << all.err;
+  const std::vector<LsLine> lines = ls_lines(all.out);
+  std::set<std::string> ls_keys;
+  for (size_t i = 0; i < lines.size(); i++) {
+    ls_keys.insert(lines[i].key);
+    if (i) EXPECT_LE(lines[i - 1].first_ns, lines[i].first_ns);
+  }
+  EXPECT_EQ(ls_keys, aws_keys);
+  EXPECT_EQ(ls_lines(archive_read(store, "ls", {"--page-size", "1"}).out).size(), lines.size());
+  EXPECT_EQ(archive_read(store, "ls", {"--from", "-20000d", "--to", "now"}).out, all.out);
+  const ReadRun only_b = archive_read(store, "ls", {"--sink", "sink-b", "--source", "all"});
+  EXPECT_EQ(ls_lines(only_b.out).size(), lines.size() / 2);
+  EXPECT_EQ(only_b.out.find("/sink-a/"), std::string::npos);
+  // A window from the middle of the third second to the middle of the fifth: ls lists exactly
+  // the objects that overlap it.
+  const uint64_t t0 = in["sink-a"].front().ts_ns, from = t0 + 2'500'000'000,
+                 to = t0 + 4'500'000'000;
+  const std::string from_s = "2023-11-14T22:13:22.5Z", to_s = "2023-11-14T22:13:24.5Z";
+  ASSERT_EQ(t0, 1'700'000'000'000'000'000ull);  // 2023-11-14T22:13:20Z
+  const std::vector<LsLine> window =
+      ls_lines(archive_read(store, "ls", {"--from", from_s, "--to", to_s}).out);
+  size_t overlapping = 0;
+  for (const LsLine& l : lines) overlapping += l.first_ns <= to && l.last_ns >= from;
+  EXPECT_EQ(window.size(), overlapping);
+  for (const LsLine& l : window) EXPECT_TRUE(l.first_ns <= to && l.last_ns >= from) << l.key;
+  // get: the window's packets of both sinks that the filter selects, each once, in order.
+  const std::string filter = "udp src port 1030 or greater 600";
+  const ReadRun got = archive_read(
+      store, "get", {"--from", from_s, "--to", to_s, "-f", filter, "-w", dir / "win.pcapng"});
+  ASSERT_EQ(got.status, 0) << got.err;
+  const PcapngFile f = read_pcapng(dir / "win.pcapng");
+  ASSERT_EQ(f.error, "");
+  ASSERT_EQ(f.interfaces.size(), 2u);
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> want, seen;
+  for (auto& [sink, recs] : in)
+    for (const PcapRecord& r : recs) {
+      const uint16_t sport = uint16_t(r.data[34] << 8 | r.data[35]);
+      if (r.ts_ns >= from && r.ts_ns <= to && (sport == 1030 || r.len >= 600))
+        want.emplace_back(r.ts_ns, r.data);
+    }
+  ASSERT_GT(want.size(), 100u);
+  std::sort(want.begin(), want.end());
+  for (size_t i = 0; i < f.packets.size(); i++) {
+    const PcapngPacket& p = f.packets[i];
+    if (i) EXPECT_LE(f.packets[i - 1].ts, p.ts) << "packet " << i << " out of time order";
+    // The interface says which sink: sink-b's frames are the ones shifted by half a ms.
+    EXPECT_EQ(f.interfaces[p.iface], p.ts % 1'000'000 ? "sink-b/all" : "sink-a/all");
+    seen.emplace_back(p.ts, p.data);
+  }
+  EXPECT_TRUE(seen == want) << seen.size() << " packets merged, " << want.size() << " wanted";
+  EXPECT_EQ(tshark({"-r", dir / "win.pcapng", "-T", "fields", "-e", "frame.interface_name"}).size(),
+            want.size());
+  EXPECT_EQ(archive_read(store, "get", {"--from", from_s, "--to", to_s, filter, "-w", "-"},
+                         dir / "stdout.pcapng")
+                .status,
+            0);
+  EXPECT_EQ(read_file(dir / "stdout.pcapng"), read_file(dir / "win.pcapng"));
+}
+
+// A command line, credentials or bucket that cannot work: exit 2 and a message that names
+// what is wrong, before anything is fetched.
+TEST(ArchiveRead, BadInputIsRefusedWithAClearMessage) {
+  S3Store store({kBucket});
+  auto refused = [&](const std::string& verb, const std::vector<std::string>& args,
+                     const std::string& says, std::vector<std::string> env = good_env()) {
+    const ReadRun r = archive_read(store, verb, args, "", env);
+    EXPECT_EQ(r.status, 2) << verb << " " << args.size() << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+  };
+  refused("ls", {"--from", "yesterday"}, "--from 'yesterday': expected an RFC 3339 time");
+  refused("ls", {"--from", "2023-11-14T22:13:24Z", "--to", "2023-11-14T22:13:22Z"},
+          "is before --from");
+  refused("ls", {"--lookback", "1 day"}, "--lookback '1 day'");
+  refused("ls", {"--sink", "a/b"}, "--sink 'a/b'");
+  refused("get", {"-w", "/dev/null"}, "--from T is required");
+  refused("get", {"--from", "-1h", "-f", "tcp port 99999", "-w", "/dev/null"},
+          "-f invalid filter \"tcp port 99999\"");
+  refused("get", {"--from", "-1h", "--format", "erf", "-w", "/dev/null"}, "--format 'erf'");
+  refused("ls", {}, "the store refused the credentials",
+          {"AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=wrong",
+           "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"});
+  refused("ls", {}, "AWS_ACCESS_KEY_ID",
+          {"-u", "AWS_ACCESS_KEY_ID", "-u", "AWS_SECRET_ACCESS_KEY", "-u", "AWS_PROFILE",
+           "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"});
+  EXPECT_EQ(store.log().find("store: 403 SignatureDoesNotMatch"), store.log().rfind("store: 403"))
+      << "only the wrong secret reached the store: " << store.log();
+  std::vector<std::string> argv{
+      bin("xcap"),      "archive",        "ls", "s3://no-such-bucket/vtap", "--s3-endpoint",
+      store.endpoint(), "--s3-path-style"};
+  RunResult r = run(with_env(good_env(), argv));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("no bucket 'no-such-bucket'"), std::string::npos) << r.output;
+  r = run(with_env(good_env(), {bin("xcap"), "archive", "get", "s3://UPPER/x", "--from", "-1h"}));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("UPPER"), std::string::npos) << r.output;
 }
 
 }  // namespace
