@@ -170,6 +170,21 @@ TEST(ArchiveLive, EveryPacketSentIsInTheBucket) {
   EXPECT_TRUE(t.bucket_frames(&objects) == t.sent_sorted()) << err;
   EXPECT_GE(objects, 4u);
   EXPECT_EQ(capture_files_in(t.spool()), 0u);
+  // Read back as one window, the last hour: every packet, in time order.
+  RunResult get = run({bin("xcap"), "archive", "get", std::string("s3://") + kBucket + "/live",
+                       "--from", "-1h", "--s3-endpoint", t.store.endpoint(), "--s3-path-style",
+                       "-w", t.dir / "hour.pcap", "--format", "pcap"},
+                      120);
+  ASSERT_EQ(get.status, 0) << get.output;
+  std::vector<Bytes> back;
+  uint64_t last_ts = 0;
+  for (PcapRecord& r : read_pcap_records(t.dir / "hour.pcap")) {
+    EXPECT_LE(last_ts, r.ts_ns);
+    last_ts = r.ts_ns;
+    back.push_back(std::move(r.data));
+  }
+  std::sort(back.begin(), back.end());
+  EXPECT_TRUE(back == t.sent_sorted()) << back.size() << " packets read back\n" << get.output;
 }
 
 // The store stopped for 30 s: capture goes on into the spool, the backlog metric rises and
