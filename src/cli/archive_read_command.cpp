@@ -212,8 +212,13 @@ Result<Fd> temp_file() {
   const char* dir = getenv("TMPDIR");
   const std::string d = dir && *dir ? dir : "/tmp";
   Fd fd(::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (!fd.valid()) return errno_error("cannot create a temporary file in " + d);
-  return fd;
+  if (fd.valid()) return fd;
+  // A file system without O_TMPFILE: a named file, unlinked at once.
+  std::string path = d + "/xcap-get.XXXXXX";
+  Fd named(::mkostemp(path.data(), O_CLOEXEC));
+  if (!named.valid()) return errno_error("cannot create a temporary file in " + d);
+  ::unlink(path.c_str());
+  return named;
 }
 
 }  // namespace
