@@ -10,6 +10,7 @@
 #include <xdp/xsk.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -66,13 +67,45 @@ bool kernel_at_least(unsigned major, unsigned minor) {
 
 }  // namespace
 
+namespace {
+
+// The UMEM's memory: anonymous, populated, and backed by transparent huge pages where the
+// kernel gives them (madvise mode is enough). The worker touches every frame's metadata in a
+// different 2 KiB slot of a 64 MiB area: with 4 KiB pages nearly every frame is a TLB miss,
+// and a page walk under virtualization is where a profile at 200 kpps found three quarters
+// of the receive loop's time (bench/cpu_per_packet: 8% less process CPU, and a cheaper
+// kernel copy too). nullptr (errno set) when even plain pages cannot be had.
+void* map_umem(size_t bytes) {
+  constexpr size_t kHuge = 2u << 20;
+  if (bytes >= kHuge) {
+    // Reserve a huge page more, so the area can start on a 2 MiB boundary.
+    void* raw =
+        mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw != MAP_FAILED) {
+      auto start = reinterpret_cast<uintptr_t>(raw);
+      const uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+      if (aligned > start) munmap(raw, aligned - start);
+      const uintptr_t end = aligned + bytes, raw_end = start + bytes + kHuge;
+      if (raw_end > end) munmap(reinterpret_cast<void*>(end), raw_end - end);
+      void* area = reinterpret_cast<void*>(aligned);
+      madvise(area, bytes, MADV_HUGEPAGE);  // advice: without THP the pages stay small
+      memset(area, 0, bytes);               // populate now, not on the first packets
+      return area;
+    }
+  }
+  void* area = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  return area == MAP_FAILED ? nullptr : area;
+}
+
+}  // namespace
+
 // The UMEM (every frame on the fill ring before bind, so the first burst finds room).
 Result<void> XskSource::create_umem() {
   Rings& r = *rings_;
   umem_bytes_ = size_t(cfg_.fill_size) * cfg_.frame_size;
-  void* area = mmap(nullptr, umem_bytes_, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (area == MAP_FAILED)
+  void* area = map_umem(umem_bytes_);
+  if (!area)
     return errno_error("queue " + std::to_string(cfg_.queue) + ": cannot map UMEM of " +
                        std::to_string(umem_bytes_ >> 20) + " MiB");
   umem_area_ = area;

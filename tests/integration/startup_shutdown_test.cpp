@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "common/fd.h"
 #include "common/lab.h"
@@ -40,6 +42,29 @@ TEST(Startup, CaptureStartedIntoRunningTrafficCountsNoDrop) {
   EXPECT_GT(stats->not_ready, 0u) << cap->err();
   EXPECT_GT(stats->captured, 50'000u) << cap->err();
   EXPECT_EQ(stats->steered(), stats->captured + stats->dropped) << cap->err();
+}
+
+// The UMEM (64 MiB with the default ring) sits on transparent huge pages where the kernel has
+// them: the worker's reads of every frame would otherwise miss the TLB (README: Benchmarks).
+TEST(Startup, UmemIsOnHugePagesWhereTheKernelHasThem) {
+  XCAP_REQUIRE_PRIVILEGED();
+  Lab lab("xcthp", "198.18.90");
+  std::string why;
+  auto cap = start_capture(lab.cap_if(), {"--mode", "span", "-w", "/dev/null"}, &why);
+  ASSERT_TRUE(cap) << why;
+  std::ifstream smaps("/proc/" + std::to_string(cap->pid()) + "/smaps_rollup");
+  uint64_t huge_kib = 0;
+  for (std::string line; std::getline(smaps, line);)
+    if (line.starts_with("AnonHugePages:")) huge_kib = std::stoull(line.substr(14));
+  cap->signal(SIGINT);
+  EXPECT_EQ(cap->wait(30), 0) << cap->err();
+  std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes((std::istreambuf_iterator<char>(enabled)), {});
+  if (modes.find("[never]") != std::string::npos || modes.empty()) {
+    EXPECT_EQ(huge_kib, 0u) << "THP is off here: " << modes;
+  } else {
+    EXPECT_GE(huge_kib, 64u * 1024) << "THP: " << modes;
+  }
 }
 
 TEST(Startup, VanishedInterfaceEndsWithAnErrorAndSealedFiles) {
