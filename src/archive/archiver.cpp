@@ -1,10 +1,14 @@
 #include "archive/archiver.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -16,6 +20,8 @@
 
 namespace xcap::archive {
 namespace {
+
+constexpr int kArchiverNice = 10;
 
 std::pair<std::string, std::string> split_path(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -170,6 +176,12 @@ void Archiver::scan_spool() {
 }
 
 void Archiver::run() {
+  // Compression and uploads are background work: at nice 10 they take what the capture
+  // threads leave, so a burst never finds the worker waiting behind zstd. (Linux applies
+  // setpriority to one thread when given its id; -z commands inherit it.)
+  pthread_setname_np(pthread_self(), "xcap-archive");
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kArchiverNice) != 0)
+    log_debug("archive: cannot lower the archiver's priority: %s", strerror(errno));
   if (cfg_.uploads())
     for (const std::string& m : orphan_markers_)
       if (auto fail = abort_recorded_upload(shipper_.client(), m))
