@@ -22,6 +22,7 @@ namespace xcap::archive {
 namespace {
 
 constexpr int kArchiverNice = 10;
+constexpr long kStartCheckSeconds = 5;
 
 std::pair<std::string, std::string> split_path(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -44,7 +45,11 @@ Result<void> check_store(const ArchiveConfig& cfg) {
   auto cred = load_credentials();
   if (!cred) return invalid_input("--archive " + cfg.url + ": " + cred.error().message);
   S3Client s3(cfg, nullptr);
-  auto r = s3.send(S3Request{"GET", "", "list-type=2&max-keys=0"});
+  // Bounded: a store that takes the connection and then says nothing must not hold up the
+  // capture's start (its files wait in the spool like any others).
+  S3Request probe{"GET", "", "list-type=2&max-keys=0"};
+  probe.timeout_s = kStartCheckSeconds;
+  auto r = s3.send(probe);
   if (!r) {
     log_error(
         "--archive %s: the store does not answer (%s); capture goes on and files wait in "

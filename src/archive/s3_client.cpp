@@ -165,6 +165,7 @@ Result<HttpReply> S3Client::send(const S3Request& req) {
   ReplySink sink{c, &reply, req.reply_fd};
   set_common(c, url, sigv4, userpwd, headers.list, abort_, &sink);
   set_method(c, req.method, &body);
+  if (req.timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_s);
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK)
     return make_error(ErrorKind::System, req.method + " " + url + ": " + curl_easy_strerror(rc));

@@ -28,6 +28,8 @@ struct S3Request {
   // >= 0: a successful (2xx) reply's body is written to this file instead of HttpReply::body
   // (a download); an error reply's body still goes to HttpReply::body.
   int reply_fd = -1;
+  // > 0: the whole request, answer included, ends with an error after this long.
+  long timeout_s = 0;
 };
 
 struct HttpReply {
