@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 namespace xcap::test {
@@ -51,6 +53,15 @@ std::vector<PcapRecord> read_pcap_records(const std::string& path) {
   PcapContents file = read_pcap(path);
   if (!file.error.empty()) ADD_FAILURE() << path << ": " << file.error;
   return std::move(file.records);
+}
+
+std::vector<PcapRecord> spool_records(const std::string& dir) {
+  std::vector<PcapRecord> all;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (!e.path().filename().string().starts_with("."))
+      for (PcapRecord& r : read_pcap(e.path()).records) all.push_back(std::move(r));
+  std::sort(all.begin(), all.end());
+  return all;
 }
 
 void write_pcap_records(const std::string& path, const std::vector<PcapRecord>& records) {

@@ -30,6 +30,10 @@ PcapContents read_pcap_bytes(std::vector<uint8_t> bytes);
 // read_pcap's records; a file libpcap cannot open or read to the end fails the current test
 // (non-fatally) with the path and libpcap's error, and the records read until then are returned.
 std::vector<PcapRecord> read_pcap_records(const std::string& path);
+// Every complete record of the capture files in dir (those whose names do not start with "."),
+// sorted. A .part a killed xcap left counts up to its last complete record, what the next start
+// seals it to; a torn record after it does not count and fails nothing.
+std::vector<PcapRecord> spool_records(const std::string& dir);
 // Writes frames as a classic pcap (Ethernet), 1 ms apart, e.g. for xcap-gen --pcap replays.
 void write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames);
 // Writes records as they are (nanosecond pcap, Ethernet); caplen is data.size(), len is kept.

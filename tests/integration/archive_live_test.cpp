@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "common/frame_builder.h"
@@ -61,15 +62,20 @@ class CredentialsFile {
 
 // One live archiving capture: lab, store, spool, credentials, xcap with --metrics. Only UDP
 // is captured: the kernel's own frames on the new link (IPv6 router solicitations) are not
-// the test's.
+// the test's. The suite's lab is xcarc (198.18.70.0/24) unless a test names its own;
+// store_delay_ms makes the store slow (every request held that long).
 struct LiveArchive {
-  Lab lab{"xcarc", "198.18.70"};
-  S3Store store{{kBucket}};
+  explicit LiveArchive(const std::string& lab_name = "xcarc", const std::string& net = "198.18.70",
+                       int store_delay_ms = 0)
+      : lab(lab_name, net), store({kBucket}, store_delay_ms) {}
+  Lab lab;
+  S3Store store;
   TempDir dir;
   CredentialsFile creds{dir / "credentials"};
   int metrics_port = free_port();
   std::unique_ptr<Subprocess> xcap;
   std::vector<Bytes> sent;
+  mutable int downloads = 0;  // names the downloaded objects' files
 
   std::string spool() const { return dir / "spool"; }
   void start(std::vector<std::string> extra, std::string* why) {
@@ -94,20 +100,25 @@ struct LiveArchive {
     args.insert(args.end(), extra.begin(), extra.end());
     xcap = start_capture(lab.cap_if(), args, why);
   }
-  // Sends n unique 1000-byte frames (first.. first+n-1) at 20,000/s; true when xcap-gen did.
-  bool send(int n, int first) {
+  // Writes n unique 1000-byte frames (first.. first+n-1) for xcap-gen, counts them as sent
+  // and returns the xcap-gen arguments that send them at rate frames/s.
+  std::vector<std::string> frames_to_send(int n, int first, int rate) {
     std::vector<Bytes> frames;
     for (int i = first; i < first + n; i++)
       frames.push_back(FrameBuilder()
                            .eth(lab.cap_mac_bytes())
-                           .ipv4("198.18.70.1", "198.18.70.2")
+                           .ipv4(lab.gen_ip(), lab.cap_ip())
                            .udp(uint16_t(1024 + i % 50000), uint16_t(2000 + i / 50000))
                            .payload(958, uint8_t(i))
                            .build());
     const std::string pcap = dir / ("send" + std::to_string(first) + ".pcap");
     write_pcap(pcap, frames);
     sent.insert(sent.end(), frames.begin(), frames.end());
-    RunResult r = lab.send({"--pcap", pcap, "--rate", "20000", "--quiet"});
+    return {"--pcap", pcap, "--rate", std::to_string(rate), "--quiet"};
+  }
+  // Sends n unique frames (frames_to_send) at 20,000/s; true when xcap-gen did.
+  bool send(int n, int first) {
+    RunResult r = lab.send(frames_to_send(n, first, 20000));
     EXPECT_EQ(r.status, 0) << r.output;
     return r.status == 0;
   }
@@ -126,18 +137,20 @@ struct LiveArchive {
     EXPECT_EQ(xcap->wait(60), 0) << xcap->err();
     return xcap->err();
   }
-  // The frames of every object in the bucket, decompressed, sorted.
+  // The records of one object, downloaded and decompressed.
+  std::vector<PcapRecord> object_records(const std::string& key) const {
+    const std::string got = dir / ("obj" + std::to_string(downloads++) + ".pcap.zst");
+    EXPECT_TRUE(store.download(kBucket, key, got)) << key;
+    EXPECT_EQ(sh("zstd -q -dc " + got + " > " + got + ".pcap"), 0);
+    return read_pcap_records(got + ".pcap");
+  }
+  // The frames of every object in the bucket, sorted.
   std::vector<Bytes> bucket_frames(size_t* objects = nullptr) const {
     std::vector<Bytes> out;
     const auto list = store.list(kBucket, "live/s1/all/");
     if (objects) *objects = list.size();
-    int n = 0;
-    for (const StoredObject& o : list) {
-      const std::string got = dir / ("obj" + std::to_string(n++) + ".pcap.zst");
-      EXPECT_TRUE(store.download(kBucket, o.key, got)) << o.key;
-      EXPECT_EQ(sh("zstd -q -dc " + got + " > " + got + ".pcap"), 0);
-      for (PcapRecord& r : read_pcap_records(got + ".pcap")) out.push_back(std::move(r.data));
-    }
+    for (const StoredObject& o : list)
+      for (PcapRecord& r : object_records(o.key)) out.push_back(std::move(r.data));
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -273,6 +286,122 @@ TEST(ArchiveLive, WrongSecretAtRunTimeKeepsFilesAndRetries) {
   const std::string err = t.stop();
   EXPECT_NE(err.find(": HTTP 403"), std::string::npos) << err;  // HEAD: a status, no body
   EXPECT_TRUE(t.bucket_frames() == t.sent_sorted()) << err;
+}
+
+// kill -9 while the writer has a .part open with records in it and uploads are going on (a
+// slow store), then a restart into the same spool (issue 11): the restart seals the dead
+// run's .part at its last complete record and uploads it and every completed file, each once.
+//
+// What "every packet sent" can mean after kill -9: frames still in xcap's memory at the kill
+// (the socket's rings, the workers' record buffers, a block on its way to the writer) die with
+// the process; nothing can keep them. What survives is what had reached the disk. So the
+// bucket must end up with exactly the records that were on disk at the kill (the completed
+// files, and the .part up to its last complete record: a record the kill tore is cut) or
+// already in the bucket, each once, plus every frame sent after the restart; and what was on
+// disk must be frames that were sent. Frames sent while no xcap ran went nowhere.
+TEST(ArchiveLive, KillDuringWritingThenRestartShipsWhatWasOnDiskOnce) {
+  XCAP_REQUIRE_PRIVILEGED();
+  // Its own lab. Every store request is held 600 ms: a file (HEAD, PUT) takes ~1.3 s to go
+  // up while the writer completes one a second, so completed files wait in the spool.
+  LiveArchive t("xckw", "198.18.93", 600);
+  std::string why;
+  t.start({}, &why);
+  ASSERT_TRUE(t.xcap) << why;
+  // 1000 frames/s of 1000 bytes for 10 s: a 1 MB (-C 1) file a second, still going at the kill.
+  Subprocess gen(t.lab.gen_argv(t.frames_to_send(10000, 0, 1000)));
+  const std::string spool = t.spool();
+  auto names = [&] {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(spool, ec)) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // The moment: a file is in the bucket, a completed one waits in the spool, and the .part
+  // holds 100 to 600 KB (records written, its rotation at 1 MB far enough off that it is still
+  // the file being written when the signal lands).
+  auto moment = [&] {
+    bool completed = false, part = false;
+    for (const std::string& n : names()) {
+      std::error_code ec;
+      const uintmax_t size = fs::file_size(spool + "/" + n, ec);
+      completed |= n.ends_with(".pcap");
+      part |= n.ends_with(".pcap.part") && !ec && size >= 100'000 && size <= 600'000;
+    }
+    return completed && part && t.metric_value("xcap_archive_uploaded_files_total") >= 1;
+  };
+  ASSERT_TRUE(wait_until([&] { return moment() || !gen.running(); }, std::chrono::seconds(60),
+                         std::chrono::milliseconds(10)));
+  ASSERT_TRUE(gen.running()) << "the sender ended before the moment to kill came: "
+                             << ::testing::PrintToString(names()) << t.xcap->err();
+  t.xcap->signal(SIGKILL);
+  ASSERT_EQ(t.xcap->wait(10), 128 + SIGKILL);
+  gen.signal(SIGKILL);  // the rest of its frames would go nowhere
+  gen.wait(10);
+
+  // What was on disk at the kill; the .part files' records, each what its sealed file holds.
+  std::vector<std::pair<std::string, std::vector<PcapRecord>>> parts;
+  size_t completed = 0, part_records = 0;
+  for (const std::string& n : names()) {
+    if (n.ends_with(".pcap")) completed++;
+    if (!n.ends_with(".part")) continue;
+    parts.emplace_back(n, read_pcap(spool + "/" + n).records);
+    part_records += parts.back().second.size();
+  }
+  ASSERT_GT(part_records, 0u) << "no .part with a complete record at the kill: nothing tested";
+  ASSERT_GE(completed, 1u) << ::testing::PrintToString(names());
+  const std::vector<PcapRecord> on_disk = spool_records(spool);
+  size_t objects_before = 0;
+  const std::vector<Bytes> stored_before = t.bucket_frames(&objects_before);
+  ASSERT_GE(objects_before, 1u);
+  std::vector<Bytes> want;
+  for (const PcapRecord& r : on_disk) want.push_back(r.data);
+  EXPECT_TRUE(std::adjacent_find(want.begin(), want.end()) == want.end()) << "twice on disk";
+  const std::vector<Bytes> sent_before = t.sent_sorted();
+  EXPECT_TRUE(std::includes(sent_before.begin(), sent_before.end(), want.begin(), want.end()))
+      << "on disk but never sent";
+  // A file uploaded but not yet deleted at the kill is in both.
+  want.insert(want.end(), stored_before.begin(), stored_before.end());
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+
+  t.metrics_port = free_port();  // the dead run's port may linger
+  t.start({}, &why);
+  ASSERT_TRUE(t.xcap) << why;
+  ASSERT_TRUE(t.send(1500, 100000));
+  want.insert(want.end(), t.sent.end() - 1500, t.sent.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_TRUE(t.wait_metric(
+      "xcap_archive_backlog_files", [](double v) { return v == 0; }, 90));
+  const std::string err = t.stop();
+  EXPECT_NE(err.find("file(s) of earlier runs in the spool"), std::string::npos) << err;
+  EXPECT_NE(err.find("spool empty"), std::string::npos) << err;
+  const std::vector<Bytes> got = t.bucket_frames();
+  EXPECT_TRUE(std::adjacent_find(got.begin(), got.end()) == got.end()) << "a frame came twice";
+  EXPECT_TRUE(got == want) << got.size() << " frames in the bucket; " << on_disk.size()
+                           << " on disk at the kill (" << part_records << " in the .part), "
+                           << stored_before.size() << " in " << objects_before
+                           << " objects then, 1500 sent after the restart\n"
+                           << err;
+  EXPECT_TRUE(names().empty()) << ::testing::PrintToString(names());  // no marker either
+  // Each .part with records was sealed under its own name and went up as an object of its
+  // own, named from its records (first packet time, seq), holding exactly those records.
+  const std::vector<StoredObject> objects = t.store.list(kBucket, "live/s1/all/");
+  static const std::regex part_name(R"(m-(\d{8}T\d{6}\.\d{9}Z)-(\d+)\.pcap\.part)");
+  for (const auto& [n, records] : parts) {
+    if (records.empty()) continue;  // a bare header: removed at start
+    EXPECT_NE(err.find("recovered " + spool + "/" + n), std::string::npos) << err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(n, m, part_name)) << n;
+    std::vector<std::string> keys;
+    for (const StoredObject& o : objects)
+      if (o.key.find("/" + m[1].str() + "_") != std::string::npos &&
+          o.key.ends_with("_" + m[2].str() + ".pcap.zst"))
+        keys.push_back(o.key);
+    ASSERT_EQ(keys.size(), 1u) << n << ": " << objects.size() << " objects";
+    EXPECT_TRUE(t.object_records(keys[0]) == records)
+        << keys[0] << " does not hold the " << records.size() << " records of " << n;
+  }
 }
 
 }  // namespace

@@ -296,18 +296,6 @@ TEST(Archive, SpoolSurvivesAStoreOutageAndTheNextStartUploadsItOnce) {
   EXPECT_EQ(store.list(kBucket, "vtap/s/").size(), keys.size() + 1);
 }
 
-// Every complete record of the spool's capture files, .part files included (what the next
-// start seals them to), sorted.
-std::vector<PcapRecord> spool_records(const std::string& dir) {
-  std::vector<PcapRecord> all;
-  for (const std::string& n : capture_files(dir)) {
-    if (n.starts_with(".")) continue;
-    for (PcapRecord& r : read_pcap(dir + "/" + n).records) all.push_back(std::move(r));
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
 // kill -9 while uploads are in flight (a slow store), then a new start into the same spool:
 // the bucket ends up with every record that was on disk at the kill, each once, and nothing
 // in the spool. wait_for says when to kill.
