@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "common/frame_builder.h"
@@ -177,6 +179,20 @@ TEST(ArchiveLive, EveryPacketSentIsInTheBucket) {
   t.start({}, &why);
   ASSERT_TRUE(t.xcap) << why;
   ASSERT_TRUE(t.send(5000, 0));
+  // The archiver's thread is named and lowered to nice 10: background work to the capture.
+  std::optional<long> archiver_nice;
+  for (const auto& task :
+       fs::directory_iterator("/proc/" + std::to_string(t.xcap->pid()) + "/task")) {
+    std::string comm, stat;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    if (comm != "xcap-archive") continue;
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+    std::string f;
+    for (int i = 3; i <= 19 && fields >> f; i++)  // field 19: nice
+      if (i == 19) archiver_nice = std::stol(f);
+  }
+  EXPECT_EQ(archiver_nice, 10) << "no xcap-archive thread at nice 10";
   const std::string err = t.stop();
   EXPECT_NE(err.find("spool empty"), std::string::npos) << err;
   size_t objects = 0;

@@ -3,10 +3,14 @@
 // signer, tests/s3store), checked with the Debian awscli, tshark/capinfos and zstd. These
 // replay a generated capture (-r) through the file ring; the live-capture cases are in
 // archive_live_test.cpp.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +21,7 @@
 #include <sstream>
 
 #include "common/capture_readers.h"
+#include "common/fd.h"
 #include "common/frame_builder.h"
 #include "common/lab.h"
 #include "common/pcap_file.h"
@@ -244,6 +249,37 @@ TEST(Archive, BadStoreSettingsStopBeforeCapture) {
   EXPECT_NE(c.output.find("no credentials"), std::string::npos) << c.output;
   EXPECT_NE(c.output.find("AWS_ACCESS_KEY_ID"), std::string::npos) << c.output;
   EXPECT_TRUE(capture_files(dir / "spool").empty());
+}
+
+// A store that takes the connection and then never answers (a listener nobody accepts from:
+// the kernel completes the handshake) does not hold up the start: after the bounded check the
+// capture runs, and its files wait in the spool.
+TEST(Archive, AStoreThatNeverAnswersDoesNotHoldUpTheStart) {
+  TempDir dir;
+  fs::create_directory(dir / "spool");
+  write_pcap_records(dir / "in.pcap", frames(3000));
+  Fd mute(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(mute.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(mute.get(), 64), 0);
+  ASSERT_EQ(::getsockname(mute.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string endpoint = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult r =
+      run(with_env(good_env(), {bin("xcap"), "capture", "-r", dir / "in.pcap", "--mode", "span",
+                                "-w", dir / "spool/m.pcap", "-C", "1", "--archive",
+                                std::string("s3://") + kBucket + "/p", "--s3-endpoint", endpoint,
+                                "--s3-path-style", "--archive-drain-timeout", "1"}),
+          60);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status, 0) << r.output;  // the files stay in the spool: not an error
+  EXPECT_NE(r.output.find("the store does not answer"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("left in the spool for the next start"), std::string::npos) << r.output;
+  EXPECT_LT(took, 20) << r.output;  // 5 s check + 1 s drain, far below curl's 30 s stall limit
+  EXPECT_EQ(spool_records(dir / "spool").size(), 3000u);
 }
 
 // The store down for a whole run: capture goes on into the spool, the exit log says what is
