@@ -113,7 +113,8 @@ po::options_description describe_io(Raw& r) {
       "write pcap/pcapng to PATH (PATH.part until complete), or pcap to stdout with '-'. Never "
       "overwrites: if PATH exists, writes PATH with a number (x.1.pcap). Recovers the .part "
       "files a dead run left. Without -w: capture and count only");
-  add(d, "format", arg(&r.format, "pcap|pcapng"), "file format (default pcap, ns timestamps)");
+  add(d, "format", arg(&r.format, "pcap|pcapng"),
+      "file format: pcapng when -w ends in .pcapng, else pcap (ns timestamps)");
   add(d, "split", arg(&r.split, "none|source"),
       "source: one ring of files per mirror source, named PATH-SOURCE... (needs --decap); none "
       "(default): one ring, sources mixed");
@@ -353,8 +354,12 @@ Result<void> parse_mode_and_decap(const Raw& r, const po::variables_map&, Captur
   return ok();
 }
 
-Result<void> parse_output(const Raw& r, const po::variables_map&, CaptureOptions& o) {
-  if (r.format == "pcap")
+Result<void> parse_output(const Raw& r, const po::variables_map& vm, CaptureOptions& o) {
+  // Without --format, a -w path that says .pcapng gets pcapng (ring files keep the extension
+  // of their contents, so `-w m.pcapng -C 100` makes m-...-000001.pcapng, not .pcap).
+  if (!vm.count("format") && r.write_path.ends_with(".pcapng"))
+    o.format = sink::FileFormat::Pcapng;
+  else if (r.format == "pcap")
     o.format = sink::FileFormat::Pcap;
   else if (r.format == "pcapng")
     o.format = sink::FileFormat::Pcapng;

@@ -251,6 +251,28 @@ TEST(Archive, BadStoreSettingsStopBeforeCapture) {
   EXPECT_TRUE(capture_files(dir / "spool").empty());
 }
 
+// The issue's own command line, -w m.pcapng without --format: the ring is pcapng, and so are
+// the objects (.pcapng.zst), which capinfos reads as they are stored.
+TEST(Archive, APcapngPathMakesAPcapngRingAndPcapngObjects) {
+  S3Store store({kBucket});
+  TempDir dir;
+  fs::create_directory(dir / "spool");
+  write_pcap_records(dir / "in.pcap", frames(3000));
+  std::vector<std::string> args = replay_args(store, dir / "in.pcap", dir / "spool", {"-C", "1"});
+  for (std::string& a : args)
+    if (a == dir / "spool/m.pcap") a += "ng";
+  RunResult r = run(with_env(good_env(), args), 120);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto objects = store.list(kBucket, "vtap/");
+  ASSERT_GE(objects.size(), 2u);
+  for (const StoredObject& o : objects) {
+    EXPECT_TRUE(o.key.ends_with(".pcapng.zst")) << o.key;
+    ASSERT_TRUE(store.download(kBucket, o.key, dir / "o.pcapng.zst"));
+    const RunResult info = run({"/usr/bin/capinfos", "-t", dir / "o.pcapng.zst"});
+    EXPECT_NE(info.output.find("pcapng"), std::string::npos) << info.output;
+  }
+}
+
 // A store that takes the connection and then never answers (a listener nobody accepts from:
 // the kernel completes the handshake) does not hold up the start: after the bounded check the
 // capture runs, and its files wait in the spool.

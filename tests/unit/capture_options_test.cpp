@@ -265,6 +265,28 @@ TEST(CaptureOptions, ConfigFileAndCommandLineWins) {
   EXPECT_NE(bad.message.find("--mode"), std::string::npos) << bad.message;
 }
 
+// -w's extension picks the format unless --format (command line or config) says otherwise.
+TEST(CaptureOptions, FormatFollowsTheWritePathUnlessGiven) {
+  auto fmt = [](std::vector<std::string> args) {
+    auto r = parse(args);
+    EXPECT_TRUE(r.options) << r.message;
+    return r.options ? r.options->format : sink::FileFormat::Pcap;
+  };
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m.pcapng"}), sink::FileFormat::Pcapng);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m.pcapng", "-C", "100"}), sink::FileFormat::Pcapng);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m.pcap"}), sink::FileFormat::Pcap);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m"}), sink::FileFormat::Pcap);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "-"}), sink::FileFormat::Pcap);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m.pcapng", "--format", "pcap"}), sink::FileFormat::Pcap);
+  EXPECT_EQ(fmt({"-i", "lo", "-w", "/tmp/m.pcap", "--format", "pcapng"}), sink::FileFormat::Pcapng);
+  test::TempDir dir;
+  const std::string conf = dir / "xcap.conf";
+  FILE* f = fopen(conf.c_str(), "w");
+  fputs("format = pcap\n", f);
+  fclose(f);
+  EXPECT_EQ(fmt({"-i", "lo", "--config", conf, "-w", "/tmp/m.pcapng"}), sink::FileFormat::Pcap);
+}
+
 // Every mistake in a config file names the file and the line.
 TEST(CaptureOptions, ConfigErrorsNameFileAndLine) {
   test::TempDir dir;
