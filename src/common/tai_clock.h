@@ -21,6 +21,11 @@ inline int64_t clock_now_ns(clockid_t c) {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// UTC now (CLOCK_REALTIME), in nanoseconds since the epoch.
+inline uint64_t realtime_ns() {
+  return uint64_t(clock_now_ns(CLOCK_REALTIME));
+}
+
 // CLOCK_TAI - CLOCK_REALTIME now: REALTIME sampled between two TAI reads, so the offset is
 // exact to the cost of the call (a whole number of seconds, give or take that cost).
 inline int64_t sample_tai_minus_utc_ns() {

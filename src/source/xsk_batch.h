@@ -15,9 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 
 #include "common/packet_view.h"
+#include "common/tai_clock.h"
 #include "source/xsk_frame.h"
 #include "xcap_abi.h"
 
@@ -61,12 +61,6 @@ struct RxBatch {
   unsigned missing_meta = 0;  // views without xcap metadata, stamped in user space
   unsigned too_big = 0;       // frames dropped: chains longer than kMaxFrameBytes
 };
-
-inline uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
 
 // One view. meta_end: where the frame starts in the UMEM; the xcap_meta the XDP program put in
 // front of it (the AF_XDP copy carries it along) ends there. Its TAI timestamp becomes UTC with

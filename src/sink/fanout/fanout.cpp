@@ -2,18 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 
+#include "common/tai_clock.h"
 #include "sink/fanout/raw_record.h"
 
 namespace xcap::sink::fanout {
 namespace {
-
-uint64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-}
 
 constexpr auto kIdleSleep = std::chrono::milliseconds(1);
 constexpr uint64_t kTickNs = 1'000'000'000;
