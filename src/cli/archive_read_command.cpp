@@ -7,7 +7,6 @@
 #include <cinttypes>
 #include <csignal>
 #include <cstdlib>
-#include <ctime>
 #include <set>
 
 #include "archive/archive_query.h"
@@ -20,6 +19,7 @@
 #include "cli/option_parsing.h"
 #include "cli/parse_outcome.h"
 #include "common/log.h"
+#include "common/tai_clock.h"
 #include "filter/filter_program.h"
 
 namespace xcap::cli {
@@ -104,20 +104,15 @@ Result<uint64_t> time_flag(const char* flag, const std::string& s, uint64_t now,
   return *t;
 }
 
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
-}
-
-Result<ReadRequest> check_read(RawRead& r, bool get, bool stdout_is_terminal) {
+Result<ReadRequest> check_read(RawRead& r, const po::variables_map& vm, bool get,
+                               bool stdout_is_terminal) {
   ReadRequest q;
   if (r.words.empty()) return invalid_input("expected s3://BUCKET/PREFIX");
   r.store.url = r.words[0];
   auto store = parse_store_access(r.store);
   if (!store) return store.error();
   q.store = *store;
-  const uint64_t now = now_ns();
+  const uint64_t now = realtime_ns();
   if (get && r.from.empty()) return invalid_input("--from T is required (e.g. --from -15m)");
   auto from = time_flag("--from", r.from, now, 0);
   if (!from) return from.error();
@@ -149,13 +144,10 @@ Result<ReadRequest> check_read(RawRead& r, bool get, bool stdout_is_terminal) {
   if (!q.filter.empty())  // a clear error before any download; Ethernet is what xcap writes
     if (auto f = FilterProgram::compile(q.filter, 1, defaults::kSnaplen); !f)
       return flag_error("-f", f.error());
-  if (r.format != "pcapng" && r.format != "pcap")
-    return invalid_input("--format '" + r.format + "': expected pcapng or pcap");
-  q.pcapng = r.format == "pcapng";
-  if (r.write.empty() && stdout_is_terminal)
-    return invalid_input(
-        "-w PATH is required when standard output is a terminal (-w - writes there anyway)");
-  q.write_path = r.write.empty() ? "-" : r.write;
+  auto out = parse_merged_output(r.format, r.write, vm.count("write"), stdout_is_terminal);
+  if (!out) return out.error();
+  q.write_path = out->path;
+  q.pcapng = out->pcapng;
   return q;
 }
 
@@ -179,7 +171,7 @@ std::optional<ReadRequest> parse_read(const std::vector<std::string>& args, bool
     return std::nullopt;
   }
   if (r.verbose) set_log_level(LogLevel::Debug);
-  auto q = check_read(r, get, stdout_is_terminal);
+  auto q = check_read(r, vm, get, stdout_is_terminal);
   if (!q) {
     *status = print_parse_outcome(cmd, q.error().message, 2);
     return std::nullopt;
@@ -204,6 +196,12 @@ std::optional<archive::FoundObjects> find(const char* cmd, archive::StoreReader&
     log_debug("%" PRIu64 " key(s) under %s not named by xcap, left alone", found->foreign,
               q.store.url.c_str());
   return std::move(*found);
+}
+
+size_t count_sinks(const std::vector<archive::ArchivedObject>& objects) {
+  std::set<std::string> sinks;
+  for (const archive::ArchivedObject& o : objects) sinks.insert(o.sink_id);
+  return sinks.size();
 }
 
 // A temporary file for one download: anonymous (O_TMPFILE) in $TMPDIR or /tmp, so nothing is
@@ -231,17 +229,15 @@ int archive_ls(const std::vector<std::string>& args) {
   auto found = find("xcap archive ls", store, *q, &status);
   if (!found) return status;
   uint64_t bytes = 0;
-  std::set<std::string> sinks;
   for (const archive::ArchivedObject& o : found->objects) {
     printf("%s %s %12" PRIu64 " s3://%s/%s\n", archive::rfc3339(o.facts.first_ns).c_str(),
            archive::rfc3339(o.facts.last_ns).c_str(), o.size, q->store.bucket.c_str(),
            o.key.c_str());
     bytes += o.size;
-    sinks.insert(o.sink_id);
   }
   fflush(stdout);
   fprintf(stderr, "xcap archive ls: %zu object(s), %" PRIu64 " bytes, from %zu sink(s)\n",
-          found->objects.size(), bytes, sinks.size());
+          found->objects.size(), bytes, count_sinks(found->objects));
   return 0;
 }
 
@@ -256,10 +252,8 @@ int archive_get(const std::vector<std::string>& args, bool stdout_is_terminal) {
   auto out = stream::MergedOutput::open(q->write_path, q->pcapng);
   if (!out)
     return print_parse_outcome("xcap archive get", flag_error("-w", out.error()).message, 2);
-  std::set<std::string> sinks;
-  for (const archive::ArchivedObject& o : found->objects) sinks.insert(o.sink_id);
   log_info("archive get: %zu object(s) from %zu sink(s) overlap %s .. %s", found->objects.size(),
-           sinks.size(), archive::rfc3339(q->query.from_ns).c_str(),
+           count_sinks(found->objects), archive::rfc3339(q->query.from_ns).c_str(),
            archive::rfc3339(q->query.to_ns).c_str());
   auto open = [&](const archive::ArchivedObject& o) -> Result<Fd> {
     log_debug("get s3://%s/%s (%" PRIu64 " bytes)", q->store.bucket.c_str(), o.key.c_str(), o.size);

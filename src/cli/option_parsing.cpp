@@ -28,4 +28,16 @@ std::string help_text(const char* usage, const po::options_description& desc) {
   return os.str();
 }
 
+Result<MergedOutputFlags> parse_merged_output(const std::string& format, const std::string& write,
+                                              bool write_given, bool stdout_is_terminal) {
+  if (format != "pcapng" && format != "pcap")
+    return invalid_input("--format '" + format + "': expected pcapng or pcap");
+  if (write_given && write.empty())
+    return invalid_input("-w: expected a path, or - for standard output");
+  if (write.empty() && stdout_is_terminal)
+    return invalid_input(
+        "-w PATH is required when standard output is a terminal (-w - writes there anyway)");
+  return MergedOutputFlags{write.empty() ? "-" : write, format == "pcapng"};
+}
+
 }  // namespace xcap::cli

@@ -51,4 +51,15 @@ void store_command_line(const std::vector<std::string>& args, const po::options_
 // --help's text: the usage, then every option.
 std::string help_text(const char* usage, const po::options_description& desc);
 
+// -w and --format of a command that writes one merged capture (xcap stream, xcap archive
+// get): pcapng or pcap; no -w, or -w -, is standard output, refused when it is a terminal
+// (a capture is not for one). write_given: -w was on the command line (an empty value is an
+// error then).
+struct MergedOutputFlags {
+  std::string path;  // "-": standard output
+  bool pcapng = true;
+};
+Result<MergedOutputFlags> parse_merged_output(const std::string& format, const std::string& write,
+                                              bool write_given, bool stdout_is_terminal);
+
 }  // namespace xcap::cli

@@ -190,15 +190,10 @@ Result<void> parse_request(const Raw& r, const po::variables_map& vm, StreamOpti
 // --stop-wait). Writing pcapng to a terminal is refused unless -w - asks for it.
 Result<void> parse_output(const Raw& r, const po::variables_map& vm, bool stdout_is_terminal,
                           StreamOptions& o) {
-  if (r.format != "pcapng" && r.format != "pcap")
-    return invalid_input("--format '" + r.format + "': expected pcapng or pcap");
-  o.pcapng = r.format == "pcapng";
-  if (vm.count("write") && r.write_path.empty())
-    return invalid_input("-w: expected a path, or - for standard output");
-  if (r.write_path.empty() && stdout_is_terminal)
-    return invalid_input(
-        "-w PATH is required when standard output is a terminal (-w - writes there anyway)");
-  o.write_path = r.write_path.empty() ? "-" : r.write_path;
+  auto out = parse_merged_output(r.format, r.write_path, vm.count("write"), stdout_is_terminal);
+  if (!out) return out.error();
+  o.write_path = out->path;
+  o.pcapng = out->pcapng;
   for (auto [flag, given, min, max, to] :
        {std::tuple{"--reorder-window", &r.reorder_window, 0.0, 3600.0, &o.reorder_window_s},
         std::tuple{"--idle-timeout", &r.idle_timeout, 0.1, 86400.0, &o.idle_timeout_s},
