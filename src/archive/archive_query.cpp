@@ -1,9 +1,6 @@
 #include "archive/archive_query.h"
 
 #include <algorithm>
-#include <tuple>
-
-#include "sink/file/file_namer.h"
 
 namespace xcap::archive {
 namespace {
@@ -32,11 +29,7 @@ Result<std::vector<std::string>> chosen_folders(StoreReader& store, const std::s
 // Lists one lane (PREFIX/<sink>/<source>/) from the day of since_ns on.
 Result<void> list_lane(StoreReader& store, const std::string& lane, const std::string& prefix,
                        const ArchiveQuery& q, uint64_t since_ns, FoundObjects* found) {
-  std::string start_after;
-  if (since_ns > 0) {
-    const std::string day = sink::utc_stamp(since_ns);  // YYYYmmdd...
-    start_after = lane + day.substr(0, 4) + "/" + day.substr(4, 2) + "/" + day.substr(6, 2);
-  }
+  const std::string start_after = since_ns > 0 ? lane + date_folder(since_ns) : "";
   return store.list(lane, start_after, [&](const ListedKey& k) {
     auto o = parse_object_key(k.key, prefix);
     if (!o) {
@@ -67,10 +60,7 @@ Result<FoundObjects> find_objects(StoreReader& store, const std::string& prefix,
     for (const std::string& lane : *sources)
       if (auto r = list_lane(store, lane, prefix, q, since, &found); !r) return r.error();
   }
-  std::sort(found.objects.begin(), found.objects.end(),
-            [](const ArchivedObject& a, const ArchivedObject& b) {
-              return std::tie(a.facts.first_ns, a.key) < std::tie(b.facts.first_ns, b.key);
-            });
+  std::sort(found.objects.begin(), found.objects.end(), starts_before);
   return found;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <tuple>
 
 #include "sink/file/file_namer.h"
 
@@ -72,10 +73,20 @@ std::string object_key(std::string_view prefix, std::string_view sink_id, const 
   std::string key;
   if (!prefix.empty()) key.append(prefix).push_back('/');
   key.append(sink_id).append("/").append(f.source).append("/");
-  key.append(first, 0, 4).append("/").append(first, 4, 2).append("/").append(first, 6, 2);
-  key.append("/").append(first).append("_").append(last).append("_").append(seq);
+  key.append(date_folder(f.first_ns))
+      .append("/")
+      .append(first)
+      .append("_")
+      .append(last)
+      .append("_")
+      .append(seq);
   key.append(".").append(f.ext).append(compression_suffix(c));
   return key;
+}
+
+std::string date_folder(uint64_t ts_ns) {
+  const std::string s = sink::utc_stamp(ts_ns);  // YYYYmmddT...
+  return s.substr(0, 4) + "/" + s.substr(4, 2) + "/" + s.substr(6, 2);
 }
 
 namespace {
@@ -89,7 +100,7 @@ bool next_segment(std::string_view* rest, std::string_view* seg) {
   return true;
 }
 
-// <first>_<last>_<seq>.<ext>[.zst|.gz], the date segments agreeing with <first>.
+// <first>_<last>_<seq>.<ext>[.zst|.gz], in the date folder of <first>.
 bool parse_leaf(std::string_view leaf, std::string_view date, ArchivedObject* o) {
   for (Compression c : {Compression::Zstd, Compression::Gzip})
     if (leaf.ends_with(compression_suffix(c))) {
@@ -108,13 +119,14 @@ bool parse_leaf(std::string_view leaf, std::string_view date, ArchivedObject* o)
       std::from_chars(seq.data(), seq.data() + seq.size(), o->facts.seq).ec != std::errc())
     return false;
   o->facts.first_ns = *first, o->facts.last_ns = *last;
-  const std::string_view stamp = leaf.substr(0, kStampLen);
-  return date.size() == 10 && date.substr(0, 4) == stamp.substr(0, 4) &&
-         date.substr(5, 2) == stamp.substr(4, 2) && date.substr(8, 2) == stamp.substr(6, 2) &&
-         date[4] == '/' && date[7] == '/';
+  return date == date_folder(*first);
 }
 
 }  // namespace
+
+bool starts_before(const ArchivedObject& a, const ArchivedObject& b) {
+  return std::tie(a.facts.first_ns, a.key) < std::tie(b.facts.first_ns, b.key);
+}
 
 std::optional<ArchivedObject> parse_object_key(std::string_view key, std::string_view prefix) {
   std::string_view rest = key;

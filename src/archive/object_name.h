@@ -37,6 +37,8 @@ struct ObjectFacts {
 };
 std::string object_key(std::string_view prefix, std::string_view sink_id, const ObjectFacts& f,
                        Compression c);
+// The date folder of an object whose first packet is at ts_ns: "YYYY/MM/DD" (UTC).
+std::string date_folder(uint64_t ts_ns);
 
 // An object of the archive, as its key names it (the inverse of object_key).
 struct ArchivedObject {
@@ -46,6 +48,8 @@ struct ArchivedObject {
   ObjectFacts facts;
   Compression compression = Compression::None;
 };
+// Archive order: by first packet, then by key.
+bool starts_before(const ArchivedObject& a, const ArchivedObject& b);
 // nullopt for a key under prefix that object_key could not have written (another tool's).
 std::optional<ArchivedObject> parse_object_key(std::string_view key, std::string_view prefix);
 

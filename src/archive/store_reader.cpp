@@ -76,7 +76,7 @@ StoreReader::StoreReader(const ArchiveConfig& cfg, unsigned attempts, unsigned p
       page_size_(page_size ? page_size : 1000),
       s3_(cfg_, nullptr) {}
 
-Result<HttpReply> StoreReader::send(const S3Request& req) {
+Result<HttpReply> StoreReader::send(const S3Request& req, const std::string& what) {
   Backoff backoff(cfg_.retry_base_s, cfg_.retry_cap_s);
   for (unsigned i = 1;; i++) {
     if (req.reply_fd >= 0 &&
@@ -91,8 +91,7 @@ Result<HttpReply> StoreReader::send(const S3Request& req) {
       return *r;
     }
     const double wait = backoff.next();
-    log_error("%s %s: %s; trying again in %.1f s", req.method.c_str(), req.key.c_str(), why.c_str(),
-              wait);
+    log_error("%s: %s; trying again in %.1f s", what.c_str(), why.c_str(), wait);
     std::this_thread::sleep_for(std::chrono::duration<double>(wait));
   }
 }
@@ -123,7 +122,7 @@ Result<void> StoreReader::list_pages(const std::string& prefix, const std::strin
     if (page_size != 1000) q += "max-keys=" + std::to_string(page_size) + "&";
     q += query_param("prefix", prefix);
     if (!start_after.empty() && token.empty()) q += "&" + query_param("start-after", start_after);
-    auto r = send(S3Request{"GET", "", q});
+    auto r = send(S3Request{"GET", "", q}, what);
     if (!r) return r.error().context(what);
     if (r->status != 200) return refused(what, *r);
     if (!on_page(r->body)) return ok();
@@ -189,8 +188,8 @@ Result<std::vector<std::string>> StoreReader::folders(const std::string& prefix)
 Result<void> StoreReader::download(const std::string& key, int fd) {
   S3Request req{"GET", key, ""};
   req.reply_fd = fd;
-  auto r = send(req);
   const std::string what = "s3://" + cfg_.bucket + "/" + key;
+  auto r = send(req, what);
   if (!r) return r.error().context(what);
   if (r->status != 200) return refused(what, *r);
   return ok();

@@ -39,7 +39,8 @@ class StoreReader {
   Result<void> download(const std::string& key, int fd);
 
  private:
-  Result<HttpReply> send(const S3Request& req);
+  // what: the request in words, for the log line of a retry ("listing s3://b/p/").
+  Result<HttpReply> send(const S3Request& req, const std::string& what);
   // Every page of a listing, to on_page (the reply's XML) until it returns false.
   Result<void> list_pages(const std::string& prefix, const std::string& start_after,
                           unsigned page_size,

@@ -134,19 +134,18 @@ bool Merge::write(const Held& h) {
 }
 
 void Merge::run(std::vector<ArchivedObject>& objects, const ObjectOpener& open) {
-  std::sort(objects.begin(), objects.end(), [](const ArchivedObject& a, const ArchivedObject& b) {
-    return std::tie(a.facts.first_ns, a.key) < std::tie(b.facts.first_ns, b.key);
-  });
-  std::vector<std::unique_ptr<Cursor>> cursors;
-  auto earlier = [](const Cursor* a, const Cursor* b) {
+  std::sort(objects.begin(), objects.end(), starts_before);
+  // The open objects, as a heap (std::push_heap order) with the earliest next record on top;
+  // a cursor leaves it, and is freed, when its object is done.
+  std::vector<std::unique_ptr<Cursor>> heap;
+  auto later = [](const std::unique_ptr<Cursor>& a, const std::unique_ptr<Cursor>& b) {
     return Later()(a->ahead.top(), b->ahead.top());
   };
-  std::priority_queue<Cursor*, std::vector<Cursor*>, decltype(earlier)> heap(earlier);
   size_t next = 0;
   for (;;) {
     // Open the next object once the merge has reached its first packet's time.
     if (next < objects.size() &&
-        (heap.empty() || objects[next].facts.first_ns <= heap.top()->ahead.top().ts_ns)) {
+        (heap.empty() || objects[next].facts.first_ns <= heap.front()->ahead.top().ts_ns)) {
       const ArchivedObject& ob = objects[next++];
       auto fd = open(ob);
       if (!fd) {
@@ -156,25 +155,23 @@ void Merge::run(std::vector<ArchivedObject>& objects, const ObjectOpener& open) 
       auto c = std::make_unique<Cursor>(
           Cursor{&ob, CaptureReader(Decompressor(std::move(*fd), ob.compression)), {}, 0, false});
       fill(*c);
-      if (!c->ahead.empty()) heap.push(c.get());
-      cursors.push_back(std::move(c));
+      if (c->ahead.empty()) continue;  // nothing of it in the window: freed now
+      heap.push_back(std::move(c));
+      std::push_heap(heap.begin(), heap.end(), later);
       continue;
     }
     if (heap.empty()) break;
-    Cursor* c = heap.top();
-    heap.pop();
-    const Held& h = c->ahead.top();
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Cursor& c = *heap.back();
+    const Held& h = c.ahead.top();
     if (!write(h)) return;
-    c->ahead_bytes -= h.data.size() + sizeof(Held);
-    c->ahead.pop();
-    fill(*c);
-    if (!c->ahead.empty()) {
-      heap.push(c);
-    } else {  // done: free its buffers now
-      auto it = std::find_if(cursors.begin(), cursors.end(),
-                             [c](const std::unique_ptr<Cursor>& p) { return p.get() == c; });
-      cursors.erase(it);
-    }
+    c.ahead_bytes -= h.data.size() + sizeof(Held);
+    c.ahead.pop();
+    fill(c);
+    if (c.ahead.empty())
+      heap.pop_back();  // done: its buffers go now
+    else
+      std::push_heap(heap.begin(), heap.end(), later);
   }
 }
 

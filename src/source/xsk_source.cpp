@@ -65,10 +65,6 @@ bool kernel_at_least(unsigned major, unsigned minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
-}  // namespace
-
-namespace {
-
 // The UMEM's memory: anonymous, populated, and backed by transparent huge pages where the
 // kernel gives them (madvise mode is enough). The worker touches every frame's metadata in a
 // different 2 KiB slot of a 64 MiB area: with 4 KiB pages nearly every frame is a TLB miss,
