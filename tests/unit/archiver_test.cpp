@@ -38,6 +38,21 @@ std::string ring_file(const test::TempDir& dir, int seq, size_t n) {
   return path;
 }
 
+// n ring files of bytes each, completed in order from another thread, as the file writer
+// hands them over; their paths.
+std::vector<std::string> complete_files(Archiver& a, const test::TempDir& dir, int n,
+                                        size_t bytes) {
+  std::vector<std::string> files;
+  std::thread writer([&] {
+    for (int i = 0; i < n; i++) {
+      files.push_back(ring_file(dir, i, bytes));
+      a.file_completed(files.back());
+    }
+  });
+  writer.join();
+  return files;
+}
+
 TEST(Archiver, HookRunsOnEveryFileInOrder) {
   test::TempDir dir;
   const std::string seen = dir / "seen", hook = dir / "hook.sh";
@@ -47,14 +62,7 @@ TEST(Archiver, HookRunsOnEveryFileInOrder) {
   cfg.hook = hook;
   auto a = Archiver::create(cfg, dir / "m");
   a->start();
-  std::vector<std::string> files;
-  std::thread writer([&] {
-    for (int i = 0; i < 8; i++) {
-      files.push_back(ring_file(dir, i, 100));
-      a->file_completed(files.back());
-    }
-  });
-  writer.join();
+  const std::vector<std::string> files = complete_files(*a, dir, 8, 100);
   EXPECT_TRUE(a->drain_and_stop(30));
   std::ifstream in(seen);
   std::vector<std::string> lines;
@@ -79,14 +87,7 @@ TEST(Archiver, StoreRefusingConnectionsKeepsFilesAndTheCapDropsTheOldest) {
   cfg.retry_cap_s = 0.05;
   auto a = Archiver::create(cfg, dir / "m");
   a->start();
-  std::vector<std::string> files;
-  std::thread writer([&] {
-    for (int i = 0; i < 8; i++) {
-      files.push_back(ring_file(dir, i, 1000));
-      a->file_completed(files.back());
-    }
-  });
-  writer.join();
+  const std::vector<std::string> files = complete_files(*a, dir, 8, 1000);
   ASSERT_TRUE(test::wait_until([&] { return a->stats().failures["connect"] >= 3; },
                                std::chrono::seconds(20), std::chrono::milliseconds(10)));
   const metrics::ArchiveSnapshot s = a->stats();
