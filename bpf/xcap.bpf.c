@@ -47,6 +47,7 @@
 #include <xdp/xdp_helpers.h>
 
 #include "xcap_abi.h"
+#include "xcap_filter_args_map.h"
 #include "xcap_parse.h"
 
 /* One AF_XDP socket per rx queue, keyed by queue index; user space inserts xsk fds. */
@@ -72,14 +73,6 @@ struct {
   __type(key, __u32);
   __type(value, __u32);
 } xcap_filter_progs SEC(".maps");
-
-/* Slot 0: where the frame to filter lies (struct xcap_filter_args), for the tail call. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct xcap_filter_args);
-} xcap_filter_args SEC(".maps");
 
 /* Early wake-up of napping workers (struct xcap_wake in xcap_abi.h). */
 struct {

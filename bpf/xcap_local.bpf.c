@@ -32,6 +32,7 @@
 #include <xdp/xdp_helpers.h>
 
 #include "xcap_abi.h"
+#include "xcap_filter_args_map.h"
 #include "xcap_parse.h"
 
 #ifndef TCX_NEXT
@@ -60,14 +61,6 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } xcap_local_counters SEC(".maps");
-
-/* Slot 0: where the packet to filter lies (struct xcap_filter_args), for the tail call. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct xcap_filter_args);
-} xcap_filter_args SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
